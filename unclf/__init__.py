@@ -1,0 +1,12 @@
+"""unclf: find the target paragraph of UN documents."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from unclf.segmenter import Paragraph, find_paragraphs, segment, segment_many
+
+try:
+    __version__ = version("unclf")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = ["Paragraph", "__version__", "find_paragraphs", "segment", "segment_many"]

@@ -1,0 +1,480 @@
+"""Raw UN document text -> the paragraphs a reader sees, with exact offsets.
+
+The text arrives hard-wrapped from PDFs, flattened onto one line by web viewers, or clean.
+One pass splits it into line *pieces* (a line, or the part of a flattened line between two
+inline paragraph starts); a second pass decides for each piece whether it starts a new
+paragraph, is page furniture (running headers, page numbers), or is interface text glued on by
+the viewer. Offsets always point into the text exactly as given; cleaned text is separate.
+
+The same logic runs as the spaCy component ``unclf_paragraphs`` (results in
+``doc.spans["paragraphs"]`` and ``doc._.paragraphs``) and behind :func:`segment`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+__all__ = [
+    "DEFAULT_INTERFACE_PATTERNS",
+    "Paragraph",
+    "ParagraphSegmenter",
+    "find_paragraphs",
+    "make_paragraph_segmenter",
+    "paragraph_pipeline",
+    "segment",
+    "segment_many",
+]
+
+KINDS = ("paragraph", "heading", "list_item")
+TEXT_KEY = "unclf.text"
+
+# Viewer/platform text that is never part of the document.
+DEFAULT_INTERFACE_PATTERNS: tuple[str, ...] = (
+    r"Select target paragraph\s*\d*",
+    r"Type Classification:",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """One paragraph as a reader sees it; ``start``/``end`` index the original text."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    number: str | None
+    kind: str
+    section: str | None
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "number": self.number,
+            "kind": self.kind,
+            "section": self.section,
+        }
+
+
+# --- line-level patterns -------------------------------------------------------------------
+
+_LINE = re.compile(r"\S(?:[^\r\n]*\S)?")
+_SYMBOL = r"[A-Z]{1,3}(?:/[A-Z0-9][A-Za-z0-9.\-]*)+(?:\s*\(\d{4}\))?"
+_FURNITURE_LINE = re.compile(
+    rf"(?:{_SYMBOL}(?:\s+[Pp]age\s+\d{{1,4}})?|[A-Z]/[A-Z]{{2,5}}"
+    r"|\d{1,4}|\d{1,3}\s*/\s*\d{1,3}|[Pp]age\s+\d{1,4}(?:\s+of\s+\d{1,4})?|-\s*\d{1,4}\s*-"
+    r"|GE\.\d{2}-\d{4,6}(?:\s*\([A-Z]\))?)"
+)
+# Running header at the start of a flattened line, trailing page number at its end.
+_LEADING_FURNITURE = re.compile(rf"{_SYMBOL}(?:\s+[Pp]age\s+\d{{1,4}})?\s+(?=\S)")
+_TRAILING_PAGE_NUMBER = re.compile(r"[.;:!?]\s+\d{1,4}$")
+
+_ROMAN = r"(?:X{0,3})(?:IX|IV|V?I{0,3})"
+# A paragraph marker at the start of a piece: "12.", "129.90.", "(a)", "a)", "III.", "C.", "•".
+_MARKER = re.compile(
+    r"(?:(?P<num>\d{1,3}(?:\.\d{1,3})*)\."
+    rf"|\((?P<paren>[a-z]{{1,2}}|{_ROMAN}|\d{{1,2}})\)"
+    r"|(?P<half>[a-z]{1,2})\)"
+    r"|(?P<section>[IVXL]{1,6}|[A-Z])\."
+    r"|(?P<bullet>[•●▪◦\-–]))(?=\s|$)"
+)
+
+_SENTENCE_END = ".;:!?”\")"
+_PREAMBLE_START = re.compile(
+    r"(?:(?:Further|Also|Again|[A-Z][a-z]+ly) [a-z]+(?:ing|ed)"
+    r"|(?!(?:During|Including|According|Regarding|Following|Concerning|Pending)\b)[A-Z][a-z]+ing"
+    r"|Mindful|Guided|Concerned|Convinced|Alarmed|Aware|Conscious|Determined|Cognizant"
+    r"|Desirous|Deeply|Gravely|Bearing|Having|Recognizing|Noting)\b"
+)
+
+# Inline paragraph starts inside a line (flattened text): a number or section marker after a
+# sentence end, a preambular participle after a comma, an opening quote after a sentence end.
+# The pattern starts with the space so the regex engine can skip ahead; what must precede the
+# space is checked on the few matches.
+_INLINE_START = re.compile(
+    r" (?=[\dA-Z“\"])(?:(?=(?P<num>\d{1,3}(?:\.\d{1,3})*)\.\s+[A-Z“\"(])"
+    r"|(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
+    rf"|(?P<pre>(?={_PREAMBLE_START.pattern}))"
+    r"|(?P<quote>(?=[“\"])))"
+)
+_BEFORE_INLINE = {"num": ".;:!?,)”\"", "sec": ".;:!?", "pre": ",", "quote": ".;:!?"}
+_WORD = re.compile(r"\S+")
+_HYPHEN_BREAK = re.compile(r"(?<=[a-z])-\s*\n\s*(?=[a-z])")
+_KEEP_HYPHEN_BEFORE = frozenset({"and", "or", "to", "the", "a", "an", "of", "for", "nor"})
+
+_HEADING_MAX_CHARS = 200
+_FLAT_LINE_MIN_CHARS = 160
+_INLINE_HEADING_MAX_CHARS = 250
+
+
+@dataclass(slots=True)
+class _Piece:
+    start: int
+    end: int
+    line: int  # index of the source line
+    inline: str | None  # kind of inline start ("num", "sec", "pre", "quote") or None at line start
+    number: str | None = None  # the number an inline "num"/"sec" start announces
+
+
+@dataclass(slots=True)
+class _Block:
+    start: int
+    end: int
+    pieces: list[tuple[int, int]]
+    number: str | None
+    marker_end: int  # end offset of the marker, == start when there is none
+    marker_kind: str | None
+
+
+def _is_terminal(text: str) -> bool:
+    return bool(text) and text[-1] in _SENTENCE_END
+
+
+def _infer_line_width(lengths: list[int]) -> float:
+    """Line width of a hard-wrapped page; infinite when lines are not wrapped."""
+    if len(lengths) < 5:
+        return float("inf")
+    ordered = sorted(lengths)
+    width = ordered[int(0.9 * (len(ordered) - 1))]
+    median = ordered[len(ordered) // 2]
+    # Hard-wrapped text has most lines near the wrap width; unwrapped text has ragged lines.
+    if width > 200 or median < 0.6 * width:
+        return float("inf")
+    return float(width)
+
+
+def _parse_marker(text: str, pos: int, end: int) -> tuple[str | None, str | None, int]:
+    """Number, marker kind ("num", "list", "section", "bullet") and marker end of a piece."""
+    m = _MARKER.match(text, pos, end)
+    if m is None:
+        return None, None, pos
+    if m.group("num") is not None:
+        return m.group("num"), "num", m.end()
+    if m.group("paren") is not None:
+        return f"({m.group('paren')})", "list", m.end()
+    if m.group("half") is not None:
+        return f"({m.group('half')})", "list", m.end()
+    if m.group("section") is not None:
+        return m.group("section"), "section", m.end()
+    return None, "bullet", m.end()
+
+
+def _follows(number: str, previous: str | None) -> bool:
+    """Whether ``number`` plausibly continues the numbering after ``previous``."""
+    if previous is None or number == "1":
+        return True
+    head, _, last = number.rpartition(".")
+    prev_head, _, prev_last = previous.rpartition(".")
+    if head != prev_head or not last.isdigit() or not prev_last.isdigit():
+        return head != "" and head.isdigit() and last in {"1", "01"}
+    return 0 < int(last) - int(prev_last) <= 3
+
+
+class _Segmenter:
+    def __init__(self, interface_patterns: Iterable[str]) -> None:
+        patterns = list(interface_patterns)
+        self.interface = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+    # -- pass 1: lines and pieces ----------------------------------------------------------
+
+    def _lines(self, text: str) -> list[tuple[int, int, bool]]:
+        """(start, end, blank_line_before) of each non-empty line, stripped."""
+        lines = []
+        prev_end = 0
+        for m in _LINE.finditer(text):
+            gap = text[prev_end : m.start()]
+            breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
+            lines.append((m.start(), m.end(), breaks >= 2))
+            prev_end = m.end()
+        return lines
+
+    def _strip_line(
+        self, text: str, start: int, end: int, last: bool, interface: bool
+    ) -> tuple[int, int]:
+        """Remove interface text and page furniture glued to the ends of a line."""
+        if interface:
+            for m in self.interface.finditer(text, start, end):
+                if m.end() >= end:
+                    end = m.start()
+                elif m.start() <= start:
+                    start = m.end()
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+        if end - start > 40:
+            m = _LEADING_FURNITURE.match(text, start, end)
+            if m is not None:
+                start = m.end()
+            if last and text[end - 1].isdigit():
+                m = _TRAILING_PAGE_NUMBER.search(text, max(start, end - 8), end)
+                if m is not None:
+                    end = m.start() + 1
+        return start, end
+
+    def _pieces(self, text: str) -> tuple[list[_Piece], list[bool]]:
+        """Content pieces, and for every line whether a blank line precedes it."""
+        pieces: list[_Piece] = []
+        blank_before: list[bool] = []
+        lines = self._lines(text)
+        interface = self.interface is not None and self.interface.search(text) is not None
+        for i, (start, end, blank) in enumerate(lines):
+            start, end = self._strip_line(text, start, end, last=i == len(lines) - 1,
+                                          interface=interface)
+            line_index = len(blank_before)
+            blank_before.append(blank)
+            if start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None:
+                continue  # page furniture: in no paragraph, and it does not end one
+            cut, cut_kind, cut_number = start, None, None
+            # Only flattened text hides paragraph starts inside a line; wrapped lines are short.
+            inline_starts = _INLINE_START.finditer(text, start + 1, end) if (
+                end - start > _FLAT_LINE_MIN_CHARS) else ()
+            for m in inline_starts:
+                kind = m.lastgroup
+                before = text[m.start() - 1]
+                if before not in _BEFORE_INLINE[kind] and not (kind == "num" and before.isalpha()):
+                    continue
+                number = m.group(kind) if kind in ("num", "sec") else None
+                pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
+                cut, cut_kind, cut_number = m.start() + 1, kind, number
+            pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
+        return pieces, blank_before
+
+    # -- pass 2: pieces -> blocks ------------------------------------------------------------
+
+    def _starts_block(
+        self,
+        text: str,
+        piece: _Piece,
+        prev: _Piece,
+        block: _Block,
+        marker: tuple[str | None, str | None, int],
+        blank: bool,
+        width: float,
+        line_length: int,
+        last_number: str | None,
+    ) -> bool:
+        prev_text = text[prev.start : prev.end]
+        terminal = _is_terminal(prev_text) or prev_text.endswith(",")
+        block_is_marker_only = block.marker_end >= block.end
+        number, marker_kind, marker_end = marker
+
+        if piece.inline is not None:
+            if piece.inline in ("pre", "quote"):
+                return True
+            if piece.inline == "sec":
+                heading = text[marker_end : piece.end]
+                return len(heading) <= _INLINE_HEADING_MAX_CHARS and not _is_terminal(heading)
+            assert number is not None
+            if terminal and (_follows(number, last_number) or number == "1"):
+                return True
+            # After a word: only the next number, or the first number after a heading.
+            return (last_number is not None and _follows(number, last_number)) or (
+                block.marker_kind == "section" and not _is_terminal(prev_text)
+            )
+
+        if block_is_marker_only:
+            return marker_kind is not None and marker_end >= piece.end
+        if marker_kind is not None:
+            alone = marker_end >= piece.end
+            if marker_kind == "num" and not (alone or terminal or blank):
+                return last_number is not None and _follows(number, last_number)
+            return alone or terminal or blank or marker_kind == "bullet"
+        first = text[piece.start]
+        if blank:
+            return not (first.islower() and not _is_terminal(prev_text))
+        if first.islower():
+            return False
+        next_word = _WORD.match(text, piece.start, piece.end)
+        next_word_length = next_word.end() - next_word.start() if next_word else 0
+        if line_length + 1 + next_word_length < 0.92 * width:
+            return True  # the previous line is short: it ended its paragraph
+        if prev_text.endswith((",", ";")) and _PREAMBLE_START.match(text, piece.start):
+            return True
+        return _is_terminal(prev_text) and first in "“\""
+
+    def find(self, text: str) -> list[Paragraph]:
+        pieces, blank_before = self._pieces(text)
+        if not pieces:
+            return []
+        line_span: dict[int, list[int]] = {}
+        for piece in pieces:
+            span = line_span.setdefault(piece.line, [piece.start, piece.end])
+            span[1] = piece.end
+        line_length = {line: end - start for line, (start, end) in line_span.items()}
+        width = _infer_line_width(list(line_length.values()))
+
+        blocks: list[_Block] = []
+        block: _Block | None = None
+        last_number: str | None = None
+        for k, piece in enumerate(pieces):
+            marker = _parse_marker(text, piece.start, piece.end)
+            if piece.inline in ("num", "sec"):
+                marker = (piece.number, "num" if piece.inline == "num" else "section", marker[2])
+            if block is None:
+                new = True
+            else:
+                prev = pieces[k - 1]
+                blank = any(blank_before[line] for line in range(prev.line + 1, piece.line + 1))
+                new = self._starts_block(
+                    text, piece, prev, block, marker, blank, width,
+                    line_length[prev.line], last_number,
+                )
+            if new:
+                number, marker_kind, marker_end = marker
+                if marker_kind is None:
+                    marker_end = piece.start
+                block = _Block(piece.start, piece.end, [], number, marker_end, marker_kind)
+                blocks.append(block)
+                if marker_kind == "num":
+                    last_number = number
+            assert block is not None
+            block.pieces.append((piece.start, piece.end))
+            block.end = piece.end
+        return self._paragraphs(text, blocks)
+
+    def _clean(self, text: str, block: _Block) -> str:
+        parts = []
+        for start, end in block.pieces:
+            start = max(start, block.marker_end)
+            if start < end:
+                parts.append(text[start:end])
+        joined = "\n".join(parts)
+        if "-\n" in joined:
+            joined = _HYPHEN_BREAK.sub(_repair_hyphen, joined)
+        return " ".join(joined.split())
+
+    def _paragraphs(self, text: str, blocks: list[_Block]) -> list[Paragraph]:
+        cleaned = [(block, self._clean(text, block)) for block in blocks]
+        cleaned = [(b, c) for b, c in cleaned if any(ch.isalnum() for ch in c)]
+        # Interface text glued after the document: short trailing lines that end no sentence.
+        while len(cleaned) > 1:
+            block, clean = cleaned[-1]
+            if block.marker_kind == "num" or len(clean) >= 60 or clean[-1] in ".!?;":
+                break
+            cleaned.pop()
+        paragraphs = []
+        section = None
+        for index, (block, clean) in enumerate(cleaned):
+            kind = _kind(block, clean)
+            if kind == "heading":
+                heading = f"{block.number}. {clean}" if block.number else clean
+                paragraphs.append(Paragraph(index, block.start, block.end, clean,
+                                            block.number, kind, section))
+                section = heading
+                continue
+            paragraphs.append(
+                Paragraph(index, block.start, block.end, clean, block.number, kind, section)
+            )
+        return paragraphs
+
+
+def _repair_hyphen(match: re.Match) -> str:
+    following = match.string[match.end() :].split(None, 1)
+    word = following[0].rstrip(",.;:") if following else ""
+    return "- " if word in _KEEP_HYPHEN_BEFORE else ""
+
+
+def _kind(block: _Block, clean: str) -> str:
+    if block.marker_kind in ("list", "bullet"):
+        return "list_item"
+    if _is_terminal(clean) or clean.endswith(","):
+        return "paragraph"
+    words = clean.count(" ") + 1
+    limit = {"section": 30, "num": 8, None: 15}[block.marker_kind]
+    return "heading" if words <= limit and len(clean) <= _HEADING_MAX_CHARS else "paragraph"
+
+
+# --- spaCy component and plain API -----------------------------------------------------------
+
+if not Doc.has_extension("paragraphs"):
+    Doc.set_extension("paragraphs", default=None)
+
+
+class ParagraphSegmenter:
+    """spaCy component: paragraphs in ``doc.spans[spans_key]`` and ``doc._.paragraphs``."""
+
+    def __init__(self, nlp: Language, name: str, spans_key: str,
+                 interface_patterns: list[str]) -> None:
+        self.name = name
+        self.spans_key = spans_key
+        self.interface_patterns = list(interface_patterns)
+        self._segmenter = _Segmenter(self.interface_patterns)
+
+    def __call__(self, doc: Doc) -> Doc:
+        # doc.text is rebuilt token by token; segment_many hands the original text over instead.
+        text = doc.user_data.get(TEXT_KEY)
+        paragraphs = self._segmenter.find(doc.text if text is None else text)
+        doc._.paragraphs = paragraphs
+        if not paragraphs or len(doc) == 0:
+            doc.spans[self.spans_key] = []
+            return doc
+        # Token spans that cover each paragraph's characters (what alignment_mode="expand"
+        # gives), found for all paragraphs at once instead of a scan per paragraph.
+        token_starts = doc.to_array("IDX")
+        starts = numpy.searchsorted(token_starts, [p.start for p in paragraphs], "right") - 1
+        ends = numpy.searchsorted(token_starts, [p.end for p in paragraphs], "left")
+        doc.spans[self.spans_key] = [
+            Span(doc, int(max(s, 0)), int(e), label=p.kind)
+            for p, s, e in zip(paragraphs, starts, ends, strict=True)
+        ]
+        return doc
+
+
+@Language.factory(
+    "unclf_paragraphs",
+    default_config={
+        "spans_key": "paragraphs",
+        "interface_patterns": list(DEFAULT_INTERFACE_PATTERNS),
+    },
+)
+def make_paragraph_segmenter(nlp: Language, name: str, spans_key: str,
+                             interface_patterns: list[str]) -> ParagraphSegmenter:
+    return ParagraphSegmenter(nlp, name, spans_key, interface_patterns)
+
+
+def find_paragraphs(text: str,
+                    interface_patterns: Iterable[str] = DEFAULT_INTERFACE_PATTERNS,
+                    ) -> list[Paragraph]:
+    """Segment without spaCy's tokenizer; the component calls the same code."""
+    return _Segmenter(interface_patterns).find(text)
+
+
+@lru_cache(maxsize=1)
+def paragraph_pipeline() -> Language:
+    """``spacy.blank("en")`` with the paragraph segmenter, built once per process."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("unclf_paragraphs")
+    return nlp
+
+
+def segment(text: str, nlp: Language | None = None) -> list[Paragraph]:
+    """Paragraphs of one text, with offsets into ``text`` as given."""
+    return next(segment_many([text], nlp))
+
+
+def segment_many(texts: Iterable[str], nlp: Language | None = None,
+                 batch_size: int = 32) -> Iterator[list[Paragraph]]:
+    """Paragraphs of many texts, streamed in batches through ``nlp.pipe``."""
+    nlp = nlp or paragraph_pipeline()
+    for doc in nlp.pipe(_tokenized(nlp, texts), batch_size=batch_size, n_process=1):
+        yield doc._.paragraphs
+        doc.user_data.pop(TEXT_KEY, None)
+
+
+def _tokenized(nlp: Language, texts: Iterable[str]) -> Iterator[Doc]:
+    for text in texts:
+        doc = nlp.make_doc(text)
+        doc.user_data[TEXT_KEY] = text
+        yield doc
