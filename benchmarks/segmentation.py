@@ -111,9 +111,11 @@ def main() -> None:
         r = results[layout]
         print(f"{layout:6s} P={r['precision']:.4f} R={r['recall']:.4f} F1={r['f1']:.4f}")
     s = results["speed"]
-    print(f"speed: segmenter {s['segmenter_chars_per_s']/1e6:.2f} Mchar/s, tokenizer "
-          f"{s['tokenizer_chars_per_s']/1e6:.2f} Mchar/s, ratio {s['ratio_to_tokenizer']:.2f}; "
-          f"per-char cost of a {len(long_text)//len(texts[0])}x longer text: {scale:.2f}x")
+    print(
+        f"speed: segmenter {s['segmenter_chars_per_s'] / 1e6:.2f} Mchar/s, tokenizer "
+        f"{s['tokenizer_chars_per_s'] / 1e6:.2f} Mchar/s, ratio {s['ratio_to_tokenizer']:.2f}; "
+        f"per-char cost of a {len(long_text) // len(texts[0])}x longer text: {scale:.2f}x"
+    )
 
 
 if __name__ == "__main__":

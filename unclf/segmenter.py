@@ -84,13 +84,13 @@ _ROMAN = r"(?:X{0,3})(?:IX|IV|V?I{0,3})"
 # A paragraph marker at the start of a piece: "12.", "129.90.", "(a)", "a)", "III.", "C.", "•".
 _MARKER = re.compile(
     r"(?:(?P<num>\d{1,3}(?:\.\d{1,3})*)\."
-    rf"|\((?P<paren>[a-z]{{1,2}}|{_ROMAN}|\d{{1,2}})\)"
+    r"|\((?P<paren>[a-z]{1,2}|[ivxlc]{1,7}|[IVXLC]{1,7}|\d{1,2})\)"
     r"|(?P<half>[a-z]{1,2})\)"
     r"|(?P<section>[IVXL]{1,6}|[A-Z])\."
     r"|(?P<bullet>[•●▪◦\-–]))(?=\s|$)"
 )
 
-_SENTENCE_END = ".;:!?”\")"
+_SENTENCE_END = '.;:!?”")'
 _PREAMBLE_START = re.compile(
     r"(?:(?:Further|Also|Again|[A-Z][a-z]+ly) [a-z]+(?:ing|ed)"
     r"|(?!(?:During|Including|According|Regarding|Following|Concerning|Pending)\b)[A-Z][a-z]+ing"
@@ -104,11 +104,42 @@ _PREAMBLE_START = re.compile(
 # space is checked on the few matches.
 _INLINE_START = re.compile(
     r" (?=[\dA-Z“\"])(?:(?=(?P<num>\d{1,3}(?:\.\d{1,3})*)\.\s+[A-Z“\"(])"
-    r"|(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
-    rf"|(?P<pre>(?={_PREAMBLE_START.pattern}))"
-    r"|(?P<quote>(?=[“\"])))"
+    r"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
+    r"|(?<=[.;:!?,] )(?P<head>(?=[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]))"
+    rf"|(?<=, )(?P<pre>(?={_PREAMBLE_START.pattern}))"
+    r"|(?<=[.;:!?] )(?P<quote>(?=[“\"])))"
 )
-_BEFORE_INLINE = {"num": ".;:!?,)”\"", "sec": ".;:!?", "pre": ",", "quote": ".;:!?"}
+_BEFORE_NUMBER = '.;:!?,)”"*'
+# Words after which a number is a reference ("paragraph 1."), not a paragraph number.
+_REFERENCE_WORDS = frozenset(
+    [
+        "paragraph",
+        "paragraphs",
+        "para",
+        "paras",
+        "resolution",
+        "resolutions",
+        "article",
+        "articles",
+        "section",
+        "chapter",
+        "annex",
+        "rule",
+        "rules",
+        "item",
+        "items",
+        "no",
+        "no.",
+        "and",
+        "or",
+        "to",
+        "of",
+        "in",
+        "page",
+        "pages",
+        "decision",
+    ]
+)
 _WORD = re.compile(r"\S+")
 _HYPHEN_BREAK = re.compile(r"(?<=[a-z])-\s*\n\s*(?=[a-z])")
 _KEEP_HYPHEN_BEFORE = frozenset({"and", "or", "to", "the", "a", "an", "of", "for", "nor"})
@@ -135,6 +166,7 @@ class _Block:
     number: str | None
     marker_end: int  # end offset of the marker, == start when there is none
     marker_kind: str | None
+    opened_by: str | None  # the inline start kind that opened the block, if any
 
 
 def _is_terminal(text: str) -> bool:
@@ -170,7 +202,7 @@ def _parse_marker(text: str, pos: int, end: int) -> tuple[str | None, str | None
     return None, "bullet", m.end()
 
 
-def _follows(number: str, previous: str | None) -> bool:
+def _follows(number: str, previous: str | None, max_gap: int = 3) -> bool:
     """Whether ``number`` plausibly continues the numbering after ``previous``."""
     if previous is None or number == "1":
         return True
@@ -178,7 +210,7 @@ def _follows(number: str, previous: str | None) -> bool:
     prev_head, _, prev_last = previous.rpartition(".")
     if head != prev_head or not last.isdigit() or not prev_last.isdigit():
         return head != "" and head.isdigit() and last in {"1", "01"}
-    return 0 < int(last) - int(prev_last) <= 3
+    return 0 < int(last) - int(prev_last) <= max_gap
 
 
 class _Segmenter:
@@ -188,20 +220,7 @@ class _Segmenter:
 
     # -- pass 1: lines and pieces ----------------------------------------------------------
 
-    def _lines(self, text: str) -> list[tuple[int, int, bool]]:
-        """(start, end, blank_line_before) of each non-empty line, stripped."""
-        lines = []
-        prev_end = 0
-        for m in _LINE.finditer(text):
-            gap = text[prev_end : m.start()]
-            breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
-            lines.append((m.start(), m.end(), breaks >= 2))
-            prev_end = m.end()
-        return lines
-
-    def _strip_line(
-        self, text: str, start: int, end: int, last: bool, interface: bool
-    ) -> tuple[int, int]:
+    def _strip_line(self, text: str, start: int, end: int, interface: bool) -> tuple[int, int]:
         """Remove interface text and page furniture glued to the ends of a line."""
         if interface:
             for m in self.interface.finditer(text, start, end):
@@ -217,39 +236,47 @@ class _Segmenter:
             m = _LEADING_FURNITURE.match(text, start, end)
             if m is not None:
                 start = m.end()
-            if last and text[end - 1].isdigit():
+            if end - start > _FLAT_LINE_MIN_CHARS and text[end - 1].isdigit():
                 m = _TRAILING_PAGE_NUMBER.search(text, max(start, end - 8), end)
                 if m is not None:
                     end = m.start() + 1
         return start, end
 
-    def _pieces(self, text: str) -> tuple[list[_Piece], list[bool]]:
-        """Content pieces, and for every line whether a blank line precedes it."""
+    def _pieces(self, text: str) -> tuple[list[_Piece], list[bool], list[int]]:
+        """Content pieces; per line, whether a blank line precedes it and its content length."""
         pieces: list[_Piece] = []
         blank_before: list[bool] = []
-        lines = self._lines(text)
+        line_length: list[int] = []
         interface = self.interface is not None and self.interface.search(text) is not None
-        for i, (start, end, blank) in enumerate(lines):
-            start, end = self._strip_line(text, start, end, last=i == len(lines) - 1,
-                                          interface=interface)
+        prev_end = 0
+        for line in _LINE.finditer(text):
+            start, end = line.span()
+            gap = text[prev_end:start]
+            prev_end = end
             line_index = len(blank_before)
-            blank_before.append(blank)
-            if start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None:
+            blank_before.append(gap.count("\n") + gap.count("\r") - gap.count("\r\n") >= 2)
+            if interface or end - start > 40:
+                start, end = self._strip_line(text, start, end, interface)
+            line_length.append(end - start)
+            if end - start <= 40 and (
+                start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None
+            ):
                 continue  # page furniture: in no paragraph, and it does not end one
+            if end - start <= _FLAT_LINE_MIN_CHARS:
+                # Only flattened text hides paragraph starts inside a line.
+                pieces.append(_Piece(start, end, line_index, None, None))
+                continue
             cut, cut_kind, cut_number = start, None, None
-            # Only flattened text hides paragraph starts inside a line; wrapped lines are short.
-            inline_starts = _INLINE_START.finditer(text, start + 1, end) if (
-                end - start > _FLAT_LINE_MIN_CHARS) else ()
-            for m in inline_starts:
+            for m in _INLINE_START.finditer(text, start + 1, end):
                 kind = m.lastgroup
                 before = text[m.start() - 1]
-                if before not in _BEFORE_INLINE[kind] and not (kind == "num" and before.isalpha()):
+                if kind == "num" and before not in _BEFORE_NUMBER and not before.isalpha():
                     continue
                 number = m.group(kind) if kind in ("num", "sec") else None
                 pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
                 cut, cut_kind, cut_number = m.start() + 1, kind, number
             pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
-        return pieces, blank_before
+        return pieces, blank_before, line_length
 
     # -- pass 2: pieces -> blocks ------------------------------------------------------------
 
@@ -271,18 +298,21 @@ class _Segmenter:
         number, marker_kind, marker_end = marker
 
         if piece.inline is not None:
-            if piece.inline in ("pre", "quote"):
+            if piece.inline in ("pre", "quote", "head"):
                 return True
             if piece.inline == "sec":
                 heading = text[marker_end : piece.end]
                 return len(heading) <= _INLINE_HEADING_MAX_CHARS and not _is_terminal(heading)
             assert number is not None
-            if terminal and (_follows(number, last_number) or number == "1"):
+            if terminal and _follows(number, last_number, max_gap=10):
                 return True
-            # After a word: only the next number, or the first number after a heading.
-            return (last_number is not None and _follows(number, last_number)) or (
-                block.marker_kind == "section" and not _is_terminal(prev_text)
-            )
+            # After a word: the next number, the first number after a heading, or the first
+            # number of the document unless the word refers to it ("paragraph 1.").
+            if last_number is not None:
+                return _follows(number, last_number)
+            if block.marker_kind == "section" or block.opened_by == "head":
+                return not _is_terminal(prev_text)
+            return number == "1" and prev_text.rsplit(None, 1)[-1].lower() not in _REFERENCE_WORDS
 
         if block_is_marker_only:
             return marker_kind is not None and marker_end >= piece.end
@@ -302,18 +332,13 @@ class _Segmenter:
             return True  # the previous line is short: it ended its paragraph
         if prev_text.endswith((",", ";")) and _PREAMBLE_START.match(text, piece.start):
             return True
-        return _is_terminal(prev_text) and first in "“\""
+        return _is_terminal(prev_text) and first in '“"'
 
     def find(self, text: str) -> list[Paragraph]:
-        pieces, blank_before = self._pieces(text)
+        pieces, blank_before, line_length = self._pieces(text)
         if not pieces:
             return []
-        line_span: dict[int, list[int]] = {}
-        for piece in pieces:
-            span = line_span.setdefault(piece.line, [piece.start, piece.end])
-            span[1] = piece.end
-        line_length = {line: end - start for line, (start, end) in line_span.items()}
-        width = _infer_line_width(list(line_length.values()))
+        width = _infer_line_width([line_length[line] for line in {p.line for p in pieces}])
 
         blocks: list[_Block] = []
         block: _Block | None = None
@@ -326,16 +351,28 @@ class _Segmenter:
                 new = True
             else:
                 prev = pieces[k - 1]
-                blank = any(blank_before[line] for line in range(prev.line + 1, piece.line + 1))
+                blank = piece.line != prev.line and (
+                    blank_before[piece.line]
+                    or any(blank_before[line] for line in range(prev.line + 1, piece.line))
+                )
                 new = self._starts_block(
-                    text, piece, prev, block, marker, blank, width,
-                    line_length[prev.line], last_number,
+                    text,
+                    piece,
+                    prev,
+                    block,
+                    marker,
+                    blank,
+                    width,
+                    line_length[prev.line],
+                    last_number,
                 )
             if new:
                 number, marker_kind, marker_end = marker
                 if marker_kind is None:
                     marker_end = piece.start
-                block = _Block(piece.start, piece.end, [], number, marker_end, marker_kind)
+                block = _Block(
+                    piece.start, piece.end, [], number, marker_end, marker_kind, piece.inline
+                )
                 blocks.append(block)
                 if marker_kind == "num":
                     last_number = number
@@ -345,6 +382,8 @@ class _Segmenter:
         return self._paragraphs(text, blocks)
 
     def _clean(self, text: str, block: _Block) -> str:
+        if len(block.pieces) == 1:
+            return " ".join(text[block.marker_end : block.end].split())
         parts = []
         for start, end in block.pieces:
             start = max(start, block.marker_end)
@@ -370,8 +409,9 @@ class _Segmenter:
             kind = _kind(block, clean)
             if kind == "heading":
                 heading = f"{block.number}. {clean}" if block.number else clean
-                paragraphs.append(Paragraph(index, block.start, block.end, clean,
-                                            block.number, kind, section))
+                paragraphs.append(
+                    Paragraph(index, block.start, block.end, clean, block.number, kind, section)
+                )
                 section = heading
                 continue
             paragraphs.append(
@@ -389,7 +429,7 @@ def _repair_hyphen(match: re.Match) -> str:
 def _kind(block: _Block, clean: str) -> str:
     if block.marker_kind in ("list", "bullet"):
         return "list_item"
-    if _is_terminal(clean) or clean.endswith(","):
+    if clean.rstrip("”\"’'").endswith((".", ";", ":", "!", "?", ",")):
         return "paragraph"
     words = clean.count(" ") + 1
     limit = {"section": 30, "num": 8, None: 15}[block.marker_kind]
@@ -405,8 +445,9 @@ if not Doc.has_extension("paragraphs"):
 class ParagraphSegmenter:
     """spaCy component: paragraphs in ``doc.spans[spans_key]`` and ``doc._.paragraphs``."""
 
-    def __init__(self, nlp: Language, name: str, spans_key: str,
-                 interface_patterns: list[str]) -> None:
+    def __init__(
+        self, nlp: Language, name: str, spans_key: str, interface_patterns: list[str]
+    ) -> None:
         self.name = name
         self.spans_key = spans_key
         self.interface_patterns = list(interface_patterns)
@@ -439,14 +480,16 @@ class ParagraphSegmenter:
         "interface_patterns": list(DEFAULT_INTERFACE_PATTERNS),
     },
 )
-def make_paragraph_segmenter(nlp: Language, name: str, spans_key: str,
-                             interface_patterns: list[str]) -> ParagraphSegmenter:
+def make_paragraph_segmenter(
+    nlp: Language, name: str, spans_key: str, interface_patterns: list[str]
+) -> ParagraphSegmenter:
     return ParagraphSegmenter(nlp, name, spans_key, interface_patterns)
 
 
-def find_paragraphs(text: str,
-                    interface_patterns: Iterable[str] = DEFAULT_INTERFACE_PATTERNS,
-                    ) -> list[Paragraph]:
+def find_paragraphs(
+    text: str,
+    interface_patterns: Iterable[str] = DEFAULT_INTERFACE_PATTERNS,
+) -> list[Paragraph]:
     """Segment without spaCy's tokenizer; the component calls the same code."""
     return _Segmenter(interface_patterns).find(text)
 
@@ -464,8 +507,9 @@ def segment(text: str, nlp: Language | None = None) -> list[Paragraph]:
     return next(segment_many([text], nlp))
 
 
-def segment_many(texts: Iterable[str], nlp: Language | None = None,
-                 batch_size: int = 32) -> Iterator[list[Paragraph]]:
+def segment_many(
+    texts: Iterable[str], nlp: Language | None = None, batch_size: int = 32
+) -> Iterator[list[Paragraph]]:
     """Paragraphs of many texts, streamed in batches through ``nlp.pipe``."""
     nlp = nlp or paragraph_pipeline()
     for doc in nlp.pipe(_tokenized(nlp, texts), batch_size=batch_size, n_process=1):
