@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import numpy
 import spacy
+from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -26,9 +27,11 @@ __all__ = [
     "DEFAULT_INTERFACE_PATTERNS",
     "Paragraph",
     "ParagraphSegmenter",
+    "ParsedDocument",
     "find_paragraphs",
     "make_paragraph_segmenter",
     "paragraph_pipeline",
+    "parse_many",
     "segment",
     "segment_many",
 ]
@@ -515,6 +518,54 @@ def segment_many(
     for doc in nlp.pipe(_tokenized(nlp, texts), batch_size=batch_size, n_process=1):
         yield doc._.paragraphs
         doc.user_data.pop(TEXT_KEY, None)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ParsedDocument:
+    """What the model needs of a document, kept as arrays so the ``Doc`` can be let go.
+
+    ``token_ids`` are spaCy's hashed lower-case forms of the word tokens inside paragraphs
+    (punctuation and whitespace dropped), ``token_paragraph`` the paragraph position of each.
+    """
+
+    text: str
+    paragraphs: list[Paragraph]
+    token_ids: numpy.ndarray
+    token_paragraph: numpy.ndarray
+
+
+def parse_many(
+    texts: Iterable[str], nlp: Language | None = None, batch_size: int = 32
+) -> Iterator[ParsedDocument]:
+    """Segment and tokenize many texts in one pass, streamed in batches."""
+    nlp = nlp or paragraph_pipeline()
+    key = _spans_key(nlp)
+    for doc in nlp.pipe(_tokenized(nlp, texts), batch_size=batch_size, n_process=1):
+        text = doc.user_data.pop(TEXT_KEY, None)
+        yield _parsed(doc, doc.text if text is None else text, key)
+
+
+def _spans_key(nlp: Language) -> str:
+    for _, component in nlp.pipeline:
+        if isinstance(component, ParagraphSegmenter):
+            return component.spans_key
+    raise ValueError("the pipeline has no unclf_paragraphs component")
+
+
+def _parsed(doc: Doc, text: str, spans_key: str) -> ParsedDocument:
+    paragraphs = doc._.paragraphs
+    spans = doc.spans[spans_key]
+    if not paragraphs or len(doc) == 0:
+        empty = numpy.zeros(0, dtype=numpy.uint64)
+        return ParsedDocument(text, paragraphs or [], empty, numpy.zeros(0, dtype=numpy.int32))
+    attrs = doc.to_array([LOWER, IS_PUNCT, IS_SPACE])
+    starts = numpy.fromiter((span.start for span in spans), dtype=numpy.int64, count=len(spans))
+    ends = numpy.fromiter((span.end for span in spans), dtype=numpy.int64, count=len(spans))
+    token = numpy.arange(len(doc))
+    owner = numpy.searchsorted(starts, token, "right") - 1
+    keep = (owner >= 0) & (attrs[:, 1] == 0) & (attrs[:, 2] == 0)
+    keep &= token < ends[numpy.maximum(owner, 0)]
+    return ParsedDocument(text, paragraphs, attrs[keep, 0], owner[keep].astype(numpy.int32))
 
 
 def _tokenized(nlp: Language, texts: Iterable[str]) -> Iterator[Doc]:

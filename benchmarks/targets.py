@@ -1,0 +1,161 @@
+"""Target-paragraph benchmark: unclf vs the reference baseline, same folds, same run.
+
+Run: python benchmarks/targets.py [--data ../shared/data] [--folds 5] [--tasks upr:Minorities,...]
+
+Document-grouped K-fold cross-validation (every document is tested once, by a model that never
+saw it) on the 8 dev tasks; then the small-data setting (10 training documents drawn from each
+fold's training part) on UPR Minorities and CUAD Parties; then training and prediction speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import KFold
+
+from unclf.baselines import NaiveTfidfBaseline
+from unclf.metrics import score_document, summarize
+from unclf.model import TargetSelector
+from unclf.segmenter import parse_many, segment_many
+
+TASKS = [
+    ("upr", "Minorities"),
+    ("upr", "Racial discrimination"),
+    ("upr", "Death penalty"),
+    ("upr", "Technical assistance and cooperation"),
+    ("cuad", "Governing Law"),
+    ("cuad", "Parties"),
+    ("cuad", "Agreement Date"),
+    ("cuad", "Audit Rights"),
+]
+SMALL_TASKS = [("upr", "Minorities"), ("cuad", "Parties")]
+
+
+def load(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def spans_for(doc: dict, label: str) -> list[tuple[int, int]]:
+    return [(t["start"], t["end"]) for t in doc["targets"] if t["label"] == label]
+
+
+def evaluate_fold(model, baseline, parsed, texts, targets, test) -> tuple[list, list]:
+    ours, theirs = [], []
+    test_with_targets = [i for i in test if targets[i]]
+    for i, ranked in zip(test_with_targets, model.rank([parsed[i] for i in test_with_targets]),
+                         strict=True):
+        spans = [(p.paragraph.start, p.paragraph.end) for p in ranked.paragraphs]
+        ours.append(score_document(spans, targets[i]))
+    for i in test_with_targets:
+        theirs.append(score_document(baseline.rank(texts[i]), targets[i]))
+    return ours, theirs
+
+
+def run_task(parsed, texts, targets, folds: int, seed: int, train_size: int | None = None):
+    ours, theirs = [], []
+    rng = np.random.default_rng(seed)
+    splits = KFold(folds, shuffle=True, random_state=seed).split(np.arange(len(texts)))
+    for train, test in splits:
+        if train_size is not None:
+            with_target = [i for i in train if targets[i]]
+            first = rng.choice(with_target)
+            rest = rng.choice([i for i in train if i != first], train_size - 1, replace=False)
+            train = np.concatenate([[first], rest])
+        model = TargetSelector(random_state=seed).fit(
+            [parsed[i] for i in train], [targets[i] for i in train]
+        )
+        baseline = NaiveTfidfBaseline().fit([texts[i] for i in train], [targets[i] for i in train])
+        o, t = evaluate_fold(model, baseline, parsed, texts, targets, test)
+        ours += o
+        theirs += t
+    return summarize(ours), summarize(theirs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tasks", help="comma-separated corpus:label list (default: the 8 dev)")
+    parser.add_argument("--skip-small", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    tasks = TASKS if not args.tasks else [tuple(t.split(":", 1)) for t in args.tasks.split(",")]
+    corpora = {}
+    for corpus in sorted({c for c, _ in tasks} | ({"upr"} if not args.skip_speed else set())):
+        docs = load(args.data / f"{corpus}-dev.jsonl.gz")
+        t0 = time.perf_counter()
+        parsed = list(parse_many([d["text"] for d in docs]))
+        print(f"{corpus}: {len(docs)} documents parsed in {time.perf_counter() - t0:.1f}s")
+        corpora[corpus] = (docs, parsed)
+
+    results = {"tasks": {}, "small": {}}
+    print(f"\n{'task':45s} {'unclf hit@1':>11s} {'base hit@1':>10s} {'unclf MRR':>9s} "
+          f"{'unclf R@5':>9s} {'chosen/gold chars':>17s}")
+    for corpus, label in tasks:
+        docs, parsed = corpora[corpus]
+        texts = [d["text"] for d in docs]
+        targets = [spans_for(d, label) for d in docs]
+        t0 = time.perf_counter()
+        ours, theirs = run_task(parsed, texts, targets, args.folds, args.seed)
+        name = f"{corpus}:{label}"
+        results["tasks"][name] = {"unclf": ours, "baseline": theirs,
+                                  "seconds": time.perf_counter() - t0}
+        print(f"{name:45s} {ours['hit@1']:11.3f} {theirs['hit@1']:10.3f} {ours['mrr']:9.3f} "
+              f"{ours['recall@5']:9.3f} {ours['chosen_chars_median']:8.0f}/"
+              f"{ours['gold_chars_median']:.0f}", flush=True)
+    mean_ours = np.mean([r["unclf"]["hit@1"] for r in results["tasks"].values()])
+    mean_base = np.mean([r["baseline"]["hit@1"] for r in results["tasks"].values()])
+    results["mean_hit@1"] = {"unclf": mean_ours, "baseline": mean_base}
+    print(f"{'mean':45s} {mean_ours:11.3f} {mean_base:10.3f}")
+
+    if not args.skip_small:
+        print("\nTrained on 10 documents (drawn from each fold's training part):")
+        for corpus, label in SMALL_TASKS:
+            docs, parsed = corpora.get(corpus) or (None, None)
+            if docs is None:
+                continue
+            texts = [d["text"] for d in docs]
+            targets = [spans_for(d, label) for d in docs]
+            ours, theirs = run_task(parsed, texts, targets, args.folds, args.seed, train_size=10)
+            results["small"][f"{corpus}:{label}"] = {"unclf": ours, "baseline": theirs}
+            print(f"{corpus + ':' + label:45s} {ours['hit@1']:11.3f} {theirs['hit@1']:10.3f}")
+
+    if not args.skip_speed:
+        docs, _ = corpora["upr"]
+        texts = [d["text"] for d in docs]
+        targets = [spans_for(d, "Minorities") for d in docs]
+        t0 = time.perf_counter()
+        model = TargetSelector(random_state=args.seed).fit(texts, targets)
+        train_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in segment_many(texts):
+            pass
+        segment_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in model.rank(texts):
+            pass
+        predict_seconds = time.perf_counter() - t0
+        results["speed"] = {
+            "train_seconds_upr_136": train_seconds,
+            "segment_seconds": segment_seconds,
+            "predict_seconds": predict_seconds,
+            "predict_vs_segment_throughput": segment_seconds / predict_seconds,
+        }
+        print(f"\ntrain on {len(texts)} UPR documents (from text): {train_seconds:.1f}s; "
+              f"segment {segment_seconds:.1f}s, predict {predict_seconds:.1f}s -> predict "
+              f"throughput {segment_seconds / predict_seconds:.2f}x segment throughput")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,616 @@
+"""Reading documents at the edge of the pipeline: files, folders and stdin -> documents.
+
+Everything downstream indexes into a document's text, so the text is kept exactly as stored: no
+newline translation, no stripping (only a leading UTF-8 byte order mark is dropped: it is
+encoding, not text). Readers stream - JSON lines line by line, CSV in pandas chunks, Parquet in
+record batches - so a corpus is never held in memory. A document that cannot be read becomes a
+:class:`DocumentError` in the stream, in input order, and the other documents carry on.
+
+Record numbers in errors: JSON lines report the line; CSV the row as a spreadsheet shows it (the
+header is row 1); Parquet the row counted from 1.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import gzip
+import io
+import json
+import os
+import re
+import sys
+import warnings
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate, chain
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+if TYPE_CHECKING:
+    from unclf.segmenter import Paragraph
+
+__all__ = [
+    "Document",
+    "DocumentError",
+    "InvalidDataError",
+    "LabelledDocument",
+    "TargetSpan",
+    "align_targets",
+    "labels_in",
+    "read_documents",
+    "read_labelled",
+]
+
+_FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv",
+            ".parquet": "parquet"}
+_KNOWN = ".txt, .jsonl, .jsonl.gz, .json, .csv or .parquet"
+_KNOWN_LABELLED = ".jsonl, .jsonl.gz, .json, .csv or .parquet"
+# What a damaged file raises from the readers (pyarrow's errors derive from these too). Caught
+# per file, so one bad file becomes a DocumentError instead of ending the stream.
+_READ_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, zlib.error)
+_BINARY_PROBE = 8192  # bytes of a .txt file searched for NUL
+_BATCH_ROWS = 256  # CSV chunk / Parquet batch size; UN documents run to 100 KB each
+_MAX_LABELS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A readable document; ``source`` is the file it came from (``-`` for stdin)."""
+
+    id: str
+    text: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentError:
+    """A document (or a whole file) that could not be read, and why."""
+
+    id: str | None
+    source: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        # A .txt document's id is its path; saying it twice helps nobody.
+        parts = [where] if self.id is None or self.id == self.source else [where, self.id]
+        return ": ".join([*parts, self.message])
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpan:
+    """Characters ``[start, end)`` of a document's text; ``label`` None means the task's label."""
+
+    start: int
+    end: int
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledDocument:
+    """A document with its target spans, sorted by position."""
+
+    id: str
+    text: str
+    targets: tuple[TargetSpan, ...]
+    source: str
+
+
+class InvalidDataError(ValueError):
+    """Raised with a message naming every offending document, so one run shows all problems."""
+
+
+# --- reading raw records ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Record:
+    line: int
+    fields: dict
+
+
+class _Decoder:
+    """UTF-8 that replaces bad bytes and warns once per file instead of rejecting it."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.warned = False
+
+    def __call__(self, data: bytes, where: str = "") -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.warn(where)
+            return data.decode("utf-8", errors="replace")
+
+    def warn(self, where: str = "") -> None:
+        if not self.warned:
+            self.warned = True
+            warnings.warn(
+                f"{self.source}{where}: bytes that are not valid UTF-8 were replaced with U+FFFD",
+                UnicodeWarning,
+                stacklevel=2,
+            )
+
+
+class _Utf8Check(io.RawIOBase):
+    """Passes bytes through, noting whether they are valid UTF-8 (pandas decodes them itself)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self.invalid = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = self._raw.readinto(buffer)
+        if not self.invalid:
+            try:
+                self._decoder.decode(bytes(memoryview(buffer)[:n]), final=n == 0)
+            except UnicodeDecodeError:
+                self.invalid = True
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _format(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith((".jsonl.gz", ".json.gz")):
+        return "jsonl.gz"
+    return _FORMATS.get(path.suffix.lower())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file (moved or deleted while reading?)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return f"cannot read: {_one_line(str(exc)) or type(exc).__name__}"
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)
+
+
+def _jsonl_records(lines: Iterable[str], source: str) -> Iterator[_Record | DocumentError]:
+    first = True
+    for number, line in enumerate(lines, 1):
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        if not line.strip():
+            continue
+        was_first, first = first, False
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if was_first and line.lstrip().startswith("["):
+                yield DocumentError(None, source, None,
+                                    "a JSON array; expected JSON lines (one object per line)")
+                return
+            yield DocumentError(None, source, number,
+                                f"malformed JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(value, dict):
+            yield DocumentError(None, source, number,
+                                f"record is a JSON {_json_type(value)}, not an object")
+            continue
+        yield _Record(number, value)
+
+
+def _binary_lines(path: Path, gz: bool, decode: _Decoder) -> Iterator[str]:
+    with gzip.open(path, "rb") if gz else open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            yield decode(raw, f": line {number}")
+
+
+def _csv_records(path: Path, source: str, columns: tuple[str, ...],
+                 decode: _Decoder) -> Iterator[_Record | DocumentError]:
+    import pandas as pd
+
+    # newline="" keeps \r\n inside quoted fields; na_filter=False keeps a text of "NA" as text.
+    with open(path, "rb") as raw, io.TextIOWrapper(
+        io.BufferedReader(check := _Utf8Check(raw)), encoding="utf-8-sig", errors="replace",
+        newline="",
+    ) as handle, pd.read_csv(
+        handle, chunksize=_BATCH_ROWS, dtype=str, na_filter=False
+    ) as reader:
+        row = 1  # the header
+        for chunk in reader:
+            if check.invalid:
+                decode.warn()
+            if "text" not in chunk.columns:
+                yield DocumentError(None, source, None,
+                                    f"no 'text' column (columns: {', '.join(chunk.columns)})")
+                return
+            present = [c for c in columns if c in chunk.columns]
+            for fields in chunk[present].to_dict("records"):
+                row += 1
+                yield _Record(row, fields)
+        if check.invalid:
+            decode.warn()
+
+
+def _parquet_records(path: Path, source: str, columns: tuple[str, ...],
+                     decode: _Decoder) -> Iterator[_Record | DocumentError]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        names = parquet.schema_arrow.names
+        if "text" not in names:
+            yield DocumentError(None, source, None,
+                                f"no 'text' column (columns: {', '.join(names)})")
+            return
+        present = [c for c in columns if c in names]
+        row = 0
+        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=present):
+            for fields in batch.to_pylist():
+                row += 1
+                if isinstance(fields.get("text"), bytes):  # a binary column: decode it here
+                    fields["text"] = decode(fields["text"], f": row {row}")
+                yield _Record(row, fields)
+
+
+def _records(path: Path, source: str, fmt: str,
+             columns: tuple[str, ...]) -> Iterator[_Record | DocumentError]:
+    """Records of a JSON lines, CSV or Parquet file; a damaged file ends in a DocumentError."""
+    try:
+        if path.stat().st_size == 0:
+            yield DocumentError(None, source, None, "empty file")
+            return
+    except OSError as exc:
+        yield DocumentError(None, source, None, _reason(exc))
+        return
+    decode = _Decoder(source)
+    if fmt == "csv":
+        items = _csv_records(path, source, columns, decode)
+    elif fmt == "parquet":
+        items = _parquet_records(path, source, columns, decode)
+    else:
+        items = _jsonl_records(_binary_lines(path, fmt == "jsonl.gz", decode), source)
+    produced = False
+    try:
+        for item in items:
+            produced = True
+            yield item
+    except _READ_ERRORS as exc:
+        yield DocumentError(None, source, None, _reason(exc))
+        return
+    if not produced:
+        yield DocumentError(None, source, None, "no records")
+
+
+def _record_id(record: _Record, source: str) -> tuple[str | None, str | None]:
+    """(id, problem); a record without an id is named after where it is."""
+    value = record.fields.get("id")
+    if value is None or value == "":
+        return f"{source}:{record.line}", None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None, f"id is a {_json_type(value)}, not a string"
+    return str(value), None
+
+
+def _text_problem(fields: dict) -> str | None:
+    if "text" not in fields or fields["text"] is None:
+        return "no text"
+    text = fields["text"]
+    if not isinstance(text, str):
+        return f"text is a {_json_type(text)}, not a string"
+    if not text.strip():
+        return "text is empty" if not text else "text is blank"
+    return None
+
+
+# --- read_documents ---------------------------------------------------------------------------
+
+
+def read_documents(inputs: Iterable[str | Path], *,
+                   stdin: TextIO | None = None) -> Iterator[Document | DocumentError]:
+    """Documents of every input, streamed in order; unreadable ones come as DocumentError.
+
+    An input is a ``.txt`` file (one document, id = the path), a folder (every ``.txt`` below
+    it, sorted), a ``.jsonl``/``.jsonl.gz``/``.json`` lines file, ``.csv`` or ``.parquet`` with
+    columns ``id`` and ``text``, or ``-`` for stdin (JSON lines when it starts with ``{``, else
+    one plain-text document with id ``-``).
+    """
+    if isinstance(inputs, str | Path):
+        inputs = [inputs]
+    for item in inputs:
+        source = os.fspath(item)
+        if source == "-":
+            yield from _read_stdin(sys.stdin if stdin is None else stdin)
+            continue
+        path = Path(source)
+        if path.is_dir():
+            yield from _read_folder(path)
+        elif not path.exists():
+            yield DocumentError(None, source, None, "no such file or directory")
+        else:
+            yield from _read_file(path, source)
+
+
+def _read_folder(folder: Path) -> Iterator[Document | DocumentError]:
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
+    if not files:
+        yield DocumentError(None, os.fspath(folder), None, "no .txt files in the folder")
+    for path in files:
+        yield _read_txt(path, os.fspath(path))
+
+
+def _read_file(path: Path, source: str) -> Iterator[Document | DocumentError]:
+    fmt = _format(path)
+    if fmt is None:
+        yield DocumentError(None, source, None, f"unknown file type; expected {_KNOWN}")
+    elif fmt == "txt":
+        yield _read_txt(path, source)
+    else:
+        for record in _records(path, source, fmt, ("id", "text")):
+            yield record if isinstance(record, DocumentError) else _document(record, source)
+
+
+def _read_txt(path: Path, source: str) -> Document | DocumentError:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return DocumentError(source, source, None, _reason(exc))
+    if not data:
+        return DocumentError(source, source, None, "empty file")
+    if b"\0" in data[:_BINARY_PROBE]:
+        return DocumentError(source, source, None, "binary file (NUL bytes); expected UTF-8 text")
+    text = _Decoder(source)(data.removeprefix(codecs.BOM_UTF8))
+    if not text.strip():
+        return DocumentError(source, source, None, "text is blank")
+    return Document(source, text, source)
+
+
+def _document(record: _Record, source: str) -> Document | DocumentError:
+    doc_id, problem = _record_id(record, source)
+    problem = problem or _text_problem(record.fields)
+    if problem is not None:
+        return DocumentError(doc_id, source, record.line, problem)
+    assert doc_id is not None
+    return Document(doc_id, record.fields["text"], source)
+
+
+def _read_stdin(stream: TextIO) -> Iterator[Document | DocumentError]:
+    # The binary layer, when there is one, sees \r\n and bad bytes as they are.
+    raw = getattr(stream, "buffer", None)
+    decode = _Decoder("-")
+    lines: Iterator[str] = (
+        (decode(line, f": line {n}") for n, line in enumerate(raw, 1)) if raw is not None
+        else iter(stream)
+    )
+    head: list[str] = []
+    for line in lines:
+        head.append(line.removeprefix("\ufeff") if not head else line)
+        if head[-1].strip():
+            break
+    if not head or not head[-1].strip():
+        yield DocumentError("-", "-", None, "empty input")
+        return
+    if head[-1].lstrip().startswith("{"):
+        for record in _jsonl_records(chain(head, lines), "-"):
+            yield record if isinstance(record, DocumentError) else _document(record, "-")
+    else:
+        yield Document("-", "".join(chain(head, lines)), "-")
+
+
+# --- read_labelled ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Labelled:
+    line: int
+    id: str | None
+    text: str | None
+    spans: list[TargetSpan]
+    problems: list[str] = field(default_factory=list)
+
+
+def _target_pattern(target: str) -> re.Pattern[str] | None:
+    words = target.split()
+    return re.compile(r"\s+".join(re.escape(w) for w in words)) if words else None
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = _one_line(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _parse_targets(value: object, text: str | None) -> tuple[list[TargetSpan], list[str]]:
+    """Spans and problems of a record's ``targets``; the range checks need a valid text."""
+    if value is None:
+        return [], []
+    if isinstance(value, str):
+        if not value.strip():
+            return [], []
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return [], ["targets is not JSON (expected a list of spans or strings)"]
+    if not isinstance(value, list):
+        return [], [f"targets is a {_json_type(value)}, not a list"]
+    spans: list[TargetSpan] = []
+    problems: list[str] = []
+    for k, target in enumerate(value, 1):
+        if isinstance(target, str):
+            pattern = _target_pattern(target)
+            if pattern is None:
+                problems.append(f"target {k} is a blank string")
+            elif text is not None:
+                found = pattern.search(text)
+                if found is None:
+                    problems.append(f"target {k} {_short(target)!r} is not in the text")
+                else:
+                    spans.append(TargetSpan(found.start(), found.end(), None))
+            continue
+        if not isinstance(target, dict):
+            problems.append(f"target {k} is a {_json_type(target)}, "
+                            "expected a {start, end, label} object or a string")
+            continue
+        start, end, label = target.get("start"), target.get("end"), target.get("label")
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (start, end)):
+            problems.append(f"target {k}: start and end must be integers")
+            continue
+        if label is not None and not isinstance(label, str):
+            problems.append(f"target {k}: label is a {_json_type(label)}, not a string")
+            continue
+        span = TargetSpan(start, end, label)
+        spans.append(span)
+        if start < 0:
+            problems.append(f"target {k} [{start}, {end}): start < 0")
+        elif start >= end:
+            problems.append(f"target {k} [{start}, {end}): start >= end")
+        elif text is not None and end > len(text):
+            problems.append(f"target {k} [{start}, {end}): end > text length {len(text)}")
+    return spans, problems
+
+
+def _labelled_items(path: str | Path) -> Iterator[_Labelled | DocumentError]:
+    """Every record of a labelled file, parsed; file-level errors have ``line`` None."""
+    source = os.fspath(path)
+    path = Path(path)
+    fmt = _format(path)
+    if source == "-" or path.is_dir() or fmt in (None, "txt"):
+        yield DocumentError(None, source, None, f"expected a file ending in {_KNOWN_LABELLED}")
+        return
+    if not path.exists():
+        yield DocumentError(None, source, None, "no such file")
+        return
+    for record in _records(path, source, fmt, ("id", "text", "targets")):
+        if isinstance(record, DocumentError):
+            yield record
+            continue
+        doc_id, id_problem = _record_id(record, source)
+        text_problem = _text_problem(record.fields)
+        text = record.fields["text"] if text_problem is None else None
+        spans, problems = _parse_targets(record.fields.get("targets"), text)
+        problems = [p for p in (id_problem, text_problem) if p] + problems
+        yield _Labelled(record.line, doc_id, text, spans, problems)
+
+
+def _span_key(span: TargetSpan) -> tuple[int, int, str]:
+    return span.start, span.end, span.label or ""
+
+
+def _missing_label(label: str, counts: Counter[str], source: str) -> str:
+    if not counts:
+        return f"{source}: no document has label {label!r}; no target in the file has a label"
+    shown = ", ".join(f"{name!r} ({n})" for name, n in counts.most_common(_MAX_LABELS_SHOWN))
+    more = len(counts) - _MAX_LABELS_SHOWN
+    tail = f" and {more} more" if more > 0 else ""
+    return f"{source}: no document has label {label!r}; labels in the file: {shown}{tail}"
+
+
+def read_labelled(path: str | Path, *, label: str | None = None,
+                  skip_invalid: bool = False) -> tuple[list[LabelledDocument], list[DocumentError]]:
+    """Training/evaluation documents with their target spans, validated all at once.
+
+    ``targets`` holds ``{start, end, label}`` spans or strings found in the text (whitespace
+    may differ; the first occurrence; label None = the task's label), JSON-encoded in CSV and
+    Parquet. With ``label`` only spans of that label (or None) are kept: the other documents stay,
+    without targets, as negatives. Invalid documents raise :class:`InvalidDataError` naming each
+    one, or with ``skip_invalid`` are dropped and returned as errors. An unknown ``label``, an
+    unreadable file or no documents always raise.
+    """
+    source = os.fspath(path)
+    documents: list[LabelledDocument] = []
+    invalid: list[DocumentError] = []
+    fatal: list[DocumentError] = []
+    counts: Counter[str] = Counter()
+    first_line: dict[str, int] = {}
+    for item in _labelled_items(path):
+        if isinstance(item, DocumentError):
+            (fatal if item.line is None else invalid).append(item)
+            continue
+        counts.update({s.label for s in item.spans if s.label is not None})
+        if item.id is not None:
+            if item.id in first_line:
+                item.problems.append(f"duplicate id (first on line {first_line[item.id]})")
+            else:
+                first_line[item.id] = item.line
+        if item.problems:
+            invalid.append(DocumentError(item.id, source, item.line, "; ".join(item.problems)))
+            continue
+        assert item.id is not None and item.text is not None
+        kept = {s for s in item.spans if label is None or s.label in (None, label)}
+        documents.append(LabelledDocument(item.id, item.text,
+                                          tuple(sorted(kept, key=_span_key)), source))
+
+    lines = [str(error) for error in fatal]
+    if label is not None and not fatal and counts[label] == 0:
+        lines.append(_missing_label(label, counts, source))
+    if invalid and not skip_invalid:
+        lines.append(f"{source}: {len(invalid)} invalid document(s) (skip_invalid drops them):")
+        lines.extend(f"  {error}" for error in invalid)
+    if not lines and not documents:
+        skipped = f" ({len(invalid)} invalid ones skipped)" if invalid else ""
+        lines.append(f"{source}: no documents{skipped}")
+    if lines:
+        raise InvalidDataError("\n".join(lines))
+    return documents, invalid
+
+
+def labels_in(path: str | Path) -> Counter[str]:
+    """How many documents carry each label, to offer the user the labels a file really has."""
+    counts: Counter[str] = Counter()
+    for item in _labelled_items(path):
+        if isinstance(item, DocumentError):
+            if item.line is None:
+                raise InvalidDataError(str(item))
+            continue
+        counts.update({s.label for s in item.spans if s.label is not None})
+    return counts
+
+
+# --- targets -> paragraphs --------------------------------------------------------------------
+
+
+def align_targets(paragraphs: Sequence[Paragraph],
+                  targets: Sequence[TargetSpan]) -> tuple[list[int], list[TargetSpan]]:
+    """Positions of the paragraphs that hold a target, and the targets no paragraph holds.
+
+    A paragraph holds a target when it contains at least half of the span's characters
+    (``[start, end)`` overlap), so a span that strays a few characters into the next paragraph
+    still goes to the right one; an empty span is held by none.
+    """
+    order = sorted(range(len(paragraphs)), key=lambda i: (paragraphs[i].start, paragraphs[i].end))
+    starts = [paragraphs[i].start for i in order]
+    # Running maximum of the ends: sorted even if paragraphs overlap, so bisect stays right.
+    reach = list(accumulate((paragraphs[i].end for i in order), max))
+    held: set[int] = set()
+    unheld: list[TargetSpan] = []
+    for target in targets:
+        length = target.end - target.start
+        found = False
+        if length > 0:
+            first = bisect.bisect_right(reach, target.start)
+            stop = bisect.bisect_left(starts, target.end)
+            for j in range(first, stop):
+                paragraph = paragraphs[order[j]]
+                overlap = min(paragraph.end, target.end) - max(paragraph.start, target.start)
+                if overlap > 0 and 2 * overlap >= length:
+                    held.add(order[j])
+                    found = True
+        if not found:
+            unheld.append(target)
+    return sorted(held), unheld

@@ -1,0 +1,175 @@
+"""Paragraphs -> feature matrices, one row per paragraph, built from token arrays.
+
+Words are spaCy's hashed lower-case forms, so features cost a few array operations per
+document rather than a second pass over the text. Three sparse blocks share one hashing
+scheme: the paragraph's own words and word pairs, its section heading's words, and its
+neighbours' words. A small dense block describes where the paragraph sits and what it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from unclf.segmenter import KINDS, ParsedDocument
+
+__all__ = ["LAYOUT_FEATURES", "ParagraphFeaturizer", "document_offsets", "layout_features"]
+
+_PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+LAYOUT_FEATURES = (
+    "relative_position",
+    "relative_position_from_end",
+    "log_index",
+    "log_index_from_end",
+    "log_chars",
+    "log_chars_vs_document_median",
+    "has_number",
+    "number_depth",
+    *(f"kind={kind}" for kind in KINDS),
+    "has_section",
+)
+
+
+def document_offsets(docs: Sequence[ParsedDocument]) -> np.ndarray:
+    """Row offsets: document ``i`` owns rows ``offsets[i]:offsets[i + 1]``."""
+    return np.concatenate([[0], np.cumsum([len(d.paragraphs) for d in docs])]).astype(np.int64)
+
+
+def layout_features(doc: ParsedDocument) -> np.ndarray:
+    """Where each paragraph sits in its document and what kind of paragraph it is."""
+    n = len(doc.paragraphs)
+    if n == 0:
+        return np.zeros((0, len(LAYOUT_FEATURES)))
+    index = np.arange(n, dtype=float)
+    span = max(n - 1, 1)
+    chars = np.array([len(p.text) for p in doc.paragraphs], dtype=float)
+    log_chars = np.log1p(chars)
+    columns = [
+        index / span,
+        (n - 1 - index) / span,
+        np.log1p(index),
+        np.log1p(n - 1 - index),
+        log_chars,
+        log_chars - np.median(log_chars),
+        np.array([p.number is not None for p in doc.paragraphs], dtype=float),
+        np.array([p.number.count(".") + 1 if p.number else 0 for p in doc.paragraphs], float),
+        *(np.array([p.kind == kind for p in doc.paragraphs], dtype=float) for kind in KINDS),
+        np.array([p.section is not None for p in doc.paragraphs], dtype=float),
+    ]
+    return np.column_stack(columns)
+
+
+def _word_counts(doc: ParsedDocument, n_features: int, pairs: bool) -> sp.csr_matrix:
+    """Hashed word (and word pair) counts, one row per paragraph."""
+    n = len(doc.paragraphs)
+    ids, owner = doc.token_ids, doc.token_paragraph
+    cols = [ids % np.uint64(n_features)]
+    rows = [owner]
+    if pairs and len(ids) > 1:
+        same = owner[1:] == owner[:-1]
+        pair_ids = ids[:-1][same] * _PAIR_MULTIPLIER + ids[1:][same]
+        cols.append(pair_ids % np.uint64(n_features))
+        rows.append(owner[1:][same])
+    row = np.concatenate(rows)
+    col = np.concatenate(cols).astype(np.int64)
+    data = np.ones(len(row), dtype=np.float32)
+    return sp.csr_matrix((data, (row, col)), shape=(n, n_features))
+
+
+def _heading_rows(doc: ParsedDocument) -> np.ndarray:
+    """For each paragraph, the position of the heading it sits under (-1 if none)."""
+    heading = -1
+    out = np.full(len(doc.paragraphs), -1, dtype=np.int64)
+    for i, paragraph in enumerate(doc.paragraphs):
+        out[i] = heading
+        if paragraph.kind == "heading":
+            heading = i
+    return out
+
+
+def _gather(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """``matrix[rows]`` with an empty row wherever ``rows`` is -1."""
+    valid = rows >= 0
+    picked = matrix[np.where(valid, rows, 0)]
+    return sp.diags(valid.astype(np.float32)) @ picked
+
+
+class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
+    """Sparse TF-IDF-weighted word features of a paragraph and of its context, plus layout.
+
+    Parameters
+    ----------
+    n_features : hashing space per sparse block.
+    word_pairs : add adjacent word pairs to the paragraph's own words.
+    section, neighbours, layout : include these blocks.
+    """
+
+    def __init__(
+        self,
+        n_features: int = 2**18,
+        word_pairs: bool = True,
+        section: bool = True,
+        neighbours: bool = True,
+        layout: bool = True,
+    ) -> None:
+        self.n_features = n_features
+        self.word_pairs = word_pairs
+        self.section = section
+        self.neighbours = neighbours
+        self.layout = layout
+
+    def fit(self, docs: Sequence[ParsedDocument], y: object = None) -> ParagraphFeaturizer:
+        counts = self._counts(docs)
+        n_rows = counts.shape[0]
+        document_frequency = np.bincount(counts.indices, minlength=self.n_features)
+        self.idf_ = (np.log((1 + n_rows) / (1 + document_frequency)) + 1).astype(np.float32)
+        self.n_layout_features_ = len(LAYOUT_FEATURES) if self.layout else 0
+        return self
+
+    def transform(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
+        check_is_fitted(self, "idf_")
+        blocks = [self.own_words(docs)]
+        if self.section or self.neighbours:
+            words = [self._tfidf(_word_counts(d, self.n_features, pairs=False)) for d in docs]
+            if self.section:
+                blocks.append(
+                    sp.vstack(
+                        [_gather(w, _heading_rows(d)) for w, d in zip(words, docs, strict=True)]
+                    )
+                )
+            if self.neighbours:
+                blocks.append(sp.vstack([_neighbours(w) for w in words]))
+        if self.layout:
+            blocks.append(sp.csr_matrix(np.vstack([layout_features(d) for d in docs])))
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def own_words(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
+        """The paragraphs' own words as L2-normalised TF-IDF rows (used for similarity too)."""
+        check_is_fitted(self, "idf_")
+        return self._tfidf(self._counts(docs))
+
+    def _counts(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
+        if not docs:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        return sp.vstack([_word_counts(d, self.n_features, self.word_pairs) for d in docs])
+
+    def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        counts = counts.tocsr(copy=True)
+        counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.diags((1.0 / norms).astype(np.float32)) @ counts
+
+
+def _neighbours(words: sp.csr_matrix) -> sp.csr_matrix:
+    """Mean of the previous and next paragraph's word rows."""
+    n = words.shape[0]
+    index = np.arange(n)
+    previous = _gather(words, np.where(index > 0, index - 1, -1))
+    following = _gather(words, np.where(index < n - 1, index + 1, -1))
+    return (previous + following) * 0.5
