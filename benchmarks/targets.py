@@ -48,8 +48,9 @@ def spans_for(doc: dict, label: str) -> list[tuple[int, int]]:
 def evaluate_fold(model, baseline, parsed, texts, targets, test) -> tuple[list, list]:
     ours, theirs = [], []
     test_with_targets = [i for i in test if targets[i]]
-    for i, ranked in zip(test_with_targets, model.rank([parsed[i] for i in test_with_targets]),
-                         strict=True):
+    for i, ranked in zip(
+        test_with_targets, model.rank([parsed[i] for i in test_with_targets]), strict=True
+    ):
         spans = [(p.paragraph.start, p.paragraph.end) for p in ranked.paragraphs]
         ours.append(score_document(spans, targets[i]))
     for i in test_with_targets:
@@ -98,8 +99,10 @@ def main() -> None:
         corpora[corpus] = (docs, parsed)
 
     results = {"tasks": {}, "small": {}}
-    print(f"\n{'task':45s} {'unclf hit@1':>11s} {'base hit@1':>10s} {'unclf MRR':>9s} "
-          f"{'unclf R@5':>9s} {'chosen/gold chars':>17s}")
+    print(
+        f"\n{'task':45s} {'unclf hit@1':>11s} {'base hit@1':>10s} {'unclf MRR':>9s} "
+        f"{'unclf R@5':>9s} {'chosen/gold chars':>17s}"
+    )
     for corpus, label in tasks:
         docs, parsed = corpora[corpus]
         texts = [d["text"] for d in docs]
@@ -107,11 +110,17 @@ def main() -> None:
         t0 = time.perf_counter()
         ours, theirs = run_task(parsed, texts, targets, args.folds, args.seed)
         name = f"{corpus}:{label}"
-        results["tasks"][name] = {"unclf": ours, "baseline": theirs,
-                                  "seconds": time.perf_counter() - t0}
-        print(f"{name:45s} {ours['hit@1']:11.3f} {theirs['hit@1']:10.3f} {ours['mrr']:9.3f} "
-              f"{ours['recall@5']:9.3f} {ours['chosen_chars_median']:8.0f}/"
-              f"{ours['gold_chars_median']:.0f}", flush=True)
+        results["tasks"][name] = {
+            "unclf": ours,
+            "baseline": theirs,
+            "seconds": time.perf_counter() - t0,
+        }
+        print(
+            f"{name:45s} {ours['hit@1']:11.3f} {theirs['hit@1']:10.3f} {ours['mrr']:9.3f} "
+            f"{ours['recall@5']:9.3f} {ours['chosen_chars_median']:8.0f}/"
+            f"{ours['gold_chars_median']:.0f}",
+            flush=True,
+        )
     mean_ours = np.mean([r["unclf"]["hit@1"] for r in results["tasks"].values()])
     mean_base = np.mean([r["baseline"]["hit@1"] for r in results["tasks"].values()])
     results["mean_hit@1"] = {"unclf": mean_ours, "baseline": mean_base}
@@ -150,9 +159,11 @@ def main() -> None:
             "predict_seconds": predict_seconds,
             "predict_vs_segment_throughput": segment_seconds / predict_seconds,
         }
-        print(f"\ntrain on {len(texts)} UPR documents (from text): {train_seconds:.1f}s; "
-              f"segment {segment_seconds:.1f}s, predict {predict_seconds:.1f}s -> predict "
-              f"throughput {segment_seconds / predict_seconds:.2f}x segment throughput")
+        print(
+            f"\ntrain on {len(texts)} UPR documents (from text): {train_seconds:.1f}s; "
+            f"segment {segment_seconds:.1f}s, predict {predict_seconds:.1f}s -> predict "
+            f"throughput {segment_seconds / predict_seconds:.2f}x segment throughput"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -3,7 +3,8 @@
 Words are spaCy's hashed lower-case forms, so features cost a few array operations per
 document rather than a second pass over the text. Three sparse blocks share one hashing
 scheme: the paragraph's own words and word pairs, its section heading's words, and its
-neighbours' words. A small dense block describes where the paragraph sits and what it is.
+neighbours' words. Layout (where the paragraph sits, what kind it is) is a small dense array
+that the model's second stage uses directly.
 """
 
 from __future__ import annotations
@@ -100,13 +101,13 @@ def _gather(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
 
 
 class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
-    """Sparse TF-IDF-weighted word features of a paragraph and of its context, plus layout.
+    """Sparse TF-IDF-weighted word features of a paragraph and of its context.
 
     Parameters
     ----------
     n_features : hashing space per sparse block.
     word_pairs : add adjacent word pairs to the paragraph's own words.
-    section, neighbours, layout : include these blocks.
+    section, neighbours : include these blocks.
     """
 
     def __init__(
@@ -115,20 +116,17 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
         word_pairs: bool = True,
         section: bool = True,
         neighbours: bool = True,
-        layout: bool = True,
     ) -> None:
         self.n_features = n_features
         self.word_pairs = word_pairs
         self.section = section
         self.neighbours = neighbours
-        self.layout = layout
 
     def fit(self, docs: Sequence[ParsedDocument], y: object = None) -> ParagraphFeaturizer:
         counts = self._counts(docs)
         n_rows = counts.shape[0]
         document_frequency = np.bincount(counts.indices, minlength=self.n_features)
         self.idf_ = (np.log((1 + n_rows) / (1 + document_frequency)) + 1).astype(np.float32)
-        self.n_layout_features_ = len(LAYOUT_FEATURES) if self.layout else 0
         return self
 
     def transform(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
@@ -144,8 +142,6 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
                 )
             if self.neighbours:
                 blocks.append(sp.vstack([_neighbours(w) for w in words]))
-        if self.layout:
-            blocks.append(sp.csr_matrix(np.vstack([layout_features(d) for d in docs])))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def own_words(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:

@@ -62,9 +62,14 @@ def score_document(
 def summarize(results: Sequence[DocumentResult]) -> dict[str, float]:
     """Mean hit@1, MRR, recall@5 and the median lengths of chosen and gold paragraphs."""
     if not results:
-        return {"hit@1": float("nan"), "mrr": float("nan"), "recall@5": float("nan"),
-                "documents": 0, "chosen_chars_median": float("nan"),
-                "gold_chars_median": float("nan")}
+        return {
+            "hit@1": float("nan"),
+            "mrr": float("nan"),
+            "recall@5": float("nan"),
+            "documents": 0,
+            "chosen_chars_median": float("nan"),
+            "gold_chars_median": float("nan"),
+        }
     return {
         "hit@1": float(np.mean([r.hit_at_1 for r in results])),
         "mrr": float(np.mean([r.reciprocal_rank for r in results])),

@@ -194,8 +194,9 @@ class TargetSelector(BaseEstimator):
         # Stage 1, out of fold: how the scorer and prototype judge unseen documents.
         score = np.zeros(len(labels))
         similarity = np.zeros(len(labels))
-        steps = tqdm(range(n_folds), desc="training", unit="fold", disable=not progress,
-                     leave=False)
+        steps = tqdm(
+            range(n_folds), desc="training", unit="fold", disable=not progress, leave=False
+        )
         for k in steps:
             train, test = fold_of_row != k, fold_of_row == k
             scorer, prototype = self._fit_stage_one(features[train], words[train], labels[train])
@@ -209,9 +210,7 @@ class TargetSelector(BaseEstimator):
             train, test = fold_of_row != k, fold_of_row == k
             ranker = self._fit_ranker(stage_two[train], labels[train])
             probability[test] = _probability(ranker, stage_two[test])
-        self.abstain_threshold_, self.multi_threshold_ = _thresholds(
-            probability, labels, offsets
-        )
+        self.abstain_threshold_, self.multi_threshold_ = _thresholds(probability, labels, offsets)
 
         self.scorer_, self.prototype_ = self._fit_stage_one(features, words, labels)
         self.ranker_ = self._fit_ranker(stage_two, labels)
@@ -362,9 +361,7 @@ def _thresholds(
     abstain_threshold = 0.0
     if (~has_target).any():
         candidates = np.unique(np.concatenate([[0.0], best]))
-        accuracy = [
-            np.mean(np.where(has_target, best >= t, best < t)) for t in candidates
-        ]
+        accuracy = [np.mean(np.where(has_target, best >= t, best < t)) for t in candidates]
         i = int(np.argmax(accuracy))
         # Midway to the next candidate so that the threshold is not sitting on a training value.
         upper = candidates[i + 1] if i + 1 < len(candidates) else candidates[i]

@@ -245,12 +245,11 @@ class _Segmenter:
                     end = m.start() + 1
         return start, end
 
-    def _pieces(self, text: str) -> tuple[list[_Piece], list[bool], list[int]]:
+    def _pieces(self, text: str, interface: bool) -> tuple[list[_Piece], list[bool], list[int]]:
         """Content pieces; per line, whether a blank line precedes it and its content length."""
         pieces: list[_Piece] = []
         blank_before: list[bool] = []
         line_length: list[int] = []
-        interface = self.interface is not None and self.interface.search(text) is not None
         prev_end = 0
         for line in _LINE.finditer(text):
             start, end = line.span()
@@ -301,6 +300,8 @@ class _Segmenter:
         number, marker_kind, marker_end = marker
 
         if piece.inline is not None:
+            if block_is_marker_only:
+                return False  # "C." then "Building thematic expertise": one heading
             if piece.inline in ("pre", "quote", "head"):
                 return True
             if piece.inline == "sec":
@@ -317,8 +318,8 @@ class _Segmenter:
                 return not _is_terminal(prev_text)
             return number == "1" and prev_text.rsplit(None, 1)[-1].lower() not in _REFERENCE_WORDS
 
-        if block_is_marker_only:
-            return marker_kind is not None and marker_end >= piece.end
+        if block_is_marker_only:  # "12." alone on its line takes the next line, unless numbered
+            return marker_kind == "num" or (marker_kind is not None and marker_end >= piece.end)
         if marker_kind is not None:
             alone = marker_end >= piece.end
             if marker_kind == "num" and not (alone or terminal or blank):
@@ -338,7 +339,9 @@ class _Segmenter:
         return _is_terminal(prev_text) and first in '“"'
 
     def find(self, text: str) -> list[Paragraph]:
-        pieces, blank_before, line_length = self._pieces(text)
+        # Interface text is rare: look for it once, and only then in every line.
+        interface = self.interface is not None and self.interface.search(text) is not None
+        pieces, blank_before, line_length = self._pieces(text, interface)
         if not pieces:
             return []
         width = _infer_line_width([line_length[line] for line in {p.line for p in pieces}])
@@ -382,10 +385,10 @@ class _Segmenter:
             assert block is not None
             block.pieces.append((piece.start, piece.end))
             block.end = piece.end
-        return self._paragraphs(text, blocks)
+        return self._paragraphs(text, blocks, interface)
 
-    def _clean(self, text: str, block: _Block) -> str:
-        if len(block.pieces) == 1:
+    def _clean(self, text: str, block: _Block, interface: bool) -> str:
+        if len(block.pieces) == 1 and not interface:
             return " ".join(text[block.marker_end : block.end].split())
         parts = []
         for start, end in block.pieces:
@@ -395,10 +398,12 @@ class _Segmenter:
         joined = "\n".join(parts)
         if "-\n" in joined:
             joined = _HYPHEN_BREAK.sub(_repair_hyphen, joined)
+        if interface:
+            joined = self.interface.sub(" ", joined)
         return " ".join(joined.split())
 
-    def _paragraphs(self, text: str, blocks: list[_Block]) -> list[Paragraph]:
-        cleaned = [(block, self._clean(text, block)) for block in blocks]
+    def _paragraphs(self, text: str, blocks: list[_Block], interface: bool) -> list[Paragraph]:
+        cleaned = [(block, self._clean(text, block, interface)) for block in blocks]
         cleaned = [(b, c) for b, c in cleaned if any(ch.isalnum() for ch in c)]
         # Interface text glued after the document: short trailing lines that end no sentence.
         while len(cleaned) > 1:

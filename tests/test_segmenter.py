@@ -1,0 +1,285 @@
+"""The segmenter on the seed excerpts (read from ../shared), on small texts we write, and fuzzed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unclf import find_paragraphs, segment, segment_many
+from unclf.segmenter import parse_many
+
+SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+
+
+def seed(prefix: str) -> str:
+    matches = sorted(SEEDS.glob(f"{prefix}_*.txt"))
+    if not matches:
+        pytest.skip(f"seed {prefix} not available in {SEEDS}")
+    return matches[0].read_bytes().decode("utf-8")
+
+
+def by_number(paragraphs):
+    return {p.number: p for p in paragraphs if p.number}
+
+
+def assert_offsets(text, paragraphs):
+    previous_end = 0
+    for i, p in enumerate(paragraphs):
+        assert p.index == i
+        assert previous_end <= p.start < p.end <= len(text)
+        assert not text[p.start].isspace() and not text[p.end - 1].isspace()
+        previous_end = p.end
+
+
+# --- the seeds --------------------------------------------------------------------------------
+
+
+def test_seed_000_flat_heading_and_numbered_paragraphs():
+    text = seed("000")
+    paragraphs = segment(text)
+    assert_offsets(text, paragraphs)
+    heading = paragraphs[0]
+    assert heading.kind == "heading" and heading.number == "III"
+    assert heading.text.startswith("Cooperation and coordination")
+    assert heading.text.endswith("regional organizations")
+    numbered = by_number(paragraphs)
+    assert [p.number for p in paragraphs[1:]] == ["10", "11", "12"]
+    for number in ("10", "11", "12"):
+        p = numbered[number]
+        assert text[p.start : p.end].startswith(f"{number}. ")
+        assert p.section.startswith("III. Cooperation")
+    assert numbered["10"].text.endswith("adopted by the Durban seminar.")
+    assert numbered["12"].text.endswith("E/CN.4/2002/92.")  # the page number 6 is not in it
+    assert all(
+        "Select target" not in p.text and "Select target" not in text[p.start : p.end]
+        for p in paragraphs
+    )
+    assert "A/58/255" not in text[paragraphs[0].start : paragraphs[-1].end]
+
+
+def test_seed_001_running_header_inline_heading_and_references():
+    text = seed("001")
+    paragraphs = segment(text)
+    assert_offsets(text, paragraphs)
+    assert [(p.number, p.kind) for p in paragraphs] == [
+        ("9", "paragraph"),
+        ("C", "heading"),
+        ("10", "paragraph"),
+        ("11", "paragraph"),
+    ]
+    assert "page 4" not in text[paragraphs[0].start : paragraphs[0].end]
+    # Numbers inside sentences do not start paragraphs.
+    assert "paragraph 74 (a) of the Durban Programme" in paragraphs[2].text
+    assert paragraphs[2].section == "C. Building thematic expertise"
+
+
+def test_seed_002_numbers_alone_on_their_line_deleted_items_and_restarts():
+    text = seed("002")
+    paragraphs = segment(text)
+    assert_offsets(text, paragraphs)
+    first_session = [p.number for p in paragraphs[:20] if p.kind == "paragraph" and p.number]
+    # 10 and 11 are deleted items ("10. (", "11.") and appear nowhere.
+    assert first_session[:14] == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+        "8",
+        "9",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+    ]
+    one = next(p for p in paragraphs if p.number == "1")
+    assert text[one.start : one.end].startswith("1.\n")
+    assert one.text.startswith("The Intergovernmental Working Group emphasizes")
+    # Numbering restarts under the next session's headings.
+    assert [p.number for p in paragraphs].count("1") >= 2
+    education = next(p for p in paragraphs if p.text == "Education")
+    assert education.kind == "heading"
+    items = [p for p in paragraphs if p.kind == "list_item"]
+    assert {"(a)", "(b)", "(iii)"} <= {p.number for p in items}
+
+
+def test_seed_003_pdf_page_with_header_heading_and_page_number():
+    text = seed("003")
+    paragraphs = segment(text)
+    assert_offsets(text, paragraphs)
+    numbered = by_number(paragraphs)
+    for number in ("42", "43", "44", "45", "46"):
+        p = numbered[number]
+        assert text[p.start : p.end].startswith(f"{number}.\n")
+        assert "\n" not in p.text and "  " not in p.text
+    assert numbered["44"].text.endswith("national and external sources.")
+    heading = numbered["H"]
+    assert heading.kind == "heading"
+    assert heading.text == "Increased outreach and networking with minority groups"
+    assert numbered["45"].section == "H. Increased outreach and networking with minority groups"
+    for p in paragraphs:
+        raw = text[p.start : p.end]
+        assert "A/HRC/19/56" not in raw
+        assert not raw.endswith("12")
+    assert numbered["46"].text.endswith("minority groups. A")  # cut at the page edge
+
+
+def test_seed_004_title_six_paragraphs_metadata_dropped():
+    text = seed("004")
+    paragraphs = segment(text)
+    assert_offsets(text, paragraphs)
+    assert paragraphs[0].kind == "heading"
+    assert paragraphs[0].text == "Promoting international cooperation in human rights"
+    body = paragraphs[1:]
+    assert len(body) == 6 and all(p.kind == "paragraph" for p in body)
+    assert body[-1].text.endswith("will be followed up.")
+    covered = text[paragraphs[0].start : paragraphs[-1].end]
+    for metadata in ("Communication Promotion", "Type Classification", "Exceptional strategies"):
+        assert metadata not in covered
+
+
+# --- layouts, written for the tests -----------------------------------------------------------
+
+WRAPPED = """A/HRC/99/1
+page 3
+1.
+The Working Group met in Geneva and heard the statements of twelve delegations on
+the situation of minorities in the region, in particular of their access to educa-
+tion and to the labour market.
+2.
+It recommends that States strengthen their cooperation with regional organizations
+A/HRC/99/1
+4
+and report on it at the next session.
+B.
+Follow-up
+3.
+The secretariat will circulate the summary.
+"""
+
+
+def test_wrapped_pdf_text_joins_lines_repairs_hyphens_and_skips_furniture():
+    paragraphs = find_paragraphs(WRAPPED)
+    assert [(p.number, p.kind) for p in paragraphs] == [
+        ("1", "paragraph"),
+        ("2", "paragraph"),
+        ("B", "heading"),
+        ("3", "paragraph"),
+    ]
+    assert "access to education and" in paragraphs[0].text
+    two = paragraphs[1]
+    assert two.text == (
+        "It recommends that States strengthen their cooperation with regional "
+        "organizations and report on it at the next session."
+    )
+    assert WRAPPED[two.start : two.end].startswith("2.\nIt recommends")
+    assert paragraphs[3].section == "B. Follow-up"
+
+
+def test_flat_text_with_numbers_inside_sentences():
+    text = (
+        "II. Activities 5. The Office held a seminar on 1, 2 and 5 September 2001 pursuant to "
+        "resolution 2000/52 and paragraph 74 (a) of the Programme. 6. It published document "
+        "E/CN.4/2002/92. 7. The Office will report again."
+    )
+    paragraphs = find_paragraphs(text)
+    assert [p.number for p in paragraphs] == ["II", "5", "6", "7"]
+    assert paragraphs[2].text == "It published document E/CN.4/2002/92."
+
+
+def test_deleted_item_and_empty_text():
+    assert find_paragraphs("") == []
+    assert find_paragraphs("   \n\n  \r\n") == []
+    text = "4. The first item.\n\n5. (\n\n6.\n\n7. The last item."
+    assert [p.number for p in find_paragraphs(text)] == ["4", "7"]
+
+
+def test_interface_patterns_are_configurable():
+    text = "1. The first paragraph of the text.\n\nSelect target paragraph3"
+    assert len(find_paragraphs(text)) == 1
+    nlp = spacy.blank("en")
+    nlp.add_pipe("unclf_paragraphs", config={"interface_patterns": [r"first"]})
+    assert "first" not in segment(text, nlp=nlp)[0].text
+
+
+def test_spacy_component_writes_spans_on_the_doc():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("unclf_paragraphs")
+    doc = nlp(WRAPPED)
+    spans = doc.spans["paragraphs"]
+    assert [s.label_ for s in spans] == [p.kind for p in doc._.paragraphs]
+    for span, p in zip(spans, doc._.paragraphs, strict=True):
+        assert span.start_char <= p.start and p.end <= span.end_char
+
+
+def test_factory_is_registered_through_the_entry_point():
+    code = (
+        "import spacy; nlp = spacy.blank('en'); nlp.add_pipe('unclf_paragraphs'); "
+        "print(len(nlp('1. One.\\n\\n2. Two.').spans['paragraphs']))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2"
+
+
+def test_parse_many_keeps_word_tokens_of_each_paragraph():
+    parsed = next(parse_many(["1. Alpha beta.\n\n2. Gamma, delta!"]))
+    assert list(parsed.token_paragraph) == [0, 0, 0, 1, 1, 1]  # "1", "alpha", "beta", ...
+    assert len(parsed.token_ids) == 6
+
+
+# --- properties -------------------------------------------------------------------------------
+
+# Fragments that exercise the segmenter's rules, glued together at random; and any text at all.
+fragments = st.sampled_from(
+    [
+        *"ab AZ.;,:()12\n\r\t-–“”/",
+        "10. ",
+        "\n\n",
+        "III. ",
+        "(a) ",
+        "The ",
+        "Recalling ",
+        "A/HRC/9/8",
+        "\n12\n",
+        "page 4",
+        "Select target paragraph3",
+        ", Noting ",
+    ]
+)
+texts = st.lists(fragments, max_size=120).map("".join) | st.text(max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_offsets_in_bounds_ordered_and_never_crash(text):
+    paragraphs = find_paragraphs(text)
+    assert_offsets(text, paragraphs)
+    for p in paragraphs:
+        assert p.text == " ".join(p.text.split())
+        assert p.kind in ("paragraph", "heading", "list_item")
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts)
+def test_line_endings_do_not_change_paragraphs(text):
+    unix = text.replace("\r\n", "\n").replace("\r", "\n")
+    expected = [(p.text, p.number, p.kind) for p in find_paragraphs(unix)]
+    for ending in ("\r\n", "\r"):
+        converted = unix.replace("\n", ending)
+        paragraphs = find_paragraphs(converted)
+        assert [(p.text, p.number, p.kind) for p in paragraphs] == expected
+        assert_offsets(converted, paragraphs)
+
+
+def test_segment_many_matches_segment():
+    docs = [WRAPPED, "1. One.\n\n2. Two.", ""]
+    assert list(segment_many(docs)) == [segment(t) for t in docs]
