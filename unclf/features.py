@@ -108,6 +108,8 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
     n_features : hashing space per sparse block.
     word_pairs : add adjacent word pairs to the paragraph's own words.
     section, neighbours : include these blocks.
+    min_df : keep only columns seen in at least this many training paragraphs; fewer columns
+        make the linear model faster to train and smaller to store.
     """
 
     def __init__(
@@ -116,21 +118,33 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
         word_pairs: bool = True,
         section: bool = True,
         neighbours: bool = True,
+        min_df: int = 2,
     ) -> None:
         self.n_features = n_features
         self.word_pairs = word_pairs
         self.section = section
         self.neighbours = neighbours
+        self.min_df = min_df
 
     def fit(self, docs: Sequence[ParsedDocument], y: object = None) -> ParagraphFeaturizer:
+        self.fit_transform(docs)
+        return self
+
+    def fit_transform(self, docs: Sequence[ParsedDocument], y: object = None) -> sp.csr_matrix:
         counts = self._counts(docs)
         n_rows = counts.shape[0]
         document_frequency = np.bincount(counts.indices, minlength=self.n_features)
         self.idf_ = (np.log((1 + n_rows) / (1 + document_frequency)) + 1).astype(np.float32)
-        return self
+        full = self._all_columns(docs)
+        seen = np.bincount(full.indices, minlength=full.shape[1])
+        self.columns_ = np.flatnonzero(seen >= self.min_df)
+        return full[:, self.columns_]
 
     def transform(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
-        check_is_fitted(self, "idf_")
+        check_is_fitted(self, "columns_")
+        return self._all_columns(docs)[:, self.columns_]
+
+    def _all_columns(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
         blocks = [self.own_words(docs)]
         if self.section or self.neighbours:
             words = [self._tfidf(_word_counts(d, self.n_features, pairs=False)) for d in docs]

@@ -175,8 +175,8 @@ class TargetSelector(BaseEstimator):
         if labels.sum() == 0:
             raise ValueError("no paragraph holds a target: nothing to learn from")
         offsets = document_offsets(docs)
-        self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer()).fit(docs)
-        features = self.featurizer_.transform(docs)
+        self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
+        features = self.featurizer_.fit_transform(docs)
         words = self.featurizer_.own_words(docs)
         layout = np.vstack([layout_features(d) for d in docs])
 

@@ -1,0 +1,123 @@
+"""TargetSelector: the scikit-learn contract, decisions, and learning on the invented examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from unclf.documents import read_labelled
+from unclf.features import ParagraphFeaturizer
+from unclf.metrics import hits, score_document, summarize
+from unclf.model import TargetSelector, parse_documents
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def examples():
+    docs, errors = read_labelled(DATA / "examples.jsonl", label="regional cooperation")
+    assert not errors
+    parsed = list(parse_documents([d.text for d in docs]))
+    targets = [[(t.start, t.end) for t in d.targets] for d in docs]
+    return parsed, targets
+
+
+@pytest.fixture(scope="module")
+def fitted(examples):
+    parsed, targets = examples
+    train = slice(0, 18)
+    return TargetSelector().fit(parsed[train], targets[train])
+
+
+def test_parameters_are_stored_untouched_and_clone_works():
+    featurizer = ParagraphFeaturizer(n_features=2**12)
+    model = TargetSelector(mode="multi", C=2.0, featurizer=featurizer, random_state=3)
+    params = model.get_params(deep=False)
+    assert params["mode"] == "multi" and params["C"] == 2.0 and params["featurizer"] is featurizer
+    copy = clone(model)
+    assert copy.get_params()["featurizer__n_features"] == 2**12
+    assert copy.featurizer is not featurizer
+
+
+def test_unfitted_model_refuses_to_predict():
+    with pytest.raises(NotFittedError):
+        list(TargetSelector().rank(["1. Some text."]))
+
+
+def test_fit_returns_self_and_rejects_bad_arguments(examples):
+    parsed, targets = examples
+    model = TargetSelector(n_folds=2)
+    assert model.fit(parsed[:6], targets[:6]) is model
+    with pytest.raises(ValueError, match="mode"):
+        TargetSelector(mode="all").fit(parsed[:6], targets[:6])
+    with pytest.raises(ValueError, match="no paragraph holds a target"):
+        TargetSelector().fit(parsed[:6], [[] for _ in range(6)])
+    with pytest.raises(ValueError, match="target lists"):
+        TargetSelector().fit(parsed[:6], targets[:5])
+
+
+def test_finds_held_out_targets_and_abstains_without_one(fitted, examples):
+    parsed, targets = examples
+    held_out = range(18, len(parsed))
+    results = []
+    for i, ranked in zip(held_out, fitted.rank([parsed[i] for i in held_out]), strict=True):
+        scores = [p.score for p in ranked.paragraphs]
+        assert scores == sorted(scores, reverse=True)
+        assert all(0.0 <= s <= 1.0 for s in scores)
+        if targets[i]:
+            spans = [(p.paragraph.start, p.paragraph.end) for p in ranked.paragraphs]
+            results.append(score_document(spans, targets[i]))
+    # Invented data, six held-out documents: the point is that learning happens at all.
+    assert summarize(results)["hit@1"] >= 0.8
+
+
+def test_learns_from_five_documents(examples):
+    parsed, targets = examples
+    model = TargetSelector().fit(parsed[:5], targets[:5])
+    summary = model.evaluate(parsed[5:], targets[5:])
+    assert summary["hit@1"] > 0.5  # a random paragraph out of ~15 would give about 0.07
+
+
+def test_documents_without_targets_teach_abstention(examples):
+    parsed, targets = examples
+    model = TargetSelector().fit(parsed, targets)
+    assert model.n_documents_without_target_ == sum(1 for t in targets if not t)
+    assert model.abstain_threshold_ > 0
+    never = clone(model).set_params(abstain=False).fit(parsed, targets)
+    blank = list(never.rank(["1. The meeting was opened by the Chair.\n\n2. It was closed."]))
+    assert len(blank[0].targets) == 1  # without abstention, some paragraph is always chosen
+
+
+def test_multi_mode_marks_more_than_one_paragraph_where_several_score_high(examples):
+    parsed, targets = examples
+    model = TargetSelector(mode="multi").fit(parsed, targets)
+    two = [i for i, t in enumerate(targets) if len(t) == 2]
+    assert two, "the examples have documents with two targets"
+    marked = [len(r.targets) for r in model.rank([parsed[i] for i in two])]
+    assert max(marked) >= 2
+
+
+def test_training_is_deterministic(examples):
+    parsed, targets = examples
+    a = TargetSelector(random_state=1).fit(parsed[:12], targets[:12])
+    b = TargetSelector(random_state=1).fit(parsed[:12], targets[:12])
+    ranked_a = [[p.score for p in r.paragraphs] for r in a.rank(parsed[12:])]
+    ranked_b = [[p.score for p in r.paragraphs] for r in b.rank(parsed[12:])]
+    assert ranked_a == ranked_b
+
+
+def test_documents_without_paragraphs_are_answers(fitted):
+    ranked = list(fitted.rank(["", "   \n", "1. One real paragraph about the African Union."]))
+    assert ranked[0].paragraphs == [] and ranked[1].paragraphs == []
+    assert len(ranked[2].paragraphs) == 1
+
+
+def test_hit_needs_half_of_the_target():
+    assert hits(0, 10, [(5, 15)]) == [0]
+    assert hits(0, 10, [(6, 16)]) == []
+    assert score_document([(20, 30), (0, 10)], [(0, 8)]).reciprocal_rank == 0.5
+    assert np.isnan(summarize([])["hit@1"])
