@@ -1,0 +1,518 @@
+"""The ``unclf`` command, in-process: output formats, exit codes 0/1/2, files and stdin."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import os
+import pickle
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import unclf
+import unclf.persistence
+from unclf.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "data" / "examples.jsonl"
+UNLABELLED = REPO / "data" / "unlabelled"
+LABEL = "regional cooperation"
+# data/README.md: the number of the one regional-cooperation paragraph of each document.
+EXPECTED_TARGET_NUMBER = {
+    "peaceful-assembly-pdf.txt": "4",
+    "statelessness-flat.txt": "5",
+    "water-sanitation-belmira-clean.txt": "6",
+}
+
+DOC = (
+    "A/HRC/99/1\r\n\r\nI. Opening\r\n\r\n"
+    "1. The panel met in Genève and agreed — after some debate — on a plan 😀.\r\n\r\n"
+    "2. It asked the secretariat to report back next year.\r\n"
+)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def records(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def assert_cannot_run(code: int, out: str, err: str, *needles: str) -> None:
+    assert code == 2
+    assert out == ""
+    assert "Traceback" not in err
+    assert err.startswith("unclf: error: ")
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    for needle in needles:
+        assert needle in err
+
+
+def normal_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def train_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
+    """Train on the examples once per session; test_persistence.py reuses the same file."""
+    path = tmp_path_factory.getbasetemp() / "trained-examples" / "model.unclf"
+    log = path.with_suffix(".log")
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["train", str(EXAMPLES), "--model-out", str(path)])
+        assert code == 0, err.getvalue()
+        log.write_text(out.getvalue(), encoding="utf-8")
+    return path, 0, log.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_once(tmp_path_factory)[0]
+
+
+@pytest.fixture
+def mixed_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "b-binary.txt").write_bytes(b"1. Looks like text\x00\x01\x02 but is not.")
+    (folder / "c-empty.txt").write_bytes(b"")
+    (folder / "a-good.txt").write_text(DOC, encoding="utf-8", newline="")
+    return folder
+
+
+@pytest.fixture
+def jsonl_with_bad_line(tmp_path: Path) -> Path:
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        json.dumps({"id": "first", "text": "1. One thing.\n\n2. Another thing.\n"}) + "\n"
+        + '{"id": "broken", "text": \n'
+        + json.dumps({"id": "third", "text": "1. A last thing.\n"}) + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+# --- the installed console script -------------------------------------------------------------
+
+
+def test_console_script_version_and_help() -> None:
+    script = Path(sys.executable).parent / "unclf"
+    assert script.exists(), "the unclf console script is not installed in this environment"
+    argvs = [["--version"]] + [[c, "--help"] for c in ("segment", "train", "predict", "evaluate")]
+    procs = [subprocess.Popen([str(script), *a], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for a in argvs]
+    results = [(p.communicate(timeout=60), p.returncode) for p in procs]
+    (version_out, version_err), version_code = results[0]
+    assert version_code == 0, version_err
+    assert version_out.strip() == f"unclf {unclf.__version__}"
+    for argv, ((out, err), code) in zip(argvs[1:], results[1:], strict=True):
+        assert code == 0, err
+        assert out.startswith(f"usage: unclf {argv[0]}")
+        assert "Traceback" not in err
+
+
+# --- segment ----------------------------------------------------------------------------------
+
+
+def test_segment_jsonl_fields_and_exact_offsets(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_bytes(DOC.encode("utf-8"))
+    code, out, err = run(capsys, "segment", path)
+    assert (code, err) == (0, "")
+    [record] = records(out)
+    assert set(record) == {"id", "paragraphs"}
+    assert record["id"] == str(path)
+    paragraphs = record["paragraphs"]
+    assert [p["number"] for p in paragraphs if p["number"]] == ["I", "1", "2"]
+    previous_end = 0
+    for i, p in enumerate(paragraphs):
+        assert set(p) == {"index", "start", "end", "text", "number", "kind"}
+        assert p["index"] == i
+        assert previous_end <= p["start"] < p["end"] <= len(DOC)
+        previous_end = p["end"]
+        if p["number"]:
+            assert DOC[p["start"]:p["end"]].startswith(p["number"] + ".")
+    one = next(p for p in paragraphs if p["number"] == "1")
+    # Offsets are in characters of the text as stored: \r\n kept, é and 😀 one character each.
+    assert DOC[one["start"]:one["end"]].rstrip() == (
+        "1. The panel met in Genève and agreed — after some debate — on a plan 😀."
+    )
+
+
+def test_segment_text_format(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_bytes(DOC.encode("utf-8"))
+    code, out, _ = run(capsys, "segment", path, "--format", "text")
+    assert code == 0
+    _, out_jsonl, _ = run(capsys, "segment", path)
+    n = len(records(out_jsonl)[0]["paragraphs"])
+    assert out.startswith(f"# {path}: {n} paragraphs\n")
+    assert "1. The panel met in Genève" in out
+    assert "2. It asked the secretariat" in out
+    assert not out.lstrip().startswith("{")
+
+
+def test_segment_stdin_plain_text_and_jsonl(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(DOC.encode("utf-8"))))
+    code, out, _ = run(capsys, "segment", "-")
+    assert code == 0
+    [record] = records(out)
+    assert record["id"] == "-"
+    assert any(DOC[p["start"]:p["end"]].startswith("2.") for p in record["paragraphs"])
+
+    lines = "".join(json.dumps({"id": f"d{i}", "text": f"1. Item {i}.\n"}) + "\n"
+                    for i in range(3))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines.encode("utf-8"))))
+    code, out, _ = run(capsys, "segment", "-")
+    assert code == 0
+    assert [r["id"] for r in records(out)] == ["d0", "d1", "d2"]
+
+
+def test_segment_output_file(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_bytes(DOC.encode("utf-8"))
+    target = tmp_path / "out.jsonl"
+    code, out, err = run(capsys, "segment", path, "--output", target)
+    assert (code, out, err) == (0, "", "")
+    _, to_stdout, _ = run(capsys, "segment", path)
+    assert target.read_text(encoding="utf-8") == to_stdout
+    assert stat.S_IMODE(target.stat().st_mode) == normal_mode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.txt", "out.jsonl"]
+
+
+def test_segment_some_documents_fail(mixed_folder: Path, tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "missing.txt"
+    code, out, err = run(capsys, "segment", mixed_folder, missing)
+    assert code == 1
+    got = records(out)
+    assert [r["id"] for r in got] == [
+        str(mixed_folder / "a-good.txt"), str(mixed_folder / "b-binary.txt"),
+        str(mixed_folder / "c-empty.txt"), str(missing),
+    ]
+    assert "error" not in got[0] and got[0]["paragraphs"]
+    for failed in got[1:]:
+        assert failed["error"] and failed["paragraphs"] == []
+    assert "binary" in got[1]["error"] and "empty" in got[2]["error"]
+    lines = err.splitlines()
+    assert len(lines) == 3
+    for line, name in zip(lines, ("b-binary.txt", "c-empty.txt", "missing.txt"), strict=True):
+        assert line.startswith("unclf: ") and name in line
+    assert "Traceback" not in err
+
+
+def test_segment_some_documents_fail_output_file(mixed_folder: Path, tmp_path: Path,
+                                                 capsys) -> None:
+    target = tmp_path / "out.jsonl"
+    code, out, err = run(capsys, "segment", mixed_folder, "-o", target)
+    assert code == 1 and out == ""
+    assert len(err.splitlines()) == 2
+    got = records(target.read_text(encoding="utf-8"))
+    assert [("error" in r) for r in got] == [False, True, True]
+
+
+def test_segment_text_format_lists_failures_in_order(mixed_folder: Path, capsys) -> None:
+    code, out, _ = run(capsys, "segment", mixed_folder, "--format", "text")
+    assert code == 1
+    headers = [line for line in out.splitlines() if line.startswith("# ")]
+    assert [h.split(":")[0][2:] for h in headers] == [
+        str(mixed_folder / n) for n in ("a-good.txt", "b-binary.txt", "c-empty.txt")
+    ]
+    assert "error: binary file" in out.split(headers[1], 1)[1].splitlines()[1]
+
+
+def test_segment_jsonl_malformed_line(jsonl_with_bad_line: Path, capsys) -> None:
+    code, out, err = run(capsys, "segment", jsonl_with_bad_line)
+    assert code == 1
+    got = records(out)
+    assert [r["id"] for r in got] == ["first", f"{jsonl_with_bad_line}:2", "third"]
+    assert [bool(r["paragraphs"]) for r in got] == [True, False, True]
+    assert "malformed JSON" in got[1]["error"] and "error" not in got[2]
+    [line] = err.splitlines()
+    assert f"{jsonl_with_bad_line}:2" in line and "malformed JSON" in line
+
+
+@pytest.mark.parametrize("where", ["no-such-folder/out.jsonl", "."])
+def test_segment_unwritable_output(where: str, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_text("1. Text.\n", encoding="utf-8")
+    code, out, err = run(capsys, "segment", path, "-o", tmp_path / where)
+    assert_cannot_run(code, out, err, str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.txt"]
+
+
+# --- train / predict / evaluate ---------------------------------------------------------------
+
+
+def test_train_reports_what_it_learned(tmp_path_factory: pytest.TempPathFactory) -> None:
+    path, code, log = train_once(tmp_path_factory)
+    assert code == 0
+    assert "trained on 24 documents (22 with a target" in log
+    assert repr(LABEL) in log and str(path) in log
+    assert stat.S_IMODE(path.stat().st_mode) == normal_mode()
+
+
+def test_predict_jsonl_best_first(model: Path, capsys) -> None:
+    code, out, err = run(capsys, "predict", UNLABELLED, "--model", model)
+    assert (code, err) == (0, "")
+    got = records(out)
+    files = sorted(UNLABELLED.glob("*.txt"))
+    assert [r["id"] for r in got] == [str(f) for f in files]
+    for record, file in zip(got, files, strict=True):
+        text = file.read_text(encoding="utf-8")
+        paragraphs = record["paragraphs"]
+        assert len(paragraphs) > 5
+        for p in paragraphs:
+            assert set(p) == {"index", "start", "end", "score", "text", "is_target"}
+            assert 0.0 <= p["score"] <= 1.0
+            assert 0 <= p["start"] < p["end"] <= len(text)
+        scores = [p["score"] for p in paragraphs]
+        assert scores == sorted(scores, reverse=True)
+        assert sorted(p["index"] for p in paragraphs) == list(range(len(paragraphs)))
+        assert [p["is_target"] for p in paragraphs] == [True] + [False] * (len(paragraphs) - 1)
+        best = paragraphs[0]
+        assert re.match(rf"{EXPECTED_TARGET_NUMBER[file.name]}\.\s",
+                        text[best["start"]:best["end"]])
+
+
+def test_predict_top_k(model: Path, capsys) -> None:
+    _, full, _ = run(capsys, "predict", UNLABELLED, "--model", model)
+    code, out, _ = run(capsys, "predict", UNLABELLED, "--model", model, "--top-k", 2)
+    assert code == 0
+    for short, long in zip(records(out), records(full), strict=True):
+        assert short["paragraphs"] == long["paragraphs"][:2]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(UNLABELLED), "--model", str(model), "--top-k", "-1"])
+    assert exit_info.value.code == 2
+    assert "--top-k" in capsys.readouterr().err
+
+
+def test_predict_text_format(model: Path, capsys) -> None:
+    path = UNLABELLED / "water-sanitation-belmira-clean.txt"
+    text = path.read_text(encoding="utf-8")
+    _, out_jsonl, _ = run(capsys, "predict", path, "--model", model)
+    best = records(out_jsonl)[0]["paragraphs"][0]
+    code, out, _ = run(capsys, "predict", path, "--model", model, "--format", "text")
+    assert code == 0
+    assert out.startswith(f"# {path}\n")
+    line = text.count("\n", 0, best["start"]) + 1
+    assert (f"[{best['index']}] score {best['score']:.2f}, line {line}, "
+            f"chars {best['start']}-{best['end']}") in out
+    assert best["text"] in out
+
+
+def test_predict_stdin(model: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = UNLABELLED / "statelessness-flat.txt"
+    _, from_file, _ = run(capsys, "predict", path, "--model", model)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+    code, out, _ = run(capsys, "predict", "-", "--model", model)
+    assert code == 0
+    [record] = records(out)
+    assert record["id"] == "-"
+    assert record["paragraphs"] == records(from_file)[0]["paragraphs"]
+
+
+def test_predict_some_documents_fail(model: Path, mixed_folder: Path, jsonl_with_bad_line: Path,
+                                     tmp_path: Path, capsys) -> None:
+    target = tmp_path / "out.jsonl"
+    missing = tmp_path / "missing.txt"
+    code, out, err = run(capsys, "predict", mixed_folder, missing, jsonl_with_bad_line,
+                         "--model", model, "-o", target)
+    assert code == 1 and out == ""
+    got = records(target.read_text(encoding="utf-8"))
+    assert [r["id"] for r in got] == [
+        str(mixed_folder / "a-good.txt"), str(mixed_folder / "b-binary.txt"),
+        str(mixed_folder / "c-empty.txt"), str(missing), "first",
+        f"{jsonl_with_bad_line}:2", "third",
+    ]
+    assert [("error" in r) for r in got] == [False, True, True, True, False, True, False]
+    assert all(r["paragraphs"] == [] for r in got if "error" in r)
+    assert all(r["paragraphs"] for r in got if "error" not in r)
+    lines = err.splitlines()
+    assert len(lines) == 4
+    for line, name in zip(lines, ("b-binary.txt", "c-empty.txt", "missing.txt", "in.jsonl:2"),
+                          strict=True):
+        assert name in line
+    assert "Traceback" not in err
+
+
+def test_evaluate(model: Path, capsys) -> None:
+    code, out, err = run(capsys, "evaluate", EXAMPLES, "--model", model, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    for key in ("hit@1", "mrr", "recall@5"):
+        assert 0.0 <= summary[key] <= 1.0
+    assert summary["hit@1"] <= summary["mrr"] <= summary["recall@5"]
+    assert summary["hit@1"] >= 0.9  # the training data itself
+    assert summary["documents"] == 22 and summary["label"] == LABEL
+    code, out, _ = run(capsys, "evaluate", EXAMPLES, "--model", model)
+    assert code == 0
+    assert f"hit@1     {summary['hit@1']:.3f}" in out and "MRR" in out and "recall@5" in out
+
+
+def test_evaluate_without_targets_is_valid_json(model: Path, tmp_path: Path, capsys) -> None:
+    # The only document with a target is invalid and skipped: the means are undefined.
+    data = tmp_path / "negatives.jsonl"
+    data.write_text(
+        json.dumps({"id": "n", "text": "1. Nothing here.\n\n2. Still nothing.\n"}) + "\n"
+        + json.dumps({"id": "bad", "text": "1. Short.\n",
+                      "targets": [{"start": 0, "end": 999, "label": LABEL}]}) + "\n",
+        encoding="utf-8")
+    code, out, _ = run(capsys, "evaluate", data, "--model", model, "--json", "--skip-invalid")
+    assert code == 0
+    summary = json.loads(out, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert summary["hit@1"] is None and summary["documents"] == 0
+
+
+# --- the default model ------------------------------------------------------------------------
+
+
+def test_predict_uses_unclf_model_env(model: Path, capsys,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = UNLABELLED / "statelessness-flat.txt"
+    _, explicit, _ = run(capsys, "predict", path, "--model", model)
+    monkeypatch.setenv("UNCLF_MODEL", str(model))
+    assert unclf.persistence.default_model_path() == model
+    code, out, err = run(capsys, "predict", path)
+    assert (code, err) == (0, "")
+    assert out == explicit
+
+
+def test_default_model_path_without_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("UNCLF_MODEL", raising=False)
+    assert unclf.persistence.default_model_path() == REPO / "models" / "default.unclf"
+    monkeypatch.setenv("UNCLF_MODEL", "")
+    assert unclf.persistence.default_model_path() == REPO / "models" / "default.unclf"
+
+
+def test_predict_missing_default_model(tmp_path: Path, capsys,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = tmp_path / "gone.unclf"
+    monkeypatch.delenv("UNCLF_MODEL", raising=False)
+    monkeypatch.setattr(unclf.persistence, "default_model_path", lambda: gone)
+    code, out, err = run(capsys, "predict", UNLABELLED)
+    assert_cannot_run(code, out, err, str(gone), "--model", "UNCLF_MODEL")
+
+    monkeypatch.undo()
+    monkeypatch.setenv("UNCLF_MODEL", str(gone))
+    code, out, err = run(capsys, "predict", UNLABELLED)
+    assert_cannot_run(code, out, err, str(gone), "UNCLF_MODEL")
+
+
+# --- the command cannot run: exit 2, one line, no traceback --------------------------------
+
+
+def test_predict_missing_model(tmp_path: Path, capsys) -> None:
+    code, out, err = run(capsys, "predict", UNLABELLED, "--model", tmp_path / "nope.unclf")
+    assert_cannot_run(code, out, err, "nope.unclf")
+
+
+class _TouchOnLoad:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_predict_refuses_pickle_model(tmp_path: Path, capsys) -> None:
+    marker = tmp_path / "marker"
+    bad = tmp_path / "model.unclf"
+    bad.write_bytes(pickle.dumps(_TouchOnLoad(marker)))
+    code, out, err = run(capsys, "predict", UNLABELLED, "--model", bad)
+    assert_cannot_run(code, out, err, str(bad), "pickle")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped"])
+def test_predict_refuses_damaged_model(damage: str, model: Path, tmp_path: Path,
+                                       capsys) -> None:
+    data = bytearray(model.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        middle = len(data) // 2
+        data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
+    bad = tmp_path / "bad.unclf"
+    bad.write_bytes(bytes(data))
+    code, out, err = run(capsys, "predict", UNLABELLED, "--model", bad)
+    assert_cannot_run(code, out, err, str(bad))
+
+
+def test_predict_refuses_stale_model(model: Path, tmp_path: Path, capsys) -> None:
+    """Like a model file from before a change to the fitted state: loads, cannot predict."""
+    from unclf.persistence import load_model, save_model
+
+    trained, metadata = load_model(model)
+    stale = copy.deepcopy(trained)
+    for name in [k for k in vars(stale.featurizer_) if k.endswith("_")]:
+        delattr(stale.featurizer_, name)
+    bad = tmp_path / "stale.unclf"
+    save_model(stale, bad, label=metadata["label"])
+    code, out, err = run(capsys, "predict", UNLABELLED, "--model", bad)
+    assert_cannot_run(code, out, err, str(bad), "retrain")
+
+
+@pytest.mark.parametrize("where", ["no-such-folder/m.unclf", "."])
+def test_train_unwritable_model_out(where: str, tmp_path: Path, capsys) -> None:
+    code, out, err = run(capsys, "train", EXAMPLES, "--model-out", tmp_path / where)
+    assert_cannot_run(code, out, err, str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_without_targets(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "negatives.jsonl"
+    data.write_text("".join(json.dumps({"id": f"n{i}", "text": f"1. Plain text {i}.\n"}) + "\n"
+                            for i in range(3)), encoding="utf-8")
+    code, out, err = run(capsys, "train", data, "--model-out", tmp_path / "m.unclf")
+    assert_cannot_run(code, out, err, str(data), "no document has a target")
+    assert not (tmp_path / "m.unclf").exists()
+
+
+def test_train_empty_data(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "empty.jsonl"
+    data.write_bytes(b"")
+    code, out, err = run(capsys, "train", data, "--model-out", tmp_path / "m.unclf")
+    assert_cannot_run(code, out, err, str(data))
+
+
+def test_train_invalid_data_names_the_option(jsonl_with_bad_line: Path, tmp_path: Path,
+                                             capsys) -> None:
+    code, out, err = run(capsys, "train", jsonl_with_bad_line, "--model-out", tmp_path / "m")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "--skip-invalid" in err and f"{jsonl_with_bad_line}:2" in err
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_unknown_label_lists_the_labels(command: str, model: Path, tmp_path: Path,
+                                        capsys) -> None:
+    extra = (["--model-out", tmp_path / "m.unclf"] if command == "train"
+             else ["--model", model])
+    code, out, err = run(capsys, command, EXAMPLES, "--label", "no such label", *extra)
+    assert_cannot_run(code, out, err, "'no such label'", repr(LABEL))
+
+
+def test_output_write_failure_is_one_line(tmp_path: Path, capsys,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_text("1. Text.\n", encoding="utf-8")
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device", str(tmp_path / "out.jsonl"))
+
+    monkeypatch.setattr(os, "replace", full)
+    code, out, err = run(capsys, "segment", path, "-o", tmp_path / "out.jsonl")
+    assert_cannot_run(code, out, err, "No space left on device", "out.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.txt"]

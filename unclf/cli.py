@@ -1,0 +1,396 @@
+"""The ``unclf`` command: segment, train, predict, evaluate.
+
+Only argument handling, reading and writing live here; every decision is made by the library.
+Exit status: 0 every document done, 1 some documents failed (the others are written), 2 the
+command could not run. Expected failures print one line, never a traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import stat
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import unclf
+from unclf.documents import (
+    Document,
+    DocumentError,
+    InvalidDataError,
+    LabelledDocument,
+    read_documents,
+    read_labelled,
+)
+
+if TYPE_CHECKING:
+    from unclf.model import RankedDocument
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+_BATCH = 64
+
+
+class UsageError(Exception):
+    """The command cannot run; the message says why, in one line."""
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def _file_mode(target: Path) -> int:
+    """The mode a replaced file keeps, or what a new file gets under the umask (not 0600)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """stdout, or a file that appears complete or not at all (written aside, then renamed)."""
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{path}: is a folder, not an output file")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                   dir=target.parent if str(target.parent) else ".")
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write output: {e.strerror or e}") from None
+    try:
+        with open(fd, "w", encoding="utf-8") as handle:
+            os.chmod(tmp, _file_mode(target))  # mkstemp creates it 0600
+            yield handle
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _report(error: DocumentError) -> None:
+    print(f"unclf: {error}", file=sys.stderr)
+
+
+def _error_id(error: DocumentError) -> str:
+    """The document's id; a record without one is named after where it is, as the reader does."""
+    if error.id is not None:
+        return error.id
+    return error.source if error.line is None else f"{error.source}:{error.line}"
+
+
+def _error_record(error: DocumentError) -> dict:
+    return {"id": _error_id(error), "error": str(error), "paragraphs": []}
+
+
+def _batches(items: Iterable[Document | DocumentError]) -> Iterator[list]:
+    items = iter(items)
+    while batch := list(islice(items, _BATCH)):
+        yield batch
+
+
+def _location(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    return f"line {line}, chars {offset}"
+
+
+# --- segment --------------------------------------------------------------------------------
+
+
+def _stream(
+    args: argparse.Namespace,
+    process: Callable[[list[str]], Iterable],
+    write: Callable[[TextIO, Document, object], None],
+) -> int:
+    """Run ``process`` over the readable documents batch by batch and write every input's
+    result in order; unreadable documents are reported and written as error records."""
+    failed = 0
+    with _output(args.output) as out:
+        for batch in _batches(read_documents(args.inputs)):
+            docs = [d for d in batch if isinstance(d, Document)]
+            results = iter(process([d.text for d in docs]))
+            for item in batch:
+                if isinstance(item, Document):
+                    write(out, item, next(results))
+                    continue
+                failed += 1
+                _report(item)
+                if args.format == "jsonl":
+                    out.write(json.dumps(_error_record(item), ensure_ascii=False) + "\n")
+                else:
+                    out.write(f"# {_error_id(item)}\n  error: {item.message}\n\n")
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from unclf.segmenter import segment_many
+
+    def write(out: TextIO, doc: Document, paragraphs: list) -> None:
+        if args.format == "jsonl":
+            fields = [{k: v for k, v in p.to_dict().items() if k != "section"} for p in paragraphs]
+            out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
+            return
+        out.write(f"# {doc.id}: {len(paragraphs)} paragraphs\n")
+        for p in paragraphs:
+            number = f"{p.number}. " if p.number else ""
+            out.write(f"[{p.index}] ({p.kind}, {p.start}-{p.end}) {number}{p.text}\n")
+        out.write("\n")
+
+    return _stream(args, segment_many, write)
+
+
+# --- train ----------------------------------------------------------------------------------
+
+
+def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
+    try:
+        docs, skipped = read_labelled(args.data, label=args.label, skip_invalid=args.skip_invalid)
+    except InvalidDataError as e:
+        # The reader names its Python keyword; on the command line it is the option.
+        raise UsageError(str(e).replace("(skip_invalid drops them)",
+                                        "(--skip-invalid drops them)")) from None
+    for error in skipped:
+        _report(error)
+    if skipped:
+        print(f"unclf: skipped {len(skipped)} invalid documents", file=sys.stderr)
+    if args.label is None:
+        labels = {t.label for d in docs for t in d.targets if t.label is not None}
+        if len(labels) > 1:
+            shown = ", ".join(sorted(labels)[:20])
+            raise UsageError(f"{args.data}: the data has several labels, choose one with "
+                             f"--label ({shown})")
+    return docs
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from unclf.model import TargetSelector
+    from unclf.persistence import data_fingerprint, save_model
+
+    _check_writable(args.model_out)
+    docs = _load_labelled(args)
+    targets = [[(t.start, t.end) for t in d.targets] for d in docs]
+    with_target = sum(1 for t in targets if t)
+    if with_target == 0:
+        raise UsageError(f"{args.data}: no document has a target"
+                         + (f" labelled {args.label!r}" if args.label else ""))
+    model = TargetSelector(mode=args.mode, random_state=args.seed)
+    try:
+        model.fit([d.text for d in docs], targets, progress=True)
+    except ValueError as e:
+        raise UsageError(f"{args.data}: {e}") from None
+    label = args.label or next((t.label for d in docs for t in d.targets if t.label), None)
+    metadata = save_model(
+        model, args.model_out, label=label, training_data=str(args.data),
+        data_fingerprint=data_fingerprint((d.id, d.text, targets[i]) for i, d in enumerate(docs)),
+    )
+    print(f"trained on {len(docs)} documents ({with_target} with a target, "
+          f"{model.n_target_paragraphs_} target paragraphs) for label {label!r}; "
+          f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}; "
+          f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})")
+    return EXIT_OK
+
+
+def _check_writable(path: str) -> None:
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"{path}: is a folder, not a model file")
+    if not parent.is_dir():
+        raise UsageError(f"{path}: cannot write there: no folder {str(parent)!r}")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write there: {e.strerror or e}") from None
+
+
+# --- predict --------------------------------------------------------------------------------
+
+
+def _load(path: str | None):
+    from unclf.persistence import ModelFileError, default_model_path, load_model
+
+    model_path = Path(path) if path else default_model_path()
+    if not model_path.exists():
+        if path:
+            hint = ""
+        elif os.environ.get("UNCLF_MODEL"):
+            hint = " (named by UNCLF_MODEL)"
+        else:
+            hint = " (the default model; pass --model, or set UNCLF_MODEL)"
+        raise UsageError(f"{model_path}: no such model file{hint}")
+    try:
+        return load_model(model_path)
+    except ModelFileError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model, metadata = _load(args.model)
+
+    def write(out: TextIO, doc: Document, result: RankedDocument) -> None:
+        if args.format == "text":
+            _write_targets_text(out, doc, result, metadata.get("label"))
+            return
+        shown = result.paragraphs[: args.top_k] if args.top_k else result.paragraphs
+        fields = [
+            {"index": s.paragraph.index, "start": s.paragraph.start, "end": s.paragraph.end,
+             "score": round(s.score, 6), "text": s.paragraph.text, "is_target": s.is_target}
+            for s in shown
+        ]
+        out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
+
+    return _stream(args, model.rank, write)
+
+
+def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -> None:
+    out.write(f"# {doc.id}\n")
+    if not result.targets:
+        best = result.paragraphs[0] if result.paragraphs else None
+        note = f" (best paragraph [{best.paragraph.index}] scored {best.score:.2f})" if best else ""
+        out.write(f"  no {label or 'target'} paragraph found{note}\n\n")
+        return
+    for s in result.targets:
+        p = s.paragraph
+        number = f"{p.number}. " if p.number else ""
+        out.write(f"  [{p.index}] score {s.score:.2f}, {_location(doc.text, p.start)}-{p.end}"
+                  + (f", under {p.section!r}" if p.section else "") + "\n")
+        out.write(f"  {number}{p.text}\n\n")
+
+
+# --- evaluate -------------------------------------------------------------------------------
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model, metadata = _load(args.model)
+    if args.label is None:
+        args.label = metadata.get("label")
+    docs = _load_labelled(args)
+    summary = model.evaluate([d.text for d in docs], [[(t.start, t.end) for t in d.targets]
+                                                      for d in docs])
+    summary["label"] = args.label
+    if args.json:
+        # No document with a target leaves the means undefined: null, as JSON has no NaN.
+        clean = {k: None if isinstance(v, float) and math.isnan(v) else v
+                 for k, v in summary.items()}
+        print(json.dumps(clean, indent=2, allow_nan=False))
+        return EXIT_OK
+
+    def show(value: float, spec: str = ".3f") -> str:
+        return "n/a" if math.isnan(value) else format(value, spec)
+
+    print(f"label {args.label!r}: {summary['documents']} documents with a target")
+    print(f"  hit@1     {show(summary['hit@1'])}")
+    print(f"  MRR       {show(summary['mrr'])}")
+    print(f"  recall@5  {show(summary['recall@5'])}")
+    print(f"  chosen paragraph, median chars {show(summary['chosen_chars_median'], '.0f')} "
+          f"(gold {show(summary['gold_chars_median'], '.0f')})")
+    if summary["documents_without_target"]:
+        print(f"  abstained on {summary['abstained_without_target']} of "
+              f"{summary['documents_without_target']} documents without a target")
+    return EXIT_OK
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="unclf", description="Find the target paragraph of UN documents."
+    )
+    parser.add_argument("--version", action="version", version=f"unclf {unclf.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    inputs_help = ".txt files, folders, JSONL/CSV/Parquet with id and text, or - for stdin"
+
+    p = sub.add_parser("segment", help="split documents into paragraphs")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs_help)
+    p.add_argument("--output", "-o", help="output file (default: stdout)")
+    p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    p.set_defaults(run=cmd_segment)
+
+    p = sub.add_parser("train", help="learn the target paragraph from labelled documents")
+    p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
+    p.add_argument("--label", help="the target label to learn (required if the data has several)")
+    p.add_argument("--model-out", required=True, help="where to write the model file")
+    p.add_argument("--mode", choices=("single", "multi"), default="single",
+                   help="single: one target per document; multi: every paragraph above threshold")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="train on the valid documents and report the others")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("predict", help="find the target paragraph(s) of new documents")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs_help)
+    p.add_argument("--model", help="model file (default: $UNCLF_MODEL, else the example "
+                   "model models/default.unclf of the source checkout)")
+    p.add_argument("--output", "-o", help="output file (default: stdout)")
+    p.add_argument("--top-k", type=_non_negative, default=0,
+                   help="keep the K best paragraphs (0: all)")
+    p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    p.set_defaults(run=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="hit@1, MRR and recall@5 of a model on labelled data")
+    p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
+    p.add_argument("--model", required=True, help="model file")
+    p.add_argument("--label", help="label to evaluate (default: the model's)")
+    p.add_argument("--skip-invalid", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Scoped, so that calling main() in-process leaves the caller's warning settings alone.
+    with warnings.catch_warnings():
+        if not args.debug:
+            warnings.simplefilter("ignore", FutureWarning)
+        warnings.showwarning = lambda message, *_, **__: print(f"unclf: warning: {message}",
+                                                                file=sys.stderr)
+        try:
+            return args.run(args)
+        except UsageError as e:
+            if args.debug:
+                raise
+            print(f"unclf: error: {e}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            # The reader went away (``| head``): stop quietly, and keep Python from
+            # complaining again when it flushes stdout at exit.
+            with suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_SOME_FAILED
+        except OSError as e:  # e.g. the disk filled up while writing the output
+            if args.debug:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            print(f"unclf: error: {where}{e.strerror or e}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

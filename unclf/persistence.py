@@ -1,0 +1,209 @@
+"""Model files that are safe to share: loading one never runs code from it.
+
+A model file is a zip holding ``metadata.json`` (format, versions, training summary) and
+``model.skops``: the estimator in skops' format, which rebuilds objects from a declarative
+schema. Before anything is rebuilt, every type named in the file must be one skops trusts by
+default (scikit-learn, NumPy, SciPy) or on :data:`TRUSTED_TYPES`; a pickle or joblib file is
+refused without being opened as one. A file of another format version or scikit-learn minor
+version, or whose model cannot rank a two-paragraph probe, is refused with a call to retrain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sklearn
+import skops
+import skops.io as sio
+import spacy
+from sklearn.utils.validation import check_is_fitted
+
+import unclf
+from unclf.model import TargetSelector
+
+__all__ = [
+    "FORMAT_VERSION",
+    "TRUSTED_TYPES",
+    "ModelFileError",
+    "atomic_write",
+    "data_fingerprint",
+    "default_model_path",
+    "load_model",
+    "save_model",
+]
+
+FORMAT = "unclf-model"
+FORMAT_VERSION = 1
+# The project's own classes that a model file may contain; nothing else outside skops' defaults.
+TRUSTED_TYPES = ("unclf.features.ParagraphFeaturizer", "unclf.model.TargetSelector")
+_METADATA = "metadata.json"
+_MODEL = "model.skops"
+# A document every working model can rank.
+_PROBE = "1. A short paragraph.\n\n2. Another short paragraph.\n"
+# Largest member unpacked from a model file: a crafted one must not exhaust memory (zip bomb).
+_MAX_MEMBER_BYTES = 2 * 1024**3
+
+
+class ModelFileError(Exception):
+    """A model file that cannot or must not be loaded."""
+
+
+def data_fingerprint(records: Iterable[tuple[str, str, Iterable[tuple[int, int]]]]) -> str:
+    """SHA-256 over (id, text, target spans) of the training documents, order-independent."""
+    digests = sorted(
+        hashlib.sha256(json.dumps([i, t, sorted(map(list, s))]).encode()).hexdigest()
+        for i, t, s in records
+    )
+    return hashlib.sha256("".join(digests).encode()).hexdigest()
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _looks_pickled(data: bytes) -> bool:
+    """A pickle (protocol 2+), or joblib's zlib, gzip, bz2, lzma or xz compressed pickle."""
+    return (data[:1] == b"\x80"
+            or (data[:1] == b"\x78" and data[1:2] in (b"\x01", b"\x5e", b"\x9c", b"\xda"))
+            or data.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00")))
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a replaced file keeps, or what a new file gets under the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)  # the only portable way to read it; set straight back
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Write all of ``data`` or nothing: a temporary file in the same folder, then a rename.
+
+    The file gets the permissions an ordinary new file would (or keeps those of the file it
+    replaces), not the 0600 of the temporary file.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: TargetSelector, path: str | Path, **summary: object) -> dict:
+    """Save a fitted model with its versions and training summary; returns the metadata."""
+    check_is_fitted(model, "ranker_")
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "unclf_version": unclf.__version__,
+        "scikit_learn_version": sklearn.__version__,
+        "skops_version": skops.__version__,
+        "spacy_version": spacy.__version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "n_documents": model.n_documents_,
+        "n_documents_without_target": model.n_documents_without_target_,
+        "n_target_paragraphs": model.n_target_paragraphs_,
+        "mode": model.mode,
+        **summary,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr(_METADATA, json.dumps(metadata, indent=2))
+        z.writestr(_MODEL, sio.dumps(model))
+    atomic_write(path, buffer.getvalue())
+    return metadata
+
+
+def load_model(path: str | Path) -> tuple[TargetSelector, dict]:
+    """Load a model file, refusing anything that is not a compatible, trusted unclf model."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read model file: {e.strerror or e}") from None
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        hint = " (it looks like a pickle/joblib file, which unclf never loads)" if (
+            _looks_pickled(data)) else ""
+        raise ModelFileError(f"{path}: not an unclf model file{hint}")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for name in (_METADATA, _MODEL):
+                if z.getinfo(name).file_size > _MAX_MEMBER_BYTES:
+                    raise ModelFileError(f"{path}: {name} unpacks to more than "
+                                         f"{_MAX_MEMBER_BYTES} bytes; refusing it")
+            metadata = json.loads(z.read(_METADATA))
+            payload = z.read(_MODEL)
+    except ModelFileError:
+        raise
+    # A damaged zip fails in many ways: BadZipFile (bad CRC), zlib.error, KeyError (a mangled
+    # name), NotImplementedError (a mangled compression method), UnicodeDecodeError, ...
+    except Exception as e:
+        raise ModelFileError(f"{path}: damaged or not an unclf model file "
+                             f"({_one_line(e)})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an unclf model file")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format {metadata.get('format_version')} was written by unclf "
+            f"{metadata.get('unclf_version')}; this unclf reads format {FORMAT_VERSION}: "
+            "retrain it with `unclf train`"
+        )
+    trained_with = str(metadata.get("scikit_learn_version", "?"))
+    if _minor(trained_with) != _minor(sklearn.__version__):
+        raise ModelFileError(
+            f"{path}: trained with scikit-learn {trained_with}, this is {sklearn.__version__}; "
+            "retrain it with `unclf train`"
+        )
+    try:
+        untrusted = set(sio.get_untrusted_types(data=payload)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise ModelFileError(
+                f"{path}: refusing to load untrusted types: {', '.join(sorted(untrusted))}"
+            )
+        model = sio.loads(payload, trusted=list(TRUSTED_TYPES))
+    except ModelFileError:
+        raise
+    except Exception as e:  # a damaged payload can fail anywhere inside skops
+        raise ModelFileError(f"{path}: damaged model file ({_one_line(e)})") from None
+    if not isinstance(model, TargetSelector):
+        raise ModelFileError(f"{path}: holds a {type(model).__name__}, not a TargetSelector")
+    # The format version only changes when someone remembers to bump it; a model whose fitted
+    # state this code no longer understands must fail here, in one line, not mid-prediction.
+    try:
+        next(model.rank([_PROBE]))
+    except Exception as e:
+        raise ModelFileError(
+            f"{path}: this model does not work with unclf {unclf.__version__} "
+            f"({_one_line(e)}); retrain it with `unclf train`"
+        ) from None
+    return model, metadata
+
+
+def default_model_path() -> Path:
+    """``$UNCLF_MODEL``, else ``models/default.unclf`` of the source checkout."""
+    env = os.environ.get("UNCLF_MODEL")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "models" / "default.unclf"
