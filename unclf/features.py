@@ -3,12 +3,16 @@
 Words are spaCy's hashed lower-case forms, so features cost a few array operations per
 document rather than a second pass over the text. Three sparse blocks share one hashing
 scheme: the paragraph's own words and word pairs, its section heading's words, and its
-neighbours' words. Layout (where the paragraph sits, what kind it is) is a small dense array
-that the model's second stage uses directly.
+neighbours' words. A fourth block holds the character n-grams of the paragraph's words (as
+scikit-learn's ``char_wb`` analyzer makes them), computed once per distinct word and summed per
+paragraph with a sparse product, so that "minority" and "minorities" share evidence. Layout
+(where the paragraph sits, what kind it is) is a small dense array that the model's second
+stage uses directly.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -82,6 +86,49 @@ def _word_counts(doc: ParsedDocument, n_features: int, pairs: bool) -> sp.csr_ma
     return sp.csr_matrix((data, (row, col)), shape=(n, n_features))
 
 
+_NGRAM_CACHE: dict[tuple[str, int, int, int], np.ndarray] = {}
+_NGRAM_CACHE_MAX = 500_000
+
+
+def _word_ngrams(word: str, low: int, high: int, n_features: int) -> np.ndarray:
+    """Hashed character n-grams of `` word `` (padded like ``char_wb``); cached per word."""
+    key = (word, low, high, n_features)
+    cached = _NGRAM_CACHE.get(key)
+    if cached is None:
+        padded = f" {word} ".encode()
+        grams = [
+            zlib.crc32(padded[i : i + n]) % n_features
+            for n in range(low, high + 1)
+            for i in range(max(len(padded) - n + 1, 1))
+        ]
+        cached = np.array(grams, dtype=np.int64)
+        if len(_NGRAM_CACHE) >= _NGRAM_CACHE_MAX:
+            _NGRAM_CACHE.clear()
+        _NGRAM_CACHE[key] = cached
+    return cached
+
+
+def _char_counts(
+    doc: ParsedDocument, ngram_range: tuple[int, int], n_features: int
+) -> sp.csr_matrix:
+    """Character n-gram counts per paragraph: (paragraph x word) counts @ (word x n-gram)."""
+    n = len(doc.paragraphs)
+    if not doc.words:
+        return sp.csr_matrix((n, n_features), dtype=np.float32)
+    low, high = ngram_range
+    grams = [_word_ngrams(w, low, high, n_features) for w in doc.words]
+    indptr = np.concatenate([[0], np.cumsum([len(g) for g in grams])])
+    word_grams = sp.csr_matrix(
+        (np.ones(indptr[-1], dtype=np.float32), np.concatenate(grams), indptr),
+        shape=(len(doc.words), n_features),
+    )
+    paragraph_words = sp.csr_matrix(
+        (np.ones(len(doc.token_word), dtype=np.float32), (doc.token_paragraph, doc.token_word)),
+        shape=(n, len(doc.words)),
+    )
+    return (paragraph_words @ word_grams).tocsr()
+
+
 def _heading_rows(doc: ParsedDocument) -> np.ndarray:
     """For each paragraph, the position of the heading it sits under (-1 if none)."""
     heading = -1
@@ -108,6 +155,7 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
     n_features : hashing space per sparse block.
     word_pairs : add adjacent word pairs to the paragraph's own words.
     section, neighbours : include these blocks.
+    char_ngrams : range of character n-gram lengths of the words, None for no such block.
     min_df : keep only columns seen in at least this many training paragraphs; fewer columns
         make the linear model faster to train and smaller to store.
     """
@@ -118,12 +166,14 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
         word_pairs: bool = True,
         section: bool = True,
         neighbours: bool = True,
+        char_ngrams: tuple[int, int] | None = (3, 5),
         min_df: int = 2,
     ) -> None:
         self.n_features = n_features
         self.word_pairs = word_pairs
         self.section = section
         self.neighbours = neighbours
+        self.char_ngrams = char_ngrams
         self.min_df = min_df
 
     def fit(self, docs: Sequence[ParsedDocument], y: object = None) -> ParagraphFeaturizer:
@@ -132,9 +182,9 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, docs: Sequence[ParsedDocument], y: object = None) -> sp.csr_matrix:
         counts = self._counts(docs)
-        n_rows = counts.shape[0]
-        document_frequency = np.bincount(counts.indices, minlength=self.n_features)
-        self.idf_ = (np.log((1 + n_rows) / (1 + document_frequency)) + 1).astype(np.float32)
+        self.idf_ = _idf(counts)
+        if self.char_ngrams is not None:
+            self.char_idf_ = _idf(self._char_counts(docs))
         full = self._all_columns(docs)
         seen = np.bincount(full.indices, minlength=full.shape[1])
         self.columns_ = np.flatnonzero(seen >= self.min_df)
@@ -156,6 +206,8 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
                 )
             if self.neighbours:
                 blocks.append(sp.vstack([_neighbours(w) for w in words]))
+        if self.char_ngrams is not None:
+            blocks.append(self._tfidf(self._char_counts(docs), self.char_idf_))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def own_words(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
@@ -168,12 +220,24 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
             return sp.csr_matrix((0, self.n_features), dtype=np.float32)
         return sp.vstack([_word_counts(d, self.n_features, self.word_pairs) for d in docs])
 
-    def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+    def _char_counts(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
+        if not docs:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        return sp.vstack([_char_counts(d, self.char_ngrams, self.n_features) for d in docs])
+
+    def _tfidf(self, counts: sp.csr_matrix, idf: np.ndarray | None = None) -> sp.csr_matrix:
         counts = counts.tocsr(copy=True)
-        counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
+        idf = self.idf_ if idf is None else idf
+        counts.data = np.log1p(counts.data) * idf[counts.indices]
         norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         return sp.diags((1.0 / norms).astype(np.float32)) @ counts
+
+
+def _idf(counts: sp.csr_matrix) -> np.ndarray:
+    """Smoothed inverse document frequency of each column, paragraphs being the documents."""
+    document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    return (np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1).astype(np.float32)
 
 
 def _neighbours(words: sp.csr_matrix) -> sp.csr_matrix:

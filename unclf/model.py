@@ -3,8 +3,9 @@
 Two stages, both scikit-learn models:
 
 1. a linear *scorer* over the sparse paragraph features (own words, section, neighbours, layout)
-   says how target-like each paragraph is on its own, and a *prototype* (the mean of the
-   training targets' word vectors) says how close it is to the targets seen so far;
+   says how target-like each paragraph is on its own, and its cosine similarity to the
+   training targets (to their mean, to the nearest one, to the three nearest) says how close
+   it is to the targets seen so far;
 2. a *ranker* (logistic regression) sees those two scores relative to the rest of the same
    document ("the most target-like of its document"), plus layout, and outputs a calibrated
    probability that the paragraph is a target.
@@ -39,6 +40,7 @@ from unclf.segmenter import Paragraph, ParsedDocument, parse_many
 __all__ = ["RankedDocument", "ScoredParagraph", "TargetSelector", "parse_documents"]
 
 MODES = ("single", "multi")
+_MAX_TARGETS_KEPT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,15 +195,15 @@ class TargetSelector(BaseEstimator):
 
         # Stage 1, out of fold: how the scorer and prototype judge unseen documents.
         score = np.zeros(len(labels))
-        similarity = np.zeros(len(labels))
+        similarity = np.zeros((len(labels), 3))
         steps = tqdm(
             range(n_folds), desc="training", unit="fold", disable=not progress, leave=False
         )
         for k in steps:
             train, test = fold_of_row != k, fold_of_row == k
-            scorer, prototype = self._fit_stage_one(features[train], words[train], labels[train])
+            scorer, targets = self._fit_stage_one(features[train], words[train], labels[train])
             score[test] = _decision(scorer, features[test])
-            similarity[test] = words[test] @ prototype
+            similarity[test] = _similarities(words[test], targets)
         stage_two = self._stage_two_features(score, similarity, layout, offsets)
 
         # Out-of-fold ranker probabilities, to choose the decision thresholds honestly.
@@ -212,7 +214,7 @@ class TargetSelector(BaseEstimator):
             probability[test] = _probability(ranker, stage_two[test])
         self.abstain_threshold_, self.multi_threshold_ = _thresholds(probability, labels, offsets)
 
-        self.scorer_, self.prototype_ = self._fit_stage_one(features, words, labels)
+        self.scorer_, self.target_words_ = self._fit_stage_one(features, words, labels)
         self.ranker_ = self._fit_ranker(stage_two, labels)
         self.n_documents_ = n_docs
         self.n_target_paragraphs_ = int(labels.sum())
@@ -224,22 +226,22 @@ class TargetSelector(BaseEstimator):
 
     def _fit_stage_one(
         self, features: sp.csr_matrix, words: sp.csr_matrix, labels: np.ndarray
-    ) -> tuple[LogisticRegression | None, np.ndarray]:
-        positives = labels == 1
-        if positives.sum() == 0:
-            return None, np.zeros(words.shape[1], dtype=np.float32)
-        prototype = np.asarray(words[positives].mean(axis=0)).ravel()
-        norm = np.linalg.norm(prototype)
-        prototype = (prototype / norm if norm > 0 else prototype).astype(np.float32)
-        if positives.all():
-            return None, prototype
+    ) -> tuple[LogisticRegression | None, sp.csr_matrix]:
+        """The linear scorer, and the word vectors of (at most 2,000) training targets."""
+        positives = np.flatnonzero(labels == 1)
+        if len(positives) > _MAX_TARGETS_KEPT:
+            rng = np.random.default_rng(self.random_state)
+            positives = np.sort(rng.choice(positives, _MAX_TARGETS_KEPT, replace=False))
+        targets = words[positives].astype(np.float32)
+        if len(positives) == 0 or len(positives) == len(labels):
+            return None, targets
         scorer = LogisticRegression(
             C=self.C, class_weight="balanced", solver="liblinear", max_iter=200
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             scorer.fit(features, labels)
-        return scorer, prototype
+        return scorer, targets
 
     def _fit_ranker(self, features: np.ndarray, labels: np.ndarray) -> Pipeline | float:
         if labels.min() == labels.max():
@@ -258,7 +260,8 @@ class TargetSelector(BaseEstimator):
                 score,
                 _document_relative(score, offsets),
                 similarity,
-                _document_relative(similarity, offsets),
+                _document_relative(similarity[:, 0], offsets),
+                _document_relative(similarity[:, 1], offsets),
                 layout,
                 np.repeat(np.log1p(np.diff(offsets)), np.diff(offsets)),
             ]
@@ -276,7 +279,7 @@ class TargetSelector(BaseEstimator):
         words = self.featurizer_.own_words(docs)
         layout = np.vstack([layout_features(d) for d in docs])
         score = _decision(self.scorer_, features)
-        similarity = words @ self.prototype_
+        similarity = _similarities(words, self.target_words_)
         stage_two = self._stage_two_features(score, similarity, layout, offsets)
         probability = _probability(self.ranker_, stage_two)
         return [probability[offsets[i] : offsets[i + 1]] for i in range(len(docs))]
@@ -333,6 +336,22 @@ class TargetSelector(BaseEstimator):
     def score(self, X: Sequence[str | ParsedDocument], y: Sequence[Sequence]) -> float:
         """hit@1, so that scikit-learn's model selection tools can use the estimator."""
         return self.evaluate(X, y)["hit@1"]
+
+
+def _similarities(words: sp.csr_matrix, targets: sp.csr_matrix) -> np.ndarray:
+    """Cosine similarity of each row to the targets' mean, the nearest and the 3 nearest."""
+    out = np.zeros((words.shape[0], 3))
+    if targets.shape[0] == 0:
+        return out
+    mean = np.asarray(targets.mean(axis=0)).ravel()
+    norm = np.linalg.norm(mean)
+    out[:, 0] = words @ (mean / norm if norm > 0 else mean)
+    k = min(3, targets.shape[0])
+    for start in range(0, words.shape[0], 2048):  # bounded memory: rows x targets per chunk
+        block = (words[start : start + 2048] @ targets.T).toarray()
+        out[start : start + 2048, 1] = block.max(axis=1)
+        out[start : start + 2048, 2] = -np.partition(-block, k - 1, axis=1)[:, :k].mean(axis=1)
+    return out
 
 
 def _decision(scorer: LogisticRegression | None, features: sp.csr_matrix) -> np.ndarray:

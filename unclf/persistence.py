@@ -42,9 +42,13 @@ __all__ = [
 ]
 
 FORMAT = "unclf-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # The project's own classes that a model file may contain; nothing else outside skops' defaults.
-TRUSTED_TYPES = ("unclf.features.ParagraphFeaturizer", "unclf.model.TargetSelector")
+TRUSTED_TYPES = (
+    "unclf.features.ParagraphFeaturizer",
+    "unclf.model.TargetSelector",
+    "scipy.sparse._csr.csr_matrix",  # the training targets' word vectors: data, not code
+)
 _METADATA = "metadata.json"
 _MODEL = "model.skops"
 # A document every working model can rank.

@@ -530,13 +530,16 @@ class ParsedDocument:
     """What the model needs of a document, kept as arrays so the ``Doc`` can be let go.
 
     ``token_ids`` are spaCy's hashed lower-case forms of the word tokens inside paragraphs
-    (punctuation and whitespace dropped), ``token_paragraph`` the paragraph position of each.
+    (punctuation and whitespace dropped), ``token_paragraph`` the paragraph position of each,
+    ``words`` the distinct lower-case forms and ``token_word`` each token's position in it.
     """
 
     text: str
     paragraphs: list[Paragraph]
     token_ids: numpy.ndarray
     token_paragraph: numpy.ndarray
+    words: list[str]
+    token_word: numpy.ndarray
 
 
 def parse_many(
@@ -561,8 +564,10 @@ def _parsed(doc: Doc, text: str, spans_key: str) -> ParsedDocument:
     paragraphs = doc._.paragraphs
     spans = doc.spans[spans_key]
     if not paragraphs or len(doc) == 0:
-        empty = numpy.zeros(0, dtype=numpy.uint64)
-        return ParsedDocument(text, paragraphs or [], empty, numpy.zeros(0, dtype=numpy.int32))
+        none = numpy.zeros(0, dtype=numpy.int32)
+        return ParsedDocument(
+            text, paragraphs or [], numpy.zeros(0, dtype=numpy.uint64), none, [], none
+        )
     attrs = doc.to_array([LOWER, IS_PUNCT, IS_SPACE])
     starts = numpy.fromiter((span.start for span in spans), dtype=numpy.int64, count=len(spans))
     ends = numpy.fromiter((span.end for span in spans), dtype=numpy.int64, count=len(spans))
@@ -570,7 +575,17 @@ def _parsed(doc: Doc, text: str, spans_key: str) -> ParsedDocument:
     owner = numpy.searchsorted(starts, token, "right") - 1
     keep = (owner >= 0) & (attrs[:, 1] == 0) & (attrs[:, 2] == 0)
     keep &= token < ends[numpy.maximum(owner, 0)]
-    return ParsedDocument(text, paragraphs, attrs[keep, 0], owner[keep].astype(numpy.int32))
+    token_ids = attrs[keep, 0]
+    distinct, token_word = numpy.unique(token_ids, return_inverse=True)
+    strings = doc.vocab.strings
+    return ParsedDocument(
+        text,
+        paragraphs,
+        token_ids,
+        owner[keep].astype(numpy.int32),
+        [strings[int(h)] for h in distinct],
+        token_word.astype(numpy.int32),
+    )
 
 
 def _tokenized(nlp: Language, texts: Iterable[str]) -> Iterator[Doc]:
