@@ -83,13 +83,20 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tasks", help="comma-separated corpus:label list (default: the 8 dev)")
+    parser.add_argument(
+        "--tasks", help="comma-separated corpus:label list (default: the 8 dev tasks; none: none)"
+    )
     parser.add_argument("--skip-small", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
-    tasks = TASKS if not args.tasks else [tuple(t.split(":", 1)) for t in args.tasks.split(",")]
+    if args.tasks is None:
+        tasks = TASKS
+    elif args.tasks == "none":
+        tasks = []
+    else:
+        tasks = [tuple(t.split(":", 1)) for t in args.tasks.split(",")]
     corpora = {}
     for corpus in sorted({c for c, _ in tasks} | ({"upr"} if not args.skip_speed else set())):
         docs = load(args.data / f"{corpus}-dev.jsonl.gz")
@@ -121,17 +128,18 @@ def main() -> None:
             f"{ours['gold_chars_median']:.0f}",
             flush=True,
         )
-    mean_ours = np.mean([r["unclf"]["hit@1"] for r in results["tasks"].values()])
-    mean_base = np.mean([r["baseline"]["hit@1"] for r in results["tasks"].values()])
-    results["mean_hit@1"] = {"unclf": mean_ours, "baseline": mean_base}
-    print(f"{'mean':45s} {mean_ours:11.3f} {mean_base:10.3f}")
+    if results["tasks"]:
+        mean_ours = np.mean([r["unclf"]["hit@1"] for r in results["tasks"].values()])
+        mean_base = np.mean([r["baseline"]["hit@1"] for r in results["tasks"].values()])
+        results["mean_hit@1"] = {"unclf": mean_ours, "baseline": mean_base}
+        print(f"{'mean':45s} {mean_ours:11.3f} {mean_base:10.3f}")
 
     if not args.skip_small:
         print("\nTrained on 10 documents (drawn from each fold's training part):")
         for corpus, label in SMALL_TASKS:
-            docs, parsed = corpora.get(corpus) or (None, None)
-            if docs is None:
+            if corpus not in corpora:
                 continue
+            docs, parsed = corpora[corpus]
             texts = [d["text"] for d in docs]
             targets = [spans_for(d, label) for d in docs]
             ours, theirs = run_task(parsed, texts, targets, args.folds, args.seed, train_size=10)

@@ -121,3 +121,10 @@ def test_hit_needs_half_of_the_target():
     assert hits(0, 10, [(6, 16)]) == []
     assert score_document([(20, 30), (0, 10)], [(0, 8)]).reciprocal_rank == 0.5
     assert np.isnan(summarize([])["hit@1"])
+
+
+def test_targets_that_no_paragraph_holds_are_reported(examples):
+    parsed, targets = examples
+    spread = "1. Alpha text here.\n\n2. Beta text here.\n\n3. Gamma text here."
+    model = TargetSelector(n_folds=2).fit([*parsed[:4], spread], [*targets[:4], [(0, len(spread))]])
+    assert model.documents_with_unheld_targets_ == [4]

@@ -189,6 +189,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         model.fit([d.text for d in docs], targets, progress=True)
     except ValueError as e:
         raise UsageError(f"{args.data}: {e}") from None
+    if model.documents_with_unheld_targets_:
+        ids = [docs[i].id for i in model.documents_with_unheld_targets_]
+        shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
+        print(f"unclf: warning: {len(ids)} documents have a target that no paragraph holds "
+              f"(it is learned from nowhere): {shown}", file=sys.stderr)
     label = args.label or next((t.label for d in docs for t in d.targets if t.label), None)
     metadata = save_model(
         model, args.model_out, label=label, training_data=str(args.data),

@@ -83,7 +83,6 @@ _FURNITURE_LINE = re.compile(
 _LEADING_FURNITURE = re.compile(rf"{_SYMBOL}(?:\s+[Pp]age\s+\d{{1,4}})?\s+(?=\S)")
 _TRAILING_PAGE_NUMBER = re.compile(r"[.;:!?]\s+\d{1,4}$")
 
-_ROMAN = r"(?:X{0,3})(?:IX|IV|V?I{0,3})"
 # A paragraph marker at the start of a piece: "12.", "129.90.", "(a)", "a)", "III.", "C.", "•".
 _MARKER = re.compile(
     r"(?:(?P<num>\d{1,3}(?:\.\d{1,3})*)\."
@@ -415,16 +414,11 @@ class _Segmenter:
         section = None
         for index, (block, clean) in enumerate(cleaned):
             kind = _kind(block, clean)
-            if kind == "heading":
-                heading = f"{block.number}. {clean}" if block.number else clean
-                paragraphs.append(
-                    Paragraph(index, block.start, block.end, clean, block.number, kind, section)
-                )
-                section = heading
-                continue
             paragraphs.append(
                 Paragraph(index, block.start, block.end, clean, block.number, kind, section)
             )
+            if kind == "heading":  # the paragraphs after it sit under it
+                section = f"{block.number}. {clean}" if block.number else clean
         return paragraphs
 
 
