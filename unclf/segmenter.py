@@ -219,6 +219,9 @@ class _Segmenter:
     def __init__(self, interface_patterns: Iterable[str]) -> None:
         patterns = list(interface_patterns)
         self.interface = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        # Searched one by one: each pattern alone starts with a literal the regex engine can
+        # skip ahead to, which their alternation does not.
+        self._interface_probes = [re.compile(p) for p in patterns]
 
     # -- pass 1: lines and pieces ----------------------------------------------------------
 
@@ -249,6 +252,7 @@ class _Segmenter:
         pieces: list[_Piece] = []
         blank_before: list[bool] = []
         line_length: list[int] = []
+        few_lines = text.count("\n") + text.count("\r") <= 6
         prev_end = 0
         for line in _LINE.finditer(text):
             start, end = line.span()
@@ -263,8 +267,9 @@ class _Segmenter:
                 start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None
             ):
                 continue  # page furniture: in no paragraph, and it does not end one
-            if end - start <= _FLAT_LINE_MIN_CHARS:
-                # Only flattened text hides paragraph starts inside a line.
+            if end - start <= _FLAT_LINE_MIN_CHARS or (few_lines is False and end - start < 2000):
+                # Only flattened text hides paragraph starts inside a line: a text of a few
+                # lines, or a line too long to be one paragraph.
                 pieces.append(_Piece(start, end, line_index, None, None))
                 continue
             cut, cut_kind, cut_number = start, None, None
@@ -339,7 +344,7 @@ class _Segmenter:
 
     def find(self, text: str) -> list[Paragraph]:
         # Interface text is rare: look for it once, and only then in every line.
-        interface = self.interface is not None and self.interface.search(text) is not None
+        interface = any(probe.search(text) for probe in self._interface_probes)
         pieces, blank_before, line_length = self._pieces(text, interface)
         if not pieces:
             return []
@@ -468,9 +473,12 @@ class ParagraphSegmenter:
         token_starts = doc.to_array("IDX")
         starts = numpy.searchsorted(token_starts, [p.start for p in paragraphs], "right") - 1
         ends = numpy.searchsorted(token_starts, [p.end for p in paragraphs], "left")
+        labels = {kind: doc.vocab.strings.add(kind) for kind in KINDS}
         doc.spans[self.spans_key] = [
-            Span(doc, int(max(s, 0)), int(e), label=p.kind)
-            for p, s, e in zip(paragraphs, starts, ends, strict=True)
+            Span(doc, s, e, label=labels[p.kind])
+            for p, s, e in zip(
+                paragraphs, numpy.maximum(starts, 0).tolist(), ends.tolist(), strict=True
+            )
         ]
         return doc
 
