@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import io
 import json
@@ -64,23 +63,9 @@ def normal_mode() -> int:
     return 0o666 & ~umask
 
 
-def train_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
-    """Train on the examples once per session; test_persistence.py reuses the same file."""
-    path = tmp_path_factory.getbasetemp() / "trained-examples" / "model.unclf"
-    log = path.with_suffix(".log")
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["train", str(EXAMPLES), "--model-out", str(path)])
-        assert code == 0, err.getvalue()
-        log.write_text(out.getvalue(), encoding="utf-8")
-    return path, 0, log.read_text(encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_once(tmp_path_factory)[0]
+def model(trained_model: tuple[Path, str]) -> Path:
+    return trained_model[0]
 
 
 @pytest.fixture
@@ -256,9 +241,8 @@ def test_segment_unwritable_output(where: str, tmp_path: Path, capsys) -> None:
 # --- train / predict / evaluate ---------------------------------------------------------------
 
 
-def test_train_reports_what_it_learned(tmp_path_factory: pytest.TempPathFactory) -> None:
-    path, code, log = train_once(tmp_path_factory)
-    assert code == 0
+def test_train_reports_what_it_learned(trained_model: tuple[Path, str]) -> None:
+    path, log = trained_model
     assert "trained on 24 documents (22 with a target" in log
     assert repr(LABEL) in log and str(path) in log
     assert stat.S_IMODE(path.stat().st_mode) == normal_mode()

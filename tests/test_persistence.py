@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import io
 import json
 import os
 import pickle
@@ -22,7 +21,6 @@ from sklearn.linear_model import LogisticRegression
 
 import unclf
 import unclf.persistence
-from unclf.cli import main
 from unclf.documents import read_labelled
 from unclf.model import TargetSelector
 from unclf.persistence import (
@@ -40,22 +38,9 @@ UNLABELLED = REPO / "data" / "unlabelled"
 LABEL = "regional cooperation"
 
 
-def train_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Train on the examples once per session (the same file as tests/test_cli.py uses)."""
-    path = tmp_path_factory.getbasetemp() / "trained-examples" / "model.unclf"
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["train", str(EXAMPLES), "--model-out", str(path)])
-        assert code == 0, err.getvalue()
-        path.with_suffix(".log").write_text(out.getvalue(), encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_once(tmp_path_factory)
+def model_file(trained_model: tuple[Path, str]) -> Path:
+    return trained_model[0]
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from unclf.model import TargetSelector
 from unclf.segmenter import Paragraph, find_paragraphs, segment, segment_many
 
 try:
@@ -9,4 +10,11 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["Paragraph", "__version__", "find_paragraphs", "segment", "segment_many"]
+__all__ = [
+    "Paragraph",
+    "TargetSelector",
+    "__version__",
+    "find_paragraphs",
+    "segment",
+    "segment_many",
+]
