@@ -183,19 +183,33 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
     def fit_transform(self, docs: Sequence[ParsedDocument], y: object = None) -> sp.csr_matrix:
         counts = self._counts(docs)
         self.idf_ = _idf(counts)
+        char_counts = None
         if self.char_ngrams is not None:
-            self.char_idf_ = _idf(self._char_counts(docs))
-        full = self._all_columns(docs)
+            char_counts = self._char_counts(docs)
+            self.char_idf_ = _idf(char_counts)
+        full = self._all_columns(docs, self._tfidf(counts), char_counts)
         seen = np.bincount(full.indices, minlength=full.shape[1])
         self.columns_ = np.flatnonzero(seen >= self.min_df)
         return full[:, self.columns_]
 
     def transform(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
-        check_is_fitted(self, "columns_")
-        return self._all_columns(docs)[:, self.columns_]
+        return self.transform_with_words(docs)[0]
 
-    def _all_columns(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
-        blocks = [self.own_words(docs)]
+    def transform_with_words(
+        self, docs: Sequence[ParsedDocument]
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The features, and the own-words block in full (for similarity to the targets)."""
+        check_is_fitted(self, "columns_")
+        words = self.own_words(docs)
+        return self._all_columns(docs, words)[:, self.columns_], words
+
+    def _all_columns(
+        self,
+        docs: Sequence[ParsedDocument],
+        own_words: sp.csr_matrix,
+        char_counts: sp.csr_matrix | None = None,
+    ) -> sp.csr_matrix:
+        blocks = [own_words]
         if self.section or self.neighbours:
             words = [self._tfidf(_word_counts(d, self.n_features, pairs=False)) for d in docs]
             if self.section:
@@ -207,7 +221,9 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
             if self.neighbours:
                 blocks.append(sp.vstack([_neighbours(w) for w in words]))
         if self.char_ngrams is not None:
-            blocks.append(self._tfidf(self._char_counts(docs), self.char_idf_))
+            if char_counts is None:
+                char_counts = self._char_counts(docs)
+            blocks.append(self._tfidf(char_counts, self.char_idf_))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def own_words(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:

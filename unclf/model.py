@@ -282,8 +282,7 @@ class TargetSelector(BaseEstimator):
         offsets = document_offsets(docs)
         if offsets[-1] == 0:
             return [np.zeros(0) for _ in docs]
-        features = self.featurizer_.transform(docs)
-        words = self.featurizer_.own_words(docs)
+        features, words = self.featurizer_.transform_with_words(docs)
         layout = np.vstack([layout_features(d) for d in docs])
         score = _decision(self.scorer_, features)
         similarity = _similarities(words, self.target_words_)
