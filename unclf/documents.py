@@ -29,6 +29,8 @@ from itertools import accumulate, chain
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
+from unclf.metrics import holds
+
 if TYPE_CHECKING:
     from unclf.segmenter import Paragraph
 
@@ -600,15 +602,13 @@ def align_targets(paragraphs: Sequence[Paragraph],
     held: set[int] = set()
     unheld: list[TargetSpan] = []
     for target in targets:
-        length = target.end - target.start
         found = False
-        if length > 0:
+        if target.end > target.start:
             first = bisect.bisect_right(reach, target.start)
             stop = bisect.bisect_left(starts, target.end)
             for j in range(first, stop):
                 paragraph = paragraphs[order[j]]
-                overlap = min(paragraph.end, target.end) - max(paragraph.start, target.start)
-                if overlap > 0 and 2 * overlap >= length:
+                if holds(paragraph.start, paragraph.end, target.start, target.end):
                     held.add(order[j])
                     found = True
         if not found:

@@ -11,17 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DocumentResult", "hits", "score_document", "summarize"]
+__all__ = ["DocumentResult", "hits", "holds", "score_document", "summarize"]
+
+
+def holds(start: int, end: int, target_start: int, target_end: int) -> bool:
+    """Whether ``[start, end)`` holds at least half of the target span: the one rule for both
+    aligning training targets to paragraphs and scoring predictions."""
+    overlap = min(end, target_end) - max(start, target_start)
+    return overlap > 0 and 2 * overlap >= target_end - target_start
 
 
 def hits(start: int, end: int, targets: Sequence[tuple[int, int]]) -> list[int]:
-    """Positions in ``targets`` of the spans that ``[start, end)`` holds at least half of."""
-    out = []
-    for i, (t_start, t_end) in enumerate(targets):
-        overlap = min(end, t_end) - max(start, t_start)
-        if overlap > 0 and 2 * overlap >= t_end - t_start:
-            out.append(i)
-    return out
+    """Positions in ``targets`` of the spans that ``[start, end)`` holds."""
+    return [i for i, (t_start, t_end) in enumerate(targets) if holds(start, end, t_start, t_end)]
 
 
 @dataclass(frozen=True, slots=True)
