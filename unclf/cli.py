@@ -73,10 +73,34 @@ def _output(path: str | None) -> Iterator[TextIO]:
         with open(fd, "w", encoding="utf-8") as handle:
             os.chmod(tmp, _file_mode(target))  # mkstemp creates it 0600
             yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _check_not_an_input(output: str | None, inputs: Iterable[str], option: str) -> None:
+    """Refuse an output that would replace an input: the run would end by destroying it."""
+    if output is None or output == "-":
+        return
+    out = Path(output)
+    for item in inputs:
+        source = Path(item)
+        if item == "-" or not source.exists():
+            continue
+        if source.is_dir():  # a .txt written into a folder being read would become an input
+            clash = (out.suffix.lower() == ".txt"
+                     and Path(os.path.realpath(out)).is_relative_to(os.path.realpath(source)))
+        else:
+            clash = out.exists() and os.path.samefile(out, source)
+        if clash:
+            raise UsageError(f"{output}: {option} would overwrite the input {item}")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 def _report(error: DocumentError) -> None:
@@ -108,22 +132,48 @@ def _location(text: str, offset: int) -> str:
 # --- segment --------------------------------------------------------------------------------
 
 
+def _process(process: Callable[[list[str]], Iterable], docs: list[Document],
+             debug: bool) -> list:
+    """Results of ``process`` for ``docs``; should it fail on a document (a bug), that one
+    document becomes an error and the others still get their results."""
+    try:
+        return list(process([d.text for d in docs]))
+    except Exception:
+        if debug:
+            raise
+    results: list = []
+    for doc in docs:
+        try:
+            [result] = process([doc.text])
+            results.append(result)
+        except Exception as e:
+            results.append(DocumentError(doc.id, doc.source, None,
+                                         f"internal error ({_one_line(e)}); please report it"))
+    return results
+
+
 def _stream(
     args: argparse.Namespace,
     process: Callable[[list[str]], Iterable],
     write: Callable[[TextIO, Document, object], None],
+    *,
+    also_read: Iterable[str] = (),
 ) -> int:
     """Run ``process`` over the readable documents batch by batch and write every input's
     result in order; unreadable documents are reported and written as error records."""
+    _check_not_an_input(args.output, [*args.inputs, *also_read], "--output")
     failed = 0
     with _output(args.output) as out:
         for batch in _batches(read_documents(args.inputs)):
             docs = [d for d in batch if isinstance(d, Document)]
-            results = iter(process([d.text for d in docs]))
+            results = iter(_process(process, docs, args.debug))
             for item in batch:
                 if isinstance(item, Document):
-                    write(out, item, next(results))
-                    continue
+                    result = next(results)
+                    if not isinstance(result, DocumentError):
+                        write(out, item, result)
+                        continue
+                    item = result
                 failed += 1
                 _report(item)
                 if args.format == "jsonl":
@@ -178,6 +228,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from unclf.persistence import data_fingerprint, save_model
 
     _check_writable(args.model_out)
+    _check_not_an_input(args.model_out, [args.data], "--model-out")
     docs = _load_labelled(args)
     targets = [[(t.start, t.end) for t in d.targets] for d in docs]
     with_target = sum(1 for t in targets if t)
@@ -256,7 +307,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         ]
         out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
 
-    return _stream(args, model.rank, write)
+    return _stream(args, model.rank, write, also_read=[args.model] if args.model else [])
 
 
 def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -> None:
@@ -394,6 +445,12 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             where = f"{e.filename}: " if e.filename else ""
             print(f"unclf: error: {where}{e.strerror or e}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+        except Exception as e:  # a bug: still one line; --debug shows where
+            if args.debug:
+                raise
+            print(f"unclf: error: internal error ({_one_line(e)}); please report it, "
+                  "--debug shows the traceback", file=sys.stderr)
             return EXIT_CANNOT_RUN
 
 

@@ -80,7 +80,8 @@ class DocumentError:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         # A .txt document's id is its path; saying it twice helps nobody.
         parts = [where] if self.id is None or self.id == self.source else [where, self.id]
-        return ": ".join([*parts, self.message])
+        # One line, whatever the id or file name holds: control characters are escaped.
+        return _CONTROL.sub(_escape, ": ".join([*parts, self.message]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,14 @@ def _format(path: Path) -> str | None:
     return _FORMATS.get(path.suffix.lower())
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -194,8 +203,29 @@ def _json_type(value: object) -> str:
     return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)
 
 
+def _has_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, list):
+        return any(map(_has_surrogate, value))
+    return isinstance(value, dict) and any(map(_has_surrogate, chain(value, value.values())))
+
+
+def _without_surrogates(value: object) -> object:
+    """JSON strings with a lone surrogate escape (``"\\ud800"``), which no UTF-8 output can hold,
+    with it replaced by U+FFFD: one character for one, so offsets stay valid."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def _jsonl_records(lines: Iterable[str], source: str) -> Iterator[_Record | DocumentError]:
     first = True
+    warned = False
     for number, line in enumerate(lines, 1):
         if number == 1:
             line = line.removeprefix("\ufeff")
@@ -212,6 +242,16 @@ def _jsonl_records(lines: Iterable[str], source: str) -> Iterator[_Record | Docu
             yield DocumentError(None, source, number,
                                 f"malformed JSON: {exc.msg} (column {exc.colno})")
             continue
+        except (ValueError, RecursionError) as exc:  # a 5000-digit number, deep nesting
+            yield DocumentError(None, source, number,
+                                f"malformed JSON: {_one_line(str(exc)) or 'nested too deeply'}")
+            continue
+        if "\\u" in line and _has_surrogate(value):
+            value = _without_surrogates(value)
+            if not warned:
+                warned = True
+                warnings.warn(f"{source}: line {number}: lone surrogate escapes (\\ud800-\\udfff)"
+                              " were replaced with U+FFFD", UnicodeWarning, stacklevel=2)
         if not isinstance(value, dict):
             yield DocumentError(None, source, number,
                                 f"record is a JSON {_json_type(value)}, not an object")
@@ -234,10 +274,11 @@ def _csv_records(path: Path, source: str, columns: tuple[str, ...],
         io.BufferedReader(check := _Utf8Check(raw)), encoding="utf-8-sig", errors="replace",
         newline="",
     ) as handle, pd.read_csv(
-        handle, chunksize=_BATCH_ROWS, dtype=str, na_filter=False
+        handle, chunksize=_BATCH_ROWS, dtype=str, na_filter=False, on_bad_lines="warn"
     ) as reader:
         row = 1  # the header
-        for chunk in reader:
+        bad: dict[int, str] = {}  # rows with the wrong number of fields: skipped by pandas
+        while (chunk := _next_chunk(reader, bad)) is not None:
             if check.invalid:
                 decode.warn()
             if "text" not in chunk.columns:
@@ -247,9 +288,32 @@ def _csv_records(path: Path, source: str, columns: tuple[str, ...],
             present = [c for c in columns if c in chunk.columns]
             for fields in chunk[present].to_dict("records"):
                 row += 1
+                while row in bad:
+                    yield DocumentError(None, source, row, f"malformed CSV row: {bad.pop(row)}")
+                    row += 1
                 yield _Record(row, fields)
+        for number in sorted(bad):
+            yield DocumentError(None, source, number, f"malformed CSV row: {bad[number]}")
         if check.invalid:
             decode.warn()
+
+
+def _next_chunk(reader: Iterator, bad: dict[int, str]):
+    """The next CSV chunk or None, noting in ``bad`` the rows pandas skipped (it says so only
+    in a warning: "Skipping line 7: expected 2 fields, saw 3")."""
+    from pandas.errors import ParserWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ParserWarning)
+        chunk = next(reader, None)
+    for warning in caught:
+        if issubclass(warning.category, ParserWarning):
+            for number, why in re.findall(r"Skipping line (\d+): ([^\n]*)", str(warning.message)):
+                bad[int(number)] = why
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    return chunk
 
 
 def _parquet_records(path: Path, source: str, columns: tuple[str, ...],
@@ -272,15 +336,23 @@ def _parquet_records(path: Path, source: str, columns: tuple[str, ...],
                 yield _Record(row, fields)
 
 
+def _is_binary(path: Path) -> bool:
+    """NUL bytes near the start: no JSON line or CSV text has them raw, binary files soon do."""
+    with open(path, "rb") as handle:
+        return b"\0" in handle.read(_BINARY_PROBE)
+
+
 def _records(path: Path, source: str, fmt: str,
              columns: tuple[str, ...]) -> Iterator[_Record | DocumentError]:
     """Records of a JSON lines, CSV or Parquet file; a damaged file ends in a DocumentError."""
     try:
-        if path.stat().st_size == 0:
-            yield DocumentError(None, source, None, "empty file")
-            return
+        problem = ("empty file" if path.stat().st_size == 0
+                   else "binary file (NUL bytes); expected UTF-8 text"
+                   if fmt in ("jsonl", "csv") and _is_binary(path) else None)
     except OSError as exc:
-        yield DocumentError(None, source, None, _reason(exc))
+        problem = _reason(exc)
+    if problem is not None:
+        yield DocumentError(None, source, None, problem)
         return
     decode = _Decoder(source)
     if fmt == "csv":
@@ -336,26 +408,39 @@ def read_documents(inputs: Iterable[str | Path], *,
     """
     if isinstance(inputs, str | Path):
         inputs = [inputs]
+    seen: set[str] = set()  # inputs read so far: the same file named twice is read once
     for item in inputs:
         source = os.fspath(item)
         if source == "-":
-            yield from _read_stdin(sys.stdin if stdin is None else stdin)
+            if _first_time("-", source, seen):
+                yield from _read_stdin(sys.stdin if stdin is None else stdin)
             continue
         path = Path(source)
         if path.is_dir():
-            yield from _read_folder(path)
+            yield from _read_folder(path, seen)
         elif not path.exists():
             yield DocumentError(None, source, None, "no such file or directory")
-        else:
+        elif _first_time(os.path.realpath(path), source, seen):
             yield from _read_file(path, source)
 
 
-def _read_folder(folder: Path) -> Iterator[Document | DocumentError]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
+def _first_time(key: str, source: str, seen: set[str]) -> bool:
+    """Whether an input is new; a repeated one is skipped with a warning, not read twice."""
+    if key in seen:
+        warnings.warn(f"{source}: given more than once; read once", stacklevel=3)
+        return False
+    seen.add(key)
+    return True
+
+
+def _read_folder(folder: Path, seen: set[str]) -> Iterator[Document | DocumentError]:
+    # A dangling link is listed too: it becomes an error record, not a silent gap.
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and not p.is_dir())
     if not files:
         yield DocumentError(None, os.fspath(folder), None, "no .txt files in the folder")
     for path in files:
-        yield _read_txt(path, os.fspath(path))
+        if _first_time(os.path.realpath(path), os.fspath(path), seen):
+            yield _read_txt(path, os.fspath(path))
 
 
 def _read_file(path: Path, source: str) -> Iterator[Document | DocumentError]:
@@ -376,7 +461,7 @@ def _read_txt(path: Path, source: str) -> Document | DocumentError:
         return DocumentError(source, source, None, _reason(exc))
     if not data:
         return DocumentError(source, source, None, "empty file")
-    if b"\0" in data[:_BINARY_PROBE]:
+    if b"\0" in data[:_BINARY_PROBE]:  # UTF-8 text has no NUL; binary files soon do
         return DocumentError(source, source, None, "binary file (NUL bytes); expected UTF-8 text")
     text = _Decoder(source)(data.removeprefix(codecs.BOM_UTF8))
     if not text.strip():
@@ -393,7 +478,17 @@ def _document(record: _Record, source: str) -> Document | DocumentError:
     return Document(doc_id, record.fields["text"], source)
 
 
-def _read_stdin(stream: TextIO) -> Iterator[Document | DocumentError]:
+def _read_stdin(stream: TextIO | None) -> Iterator[Document | DocumentError]:
+    if stream is None or stream.closed:  # started with stdin closed (``<&-``)
+        yield DocumentError("-", "-", None, "stdin is closed")
+        return
+    try:
+        yield from _stdin_documents(stream)
+    except OSError as exc:
+        yield DocumentError("-", "-", None, _reason(exc))
+
+
+def _stdin_documents(stream: TextIO) -> Iterator[Document | DocumentError]:
     # The binary layer, when there is one, sees \r\n and bad bytes as they are.
     raw = getattr(stream, "buffer", None)
     decode = _Decoder("-")

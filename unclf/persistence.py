@@ -143,10 +143,14 @@ def save_model(model: TargetSelector, path: str | Path, **summary: object) -> di
 def load_model(path: str | Path) -> tuple[TargetSelector, dict]:
     """Load a model file, refusing anything that is not a compatible, trusted unclf model."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder, not a model file")
     try:
         data = path.read_bytes()
     except OSError as e:
         raise ModelFileError(f"{path}: cannot read model file: {e.strerror or e}") from None
+    if not data:
+        raise ModelFileError(f"{path}: empty file, not an unclf model file")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         hint = " (it looks like a pickle/joblib file, which unclf never loads)" if (
             _looks_pickled(data)) else ""
