@@ -9,12 +9,15 @@ import json
 import os
 import pickle
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 import zipfile
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -898,3 +901,59 @@ def test_fuzz_segmenter_on_random_bytes(data: bytes) -> None:
         assert p.index == i
         assert previous_end <= p.start < p.end <= len(text)
         previous_end = p.end
+
+
+# --- outputs that are not files: written to as they are, never replaced ------------------------
+
+
+def drain(fifo: Path) -> tuple[threading.Thread, list[bytes]]:
+    """Read a FIFO in the background, as the other end of a pipe would."""
+    got: list[bytes] = []
+
+    def read() -> None:
+        with fifo.open("rb") as f:
+            got.append(f.read())
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread, got
+
+
+def unblock(fifo: Path, thread: threading.Thread) -> None:
+    """Let a reader that nobody wrote to finish (the test has failed by then)."""
+    if thread.is_alive():
+        with suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("command", ["segment", "train"])
+def test_output_to_a_pipe_is_written_not_replaced(command: str, tmp_path: Path, capsys) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    thread, got = drain(fifo)
+    try:
+        if command == "segment":
+            (tmp_path / "doc.txt").write_text(TEXT, encoding="utf-8")
+            code, _, err = run(capsys, "segment", tmp_path / "doc.txt", "-o", fifo)
+        else:
+            code, _, err = run(capsys, "train", write_jsonl(tmp_path / "d.jsonl", examples()[:6]),
+                               "--model-out", fifo)
+        thread.join(timeout=60)
+    finally:
+        unblock(fifo, thread)
+    assert code == 0, err
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    [data] = got
+    if command == "segment":
+        assert records(data.decode("utf-8"))[0]["paragraphs"]
+    else:
+        assert zipfile.is_zipfile(io.BytesIO(data))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_stdout_closed(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", None)
+    code = main(["segment", str(UNLABELLED)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == "unclf: error: stdout is closed; give an output file with --output\n"

@@ -59,11 +59,22 @@ def _file_mode(target: Path) -> int:
 def _output(path: str | None) -> Iterator[TextIO]:
     """stdout, or a file that appears complete or not at all (written aside, then renamed)."""
     if path is None or path == "-":
+        if sys.stdout is None:  # started with stdout closed (``>&-``)
+            raise UsageError("stdout is closed; give an output file with --output")
         yield sys.stdout
         return
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{path}: is a folder, not an output file")
+    if target.exists() and not target.is_file():
+        # /dev/stdout, /dev/null, a pipe: written to as it is; renaming would replace it.
+        try:
+            handle = open(target, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            raise UsageError(f"{path}: cannot write output: {e.strerror or e}") from None
+        with handle:
+            yield handle
+        return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                    dir=target.parent if str(target.parent) else ".")

@@ -99,9 +99,14 @@ def atomic_write(path: str | Path, data: bytes) -> None:
     """Write all of ``data`` or nothing: a temporary file in the same folder, then a rename.
 
     The file gets the permissions an ordinary new file would (or keeps those of the file it
-    replaces), not the 0600 of the temporary file.
+    replaces), not the 0600 of the temporary file. A device or pipe (``/dev/null``) is written
+    to as it is: renaming over it would replace it with a file.
     """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with open(path, "wb") as f:
+            f.write(data)
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
