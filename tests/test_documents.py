@@ -302,6 +302,96 @@ def test_empty_stdin_is_an_error() -> None:
     assert isinstance(error, DocumentError) and error.source == "-"
 
 
+def test_closed_stdin_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = io.StringIO("1. Text.\n")
+    closed.close()
+    assert list(read_documents(["-"], stdin=closed)) == [
+        DocumentError("-", "-", None, "stdin is closed")]
+    monkeypatch.setattr("sys.stdin", None)  # the process was started with stdin closed
+    assert list(read_documents(["-"])) == [DocumentError("-", "-", None, "stdin is closed")]
+
+
+def test_an_input_named_twice_is_read_once_with_a_warning(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("1. A.\n", encoding="utf-8")
+    (folder / "b.txt").write_text("1. B.\n", encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(folder / "b.txt")
+    with pytest.warns(UserWarning) as caught:
+        items = list(read_documents([folder / "a.txt", folder, link, folder / "." / "a.txt"]))
+    assert [d.id for d in items] == [str(folder / "a.txt"), str(folder / "b.txt")]
+    assert [str(w.message) for w in caught] == [
+        f"{folder / 'a.txt'}: given more than once; read once",
+        f"{link}: given more than once; read once",
+        f"{folder / '.' / 'a.txt'}: given more than once; read once",
+    ]
+
+
+def test_document_error_is_one_line_whatever_the_id() -> None:
+    error = DocumentError("a\nb\rc\x00d\u2028e", "f\n.jsonl", 3, "text is empty")
+    assert str(error) == "f\\n.jsonl:3: a\\nb\\rc\\x00d\\u2028e: text is empty"
+    assert str(DocumentError("Genève — ok", "x.jsonl", 1, "m")) == "x.jsonl:1: Genève — ok: m"
+
+
+def test_jsonl_lines_json_cannot_parse_are_errors_of_their_own(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": ' + "9" * 5000 + ', "text": "x"}\n'
+                    + '{"text": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+                    + json.dumps({"id": "after", "text": "1. Still read."}) + "\n",
+                    encoding="utf-8")
+    items = list(read_documents([path]))
+    assert kinds(items) == ["DocumentError", "DocumentError", "Document"]
+    assert [e.line for e in items[:2]] == [1, 2]
+    assert all(e.message.startswith("malformed JSON: ") for e in items[:2])
+
+
+def test_jsonl_lone_surrogates_become_replacement_characters(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "a", "text": "x\\ud800y \\ud83d\\ude00 z\\udfff"}\n'
+                    '{"id": "b\\udc00", "text": "fine"}\n', encoding="utf-8")
+    with pytest.warns(UnicodeWarning, match="line 1: lone surrogate") as caught:
+        a, b = read_documents([path])
+    assert len(caught) == 1  # once per file
+    assert a.text == "x\ufffdy 😀 z\ufffd" and b.id == "b\ufffd"
+    a.text.encode("utf-8")
+
+
+@pytest.mark.parametrize("name", ["in.jsonl", "in.csv"])
+def test_binary_record_file_is_one_error(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b'{"id": "a", "text": "x"}\n' + bytes(range(256)) * 4)
+    assert list(read_documents([path])) == [
+        DocumentError(None, str(path), None, "binary file (NUL bytes); expected UTF-8 text")]
+
+
+def test_csv_rows_with_wrong_field_counts_are_errors_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    rows = [f"r{i},{i}. Text {i}." for i in range(600)]
+    rows[3] += ",extra"
+    rows[400] += ",extra,more"
+    path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas' own warning is turned into the error records
+        items = list(read_documents([path]))
+    assert len(items) == 600
+    errors = [(i, e.line, e.message) for i, e in enumerate(items) if isinstance(e, DocumentError)]
+    assert errors == [(3, 5, "malformed CSV row: expected 2 fields, saw 3"),
+                      (400, 402, "malformed CSV row: expected 2 fields, saw 4")]
+    assert [d.id for d in items if isinstance(d, Document)] == [
+        f"r{i}" for i in range(600) if i not in (3, 400)]
+
+
+def test_csv_bad_rows_are_named_in_labelled_data(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('id,text,targets\na,Some text.,"[""Some""]"\nb,x,[],extra\n',
+                    encoding="utf-8")
+    with pytest.raises(InvalidDataError, match=rf"{path}:3: malformed CSV row"):
+        read_labelled(path)
+    docs, skipped = read_labelled(path, skip_invalid=True)
+    assert [d.id for d in docs] == ["a"] and [e.line for e in skipped] == [3]
+
+
 # --- read_labelled --------------------------------------------------------------------------
 
 
