@@ -283,6 +283,30 @@ def test_lone_surrogate_escape_is_replaced_with_a_warning(command: str, model: P
         assert text[p["start"]:p["end"]].strip().endswith(p["text"][-3:])
 
 
+@pytest.mark.parametrize("name", ["a.txt", "a.jsonl", "a.csv", "-"])
+def test_text_that_is_not_utf8_is_replaced_with_a_warning(name: str, tmp_path: Path, capsys,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "1. Le Conseil s'est réuni à Genève.\n\n2. Il a décidé.\n"
+    body = {"a.txt": text, "-": text, "a.jsonl": json.dumps({"id": "x", "text": text},
+                                                            ensure_ascii=False) + "\n",
+            "a.csv": 'id,text\nx,"' + text + '"\n'}[name]
+    data = body.encode("latin-1")  # what a Windows export may hand over
+    if name == "-":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        path = "-"
+    else:
+        path = tmp_path / name
+        path.write_bytes(data)
+    code, out, err = run(capsys, "segment", path)
+    assert code == 0
+    [line] = err.splitlines()
+    assert line.startswith(f"unclf: warning: {path}") and "not valid UTF-8" in line
+    [record] = records(out)
+    replaced = text.replace("é", "\ufffd").replace("è", "\ufffd").replace("à", "\ufffd")
+    assert [replaced[p["start"]:p["end"]].split()[0] for p in record["paragraphs"]] == ["1.", "2."]
+    assert "Gen\ufffdve" in record["paragraphs"][0]["text"]
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_stdin_closed(command: str, model: Path, capsys,
                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -431,6 +455,17 @@ class TouchOnLoad:
         return (Path.touch, (self.marker,))
 
 
+class TouchOnRestore:
+    """skops rebuilds plain objects through ``__setstate__``: rebuilding this runs code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __setstate__(self, state: dict) -> None:
+        Path(state["marker"]).touch()
+        self.__dict__.update(state)
+
+
 def model_parts(path: Path) -> tuple[bytes, bytes]:
     with zipfile.ZipFile(path) as z:
         return z.read("metadata.json"), z.read("model.skops")
@@ -484,8 +519,8 @@ def bad_model(case: str, model: Path, tmp_path: Path, marker: Path) -> tuple[Pat
         evil = with_member(payload, npy, pickled_npy(TouchOnLoad(marker)))
         return model_zip(path, metadata, evil), "damaged"
     if case == "untrusted type":
-        class_name = f"{TouchOnLoad.__module__}.{TouchOnLoad.__qualname__}"
-        return model_zip(path, metadata, sio.dumps(TouchOnLoad(marker))), class_name
+        class_name = f"{TouchOnRestore.__module__}.{TouchOnRestore.__qualname__}"
+        return model_zip(path, metadata, sio.dumps(TouchOnRestore(marker))), class_name
     if case == "metadata not JSON":
         return model_zip(path, b"{not json", payload), "damaged"
     if case == "metadata with a string version":
@@ -517,10 +552,15 @@ def test_bad_model_files_are_refused_by_every_command(case: str, model: Path, tm
     assert not marker.exists()
 
 
-def test_the_npy_payload_is_live(tmp_path: Path) -> None:
-    """Guard for the test above: numpy would run the code if it were allowed to unpickle."""
+@pytest.mark.parametrize("how", ["npy", "skops"])
+def test_the_payloads_are_live(how: str, tmp_path: Path) -> None:
+    """Guard for the test above: numpy, or skops trusting every type, would run the code."""
     marker = tmp_path / "code-ran"
-    np.load(io.BytesIO(pickled_npy(TouchOnLoad(marker))), allow_pickle=True)
+    if how == "npy":
+        np.load(io.BytesIO(pickled_npy(TouchOnLoad(marker))), allow_pickle=True)
+    else:
+        payload = sio.dumps(TouchOnRestore(marker))
+        sio.loads(payload, trusted=sio.get_untrusted_types(data=payload))
     assert marker.exists()
 
 
