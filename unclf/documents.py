@@ -307,10 +307,10 @@ def _next_chunk(reader: Iterator, bad: dict[int, str]):
         warnings.simplefilter("always", ParserWarning)
         chunk = next(reader, None)
     for warning in caught:
-        if issubclass(warning.category, ParserWarning):
-            for number, why in re.findall(r"Skipping line (\d+): ([^\n]*)", str(warning.message)):
-                bad[int(number)] = why
-        else:
+        skipped = re.findall(r"Skipping line (\d+): ([^\n]*)", str(warning.message))
+        if issubclass(warning.category, ParserWarning) and skipped:
+            bad.update((int(number), why) for number, why in skipped)
+        else:  # anything else, or a message pandas words differently, is passed on as it is
             warnings.warn_explicit(warning.message, warning.category, warning.filename,
                                    warning.lineno)
     return chunk
@@ -417,7 +417,8 @@ def read_documents(inputs: Iterable[str | Path], *,
             continue
         path = Path(source)
         if path.is_dir():
-            yield from _read_folder(path, seen)
+            if _first_time(os.path.realpath(path), source, seen):
+                yield from _read_folder(path, seen)
         elif not path.exists():
             yield DocumentError(None, source, None, "no such file or directory")
         elif _first_time(os.path.realpath(path), source, seen):
