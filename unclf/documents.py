@@ -56,6 +56,8 @@ _READ_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, zlib.error)
 _BINARY_PROBE = 8192  # bytes of a .txt file searched for NUL
 _BATCH_ROWS = 256  # CSV chunk / Parquet batch size; UN documents run to 100 KB each
 _MAX_LABELS_SHOWN = 20
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # would break an error's line
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone one cannot be written as UTF-8
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +173,6 @@ def _format(path: Path) -> str | None:
     if name.endswith((".jsonl.gz", ".json.gz")):
         return "jsonl.gz"
     return _FORMATS.get(path.suffix.lower())
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -404,7 +402,8 @@ def read_documents(inputs: Iterable[str | Path], *,
     An input is a ``.txt`` file (one document, id = the path), a folder (every ``.txt`` below
     it, sorted), a ``.jsonl``/``.jsonl.gz``/``.json`` lines file, ``.csv`` or ``.parquet`` with
     columns ``id`` and ``text``, or ``-`` for stdin (JSON lines when it starts with ``{``, else
-    one plain-text document with id ``-``).
+    one plain-text document with id ``-``). An input named twice (the same file, however
+    spelled, or a file inside a folder also given) is read once, with a warning.
     """
     if isinstance(inputs, str | Path):
         inputs = [inputs]
