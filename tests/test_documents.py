@@ -384,6 +384,24 @@ def test_csv_rows_with_wrong_field_counts_are_errors_in_order(tmp_path: Path) ->
         f"r{i}" for i in range(600) if i not in (3, 400)]
 
 
+@pytest.mark.parametrize("where", [5, 400])  # in the first chunk, or in a later one
+def test_csv_quote_never_closed_keeps_the_rows_before_it(tmp_path: Path, where: int) -> None:
+    path = tmp_path / "in.csv"
+    rows = [f"r{i},{i}. Text {i}." for i in range(600)]
+    rows[where] = 'bad,"1. A quote that is never closed.'
+    rows[2] += ",extra"
+    path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    items = list(read_documents([path]))
+    assert [d.id for d in items if isinstance(d, Document)] == [
+        f"r{i}" for i in range(where) if i != 2]
+    errors = [(e.line, e.message) for e in items if isinstance(e, DocumentError)]
+    assert errors == [(4, "malformed CSV row: expected 2 fields, saw 3"),
+                      (None, f"cannot read after row {where + 1}: a quote is never closed")]
+    assert isinstance(items[-1], DocumentError)
+    with pytest.raises(InvalidDataError, match="a quote is never closed"):
+        read_labelled(path, skip_invalid=True)  # a broken file is never half-trained on
+
+
 def test_csv_bad_rows_are_named_in_labelled_data(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text('id,text,targets\na,Some text.,"[""Some""]"\nb,x,[],extra\n',

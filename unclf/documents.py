@@ -265,6 +265,29 @@ def _binary_lines(path: Path, gz: bool, decode: _Decoder) -> Iterator[str]:
 
 def _csv_records(path: Path, source: str, columns: tuple[str, ...],
                  decode: _Decoder) -> Iterator[_Record | DocumentError]:
+    """Rows in chunks. A quote that is never closed makes the rest of the file one field, which
+    pandas refuses as a whole chunk: that chunk is then read again row by row, so the rows
+    before the quote are kept and the file's error comes after them."""
+    from pandas.errors import ParserError
+
+    done = [0, 1]  # chunks read and handed on, and the last row
+    try:
+        yield from _csv_pass(path, source, columns, decode, done, skip=0, size=_BATCH_ROWS)
+    except ParserError:
+        skip, done = done[0], [0, 1]
+        try:
+            yield from _csv_pass(path, source, columns, decode, done, skip=skip, size=1)
+        except ParserError as exc:
+            why = ("a quote is never closed" if "EOF inside string" in str(exc)
+                   else _one_line(str(exc)))
+            yield DocumentError(None, source, None, f"cannot read after row {done[1]}: {why}")
+
+
+def _csv_pass(path: Path, source: str, columns: tuple[str, ...], decode: _Decoder,
+              done: list[int], skip: int, size: int) -> Iterator[_Record | DocumentError]:
+    """The records after the first ``skip`` chunks (read but not handed on), ``size`` rows at
+    a time; rows with the wrong number of fields are errors in their place. ``done`` counts
+    the chunks and the rows read."""
     import pandas as pd
 
     # newline="" keeps \r\n inside quoted fields; na_filter=False keeps a text of "NA" as text.
@@ -276,7 +299,9 @@ def _csv_records(path: Path, source: str, columns: tuple[str, ...],
     ) as reader:
         row = 1  # the header
         bad: dict[int, str] = {}  # rows with the wrong number of fields: skipped by pandas
-        while (chunk := _next_chunk(reader, bad)) is not None:
+        while (chunk := _next_chunk(reader, _BATCH_ROWS if done[0] < skip else size, bad)) \
+                is not None:
+            handing_on = done[0] >= skip
             if check.invalid:
                 decode.warn()
             if "text" not in chunk.columns:
@@ -287,23 +312,30 @@ def _csv_records(path: Path, source: str, columns: tuple[str, ...],
             for fields in chunk[present].to_dict("records"):
                 row += 1
                 while row in bad:
-                    yield DocumentError(None, source, row, f"malformed CSV row: {bad.pop(row)}")
+                    why = bad.pop(row)
+                    if handing_on:
+                        yield DocumentError(None, source, row, f"malformed CSV row: {why}")
                     row += 1
-                yield _Record(row, fields)
+                if handing_on:
+                    yield _Record(row, fields)
+            done[0], done[1] = done[0] + 1, row
         for number in sorted(bad):
             yield DocumentError(None, source, number, f"malformed CSV row: {bad[number]}")
         if check.invalid:
             decode.warn()
 
 
-def _next_chunk(reader: Iterator, bad: dict[int, str]):
-    """The next CSV chunk or None, noting in ``bad`` the rows pandas skipped (it says so only
-    in a warning: "Skipping line 7: expected 2 fields, saw 3")."""
+def _next_chunk(reader, size: int, bad: dict[int, str]):
+    """The next ``size`` CSV rows or None, noting in ``bad`` the rows pandas skipped (it says
+    so only in a warning: "Skipping line 7: expected 2 fields, saw 3")."""
     from pandas.errors import ParserWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ParserWarning)
-        chunk = next(reader, None)
+        try:
+            chunk = reader.get_chunk(size)
+        except StopIteration:
+            chunk = None
     for warning in caught:
         skipped = re.findall(r"Skipping line (\d+): ([^\n]*)", str(warning.message))
         if issubclass(warning.category, ParserWarning) and skipped:
