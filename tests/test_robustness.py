@@ -505,6 +505,8 @@ def bad_model(case: str, model: Path, tmp_path: Path, marker: Path) -> tuple[Pat
     if case == "a folder":
         path.mkdir()
         return path, "is a folder, not a model file"
+    if case == "a device":
+        return Path("/dev/zero"), "not a regular file"
     if case == "empty":
         path.write_bytes(b"")
         return path, "empty file"
@@ -535,7 +537,7 @@ def bad_model(case: str, model: Path, tmp_path: Path, marker: Path) -> tuple[Pat
     raise AssertionError(case)
 
 
-MODEL_CASES = ["a folder", "empty", "pickle", "pickle as model.skops", "pickle in a .npy member",
+MODEL_CASES = ["a folder", "a device", "empty", "pickle", "pickle as model.skops", "pickle in a .npy member",
                "untrusted type", "metadata not JSON", "metadata with a string version",
                "metadata without versions", "truncated"]
 

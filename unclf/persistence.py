@@ -150,6 +150,8 @@ def load_model(path: str | Path) -> tuple[TargetSelector, dict]:
     path = Path(path)
     if path.is_dir():
         raise ModelFileError(f"{path}: is a folder, not a model file")
+    if path.exists() and not path.is_file():  # /dev/zero or a pipe would never end
+        raise ModelFileError(f"{path}: not a regular file, not a model file")
     try:
         data = path.read_bytes()
     except OSError as e:
