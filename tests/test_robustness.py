@@ -400,8 +400,8 @@ def test_output_in_a_read_only_folder_by_its_mode(tmp_path: Path, capsys) -> Non
     assert_cannot_run(code, out, err, "ermission denied")
 
 
-@pytest.mark.parametrize("case", ["the input file", "a .txt in the input folder", "the model",
-                                  "the training data"])
+@pytest.mark.parametrize("case", ["the input file", "a hard link to it",
+                                  "a .txt in the input folder", "the model", "the training data"])
 def test_output_that_would_overwrite_an_input_is_refused(case: str, model: Path, tmp_path: Path,
                                                          capsys,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
@@ -411,8 +411,10 @@ def test_output_that_would_overwrite_an_input_is_refused(case: str, model: Path,
     data.write_bytes(EXAMPLES.read_bytes())
     mine = tmp_path / "model.unclf"
     mine.write_bytes(model.read_bytes())
+    os.link(doc, tmp_path / "link.txt")
     argv = {
-        "the input file": ["segment", doc, "-o", tmp_path / "." / "doc.txt"],
+        "the input file": ["segment", doc, "-o", f"{tmp_path}/./doc.txt"],
+        "a hard link to it": ["segment", doc, "-o", tmp_path / "link.txt"],
         "a .txt in the input folder": ["segment", tmp_path, "-o", tmp_path / "new.txt"],
         "the model": ["predict", doc, "--model", mine, "-o", mine],
         "the training data": ["train", data, "--model-out", data],
