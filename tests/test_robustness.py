@@ -94,39 +94,74 @@ def model(trained_model: tuple[Path, str]) -> Path:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_jsonl_bad_records_are_errors_and_the_rest_is_written(command: str, model: Path,
-                                                              tmp_path: Path, capsys) -> None:
+def test_jsonl_bad_records_are_errors_and_the_rest_is_written(
+    command: str, model: Path, tmp_path: Path, capsys
+) -> None:
     path = tmp_path / "in.jsonl"
-    path.write_text("\n".join([
-        json.dumps({"id": "good-1", "text": TEXT}),
-        "[1, 2]",
-        json.dumps({"id": "number", "text": 5}),
-        json.dumps({"text": TEXT}),  # no id: named after its line
-        json.dumps({"id": "no text"}),
-        '{"id": "deep", "text": ' + "[" * 100_000 + "]" * 100_000 + "}",
-        '{"id": ' + "9" * 5000 + ', "text": "x"}',
-        json.dumps({"id": "line\nbreak", "text": ""}),
-        json.dumps({"id": "good-2", "text": TEXT}),
-    ]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "good-1", "text": TEXT}),
+                "[1, 2]",
+                json.dumps({"id": "number", "text": 5}),
+                json.dumps({"text": TEXT}),  # no id: named after its line
+                json.dumps({"id": "no text"}),
+                '{"id": "deep", "text": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                '{"id": ' + "9" * 5000 + ', "text": "x"}',
+                json.dumps({"id": "line\nbreak", "text": ""}),
+                json.dumps({"id": "good-2", "text": TEXT}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     code, out, err = run(capsys, *stream(command, model, path))
     assert code == 1
     got = records(out)
-    assert [r["id"] for r in got] == ["good-1", f"{path}:2", "number", f"{path}:4", "no text",
-                                      f"{path}:6", f"{path}:7", "line\nbreak", "good-2"]
-    assert [("error" in r) for r in got] == [False, True, True, False, True, True, True, True,
-                                             False]
+    assert [r["id"] for r in got] == [
+        "good-1",
+        f"{path}:2",
+        "number",
+        f"{path}:4",
+        "no text",
+        f"{path}:6",
+        f"{path}:7",
+        "line\nbreak",
+        "good-2",
+    ]
+    assert [("error" in r) for r in got] == [
+        False,
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
     assert all(r["paragraphs"] == [] for r in got if "error" in r)
     assert got[0]["paragraphs"] and got[3]["paragraphs"] and got[8]["paragraphs"]
     # One line each, even for an id with a line break in it.
-    assert_one_error_line_each(err, f"{path}:2", f"{path}:3", f"{path}:5", f"{path}:6",
-                               f"{path}:7", f"{path}:8: line\\nbreak")
+    assert_one_error_line_each(
+        err,
+        f"{path}:2",
+        f"{path}:3",
+        f"{path}:5",
+        f"{path}:6",
+        f"{path}:7",
+        f"{path}:8: line\\nbreak",
+    )
 
 
-def test_csv_rows_with_too_many_fields_are_errors_in_place(model: Path, tmp_path: Path,
-                                                            capsys) -> None:
+def test_csv_rows_with_too_many_fields_are_errors_in_place(
+    model: Path, tmp_path: Path, capsys
+) -> None:
     path = tmp_path / "in.csv"
-    path.write_text('id,text\na,"1. Spans\ntwo lines."\nb,1. One,too many\nc,1. Fine.\n'
-                    "d,1. Also,too,many\n", encoding="utf-8")
+    path.write_text(
+        'id,text\na,"1. Spans\ntwo lines."\nb,1. One,too many\nc,1. Fine.\nd,1. Also,too,many\n',
+        encoding="utf-8",
+    )
     for command in COMMANDS:
         code, out, err = run(capsys, *stream(command, model, path))
         assert code == 1
@@ -166,14 +201,17 @@ def test_corrupt_parquet(damage: str, model: Path, tmp_path: Path, capsys) -> No
         assert [r["id"] for r in got] == [str(bad), "a"]
         assert got[0]["error"].startswith(f"{bad}: cannot read") and got[1]["paragraphs"]
         assert_one_error_line_each(err, str(bad))
-    for command, extra in (("train", ["--model-out", tmp_path / "m.unclf"]),
-                           ("evaluate", ["--model", model])):
+    for command, extra in (
+        ("train", ["--model-out", tmp_path / "m.unclf"]),
+        ("evaluate", ["--model", model]),
+    ):
         code, out, err = run(capsys, command, bad, *extra)
         assert_cannot_run(code, out, err, str(bad), "cannot read")
 
 
-def test_binary_file_under_any_document_extension_is_one_error(model: Path, tmp_path: Path,
-                                                                capsys) -> None:
+def test_binary_file_under_any_document_extension_is_one_error(
+    model: Path, tmp_path: Path, capsys
+) -> None:
     blob = bytes(range(256)) * 40
     names = ["blob.txt", "blob.jsonl", "blob.csv"]
     for name in names:
@@ -188,8 +226,9 @@ def test_binary_file_under_any_document_extension_is_one_error(model: Path, tmp_
     assert_cannot_run(code, out, err, "blob.jsonl: binary file")
 
 
-def test_unreadable_file_in_a_folder(model: Path, tmp_path: Path, capsys,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_file_in_a_folder(
+    model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     for name in ("a.txt", "b.txt", "c.txt"):
@@ -225,34 +264,39 @@ def test_unreadable_file_by_its_mode(tmp_path: Path, capsys) -> None:
     assert_one_error_line_each(err, "b.txt")
 
 
-def test_same_file_given_twice_is_read_once(model: Path, tmp_path: Path, capsys,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_file_given_twice_is_read_once(
+    model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     doc = folder / "a.txt"
     doc.write_text(TEXT, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     for command in COMMANDS:
-        code, out, err = run(capsys, *stream(command, model, "docs/a.txt", "docs/./a.txt",
-                                             "docs"))
+        code, out, err = run(capsys, *stream(command, model, "docs/a.txt", "docs/./a.txt", "docs"))
         assert code == 0
         assert [r["id"] for r in records(out)] == ["docs/a.txt"]
-        assert err.splitlines() == ["unclf: warning: docs/./a.txt: given more than once; read once",
-                                    "unclf: warning: docs/a.txt: given more than once; read once"]
+        assert err.splitlines() == [
+            "unclf: warning: docs/./a.txt: given more than once; read once",
+            "unclf: warning: docs/a.txt: given more than once; read once",
+        ]
 
 
 @pytest.mark.parametrize("name", ["a.jsonl", "a.csv", "a.txt"])
 def test_byte_order_marks_are_not_text(name: str, tmp_path: Path, capsys) -> None:
     path = tmp_path / name
-    body = {"a.jsonl": json.dumps({"id": "x", "text": TEXT}) + "\n",
-            "a.csv": "id,text\nx,\"" + TEXT + "\"\n", "a.txt": TEXT}[name]
+    body = {
+        "a.jsonl": json.dumps({"id": "x", "text": TEXT}) + "\n",
+        "a.csv": 'id,text\nx,"' + TEXT + '"\n',
+        "a.txt": TEXT,
+    }[name]
     path.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
     code, out, err = run(capsys, "segment", path)
     assert (code, err) == (0, "")
     [record] = records(out)
     assert record["id"] == ("x" if name != "a.txt" else str(path))
     first = record["paragraphs"][0]
-    assert TEXT[first["start"]:first["end"]].startswith("1. The Council")
+    assert TEXT[first["start"] : first["end"]].startswith("1. The Council")
 
 
 def test_nul_escaped_in_json_text_is_text(tmp_path: Path, capsys) -> None:
@@ -265,12 +309,15 @@ def test_nul_escaped_in_json_text_is_text(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_lone_surrogate_escape_is_replaced_with_a_warning(command: str, model: Path,
-                                                          tmp_path: Path, capsys) -> None:
+def test_lone_surrogate_escape_is_replaced_with_a_warning(
+    command: str, model: Path, tmp_path: Path, capsys
+) -> None:
     path = tmp_path / "a.jsonl"
-    path.write_text('{"id": "s\\ud800", "text": "1. Half a pair: \\udc00 here.\\n\\n2. Next."}\n'
-                    '{"id": "pair", "text": "1. A whole pair \\ud83d\\ude00 is fine."}\n',
-                    encoding="utf-8")
+    path.write_text(
+        '{"id": "s\\ud800", "text": "1. Half a pair: \\udc00 here.\\n\\n2. Next."}\n'
+        '{"id": "pair", "text": "1. A whole pair \\ud83d\\ude00 is fine."}\n',
+        encoding="utf-8",
+    )
     target = tmp_path / "out.jsonl"
     code, _out, err = run(capsys, *stream(command, model, path, "-o", target))
     assert code == 0
@@ -280,16 +327,20 @@ def test_lone_surrogate_escape_is_replaced_with_a_warning(command: str, model: P
     assert [r["id"] for r in got] == ["s\ufffd", "pair"]
     text = "1. Half a pair: \ufffd here.\n\n2. Next."
     for p in got[0]["paragraphs"]:
-        assert text[p["start"]:p["end"]].strip().endswith(p["text"][-3:])
+        assert text[p["start"] : p["end"]].strip().endswith(p["text"][-3:])
 
 
 @pytest.mark.parametrize("name", ["a.txt", "a.jsonl", "a.csv", "-"])
-def test_text_that_is_not_utf8_is_replaced_with_a_warning(name: str, tmp_path: Path, capsys,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_that_is_not_utf8_is_replaced_with_a_warning(
+    name: str, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = "1. Le Conseil s'est réuni à Genève.\n\n2. Il a décidé.\n"
-    body = {"a.txt": text, "-": text, "a.jsonl": json.dumps({"id": "x", "text": text},
-                                                            ensure_ascii=False) + "\n",
-            "a.csv": 'id,text\nx,"' + text + '"\n'}[name]
+    body = {
+        "a.txt": text,
+        "-": text,
+        "a.jsonl": json.dumps({"id": "x", "text": text}, ensure_ascii=False) + "\n",
+        "a.csv": 'id,text\nx,"' + text + '"\n',
+    }[name]
     data = body.encode("latin-1")  # what a Windows export may hand over
     if name == "-":
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
@@ -303,13 +354,15 @@ def test_text_that_is_not_utf8_is_replaced_with_a_warning(name: str, tmp_path: P
     assert line.startswith(f"unclf: warning: {path}") and "not valid UTF-8" in line
     [record] = records(out)
     replaced = text.replace("é", "\ufffd").replace("è", "\ufffd").replace("à", "\ufffd")
-    assert [replaced[p["start"]:p["end"]].split()[0] for p in record["paragraphs"]] == ["1.", "2."]
+    assert [replaced[p["start"] : p["end"]].split()[0] for p in record["paragraphs"]] == [
+        "1.",
+        "2.",
+    ]
     assert "Gen\ufffdve" in record["paragraphs"][0]["text"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_stdin_closed(command: str, model: Path, capsys,
-                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stdin_closed(command: str, model: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     for stdin in (None, io.StringIO()):
         if stdin is not None:
             stdin.close()
@@ -324,10 +377,12 @@ def test_stdin_closed(command: str, model: Path, capsys,
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_document_without_paragraphs_is_an_answer(command: str, model: Path, tmp_path: Path,
-                                                  capsys) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [{"id": "page", "text": "12\n"},
-                                              {"id": "real", "text": TEXT}])
+def test_document_without_paragraphs_is_an_answer(
+    command: str, model: Path, tmp_path: Path, capsys
+) -> None:
+    path = write_jsonl(
+        tmp_path / "a.jsonl", [{"id": "page", "text": "12\n"}, {"id": "real", "text": TEXT}]
+    )
     code, out, err = run(capsys, *stream(command, model, path))
     assert (code, err) == (0, "")
     got = records(out)
@@ -337,8 +392,7 @@ def test_document_without_paragraphs_is_an_answer(command: str, model: Path, tmp
     assert out.startswith("# page")
 
 
-def test_evaluate_with_a_document_without_paragraphs(model: Path, tmp_path: Path,
-                                                     capsys) -> None:
+def test_evaluate_with_a_document_without_paragraphs(model: Path, tmp_path: Path, capsys) -> None:
     rows = [*examples()[:3], {"id": "page", "text": "12\n", "targets": ["12"]}]
     path = write_jsonl(tmp_path / "a.jsonl", rows)
     code, out, err = run(capsys, "evaluate", path, "--model", model, "--json")
@@ -351,6 +405,7 @@ def test_evaluate_with_a_document_without_paragraphs(model: Path, tmp_path: Path
 
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if the command starts reading documents or training data."""
+
     def fail(*args: object, **kwargs: object) -> None:
         pytest.fail("the command started work before checking its output")
 
@@ -368,13 +423,16 @@ def first_input(command: str) -> list[object]:
 
 @pytest.mark.parametrize("command", ["segment", "predict", "train"])
 @pytest.mark.parametrize("where", ["missing folder", "read-only folder", "a file's child"])
-def test_unwritable_output_fails_before_any_work(command: str, where: str, model: Path,
-                                                 tmp_path: Path, capsys,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unwritable_output_fails_before_any_work(
+    command: str, where: str, model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
-    target = {"missing folder": tmp_path / "no" / "out", "read-only folder": locked / "out",
-              "a file's child": Path(__file__) / "out"}[where]
+    target = {
+        "missing folder": tmp_path / "no" / "out",
+        "read-only folder": locked / "out",
+        "a file's child": Path(__file__) / "out",
+    }[where]
     if where == "read-only folder":
         mkstemp = tempfile.mkstemp
 
@@ -400,11 +458,19 @@ def test_output_in_a_read_only_folder_by_its_mode(tmp_path: Path, capsys) -> Non
     assert_cannot_run(code, out, err, "ermission denied")
 
 
-@pytest.mark.parametrize("case", ["the input file", "a hard link to it",
-                                  "a .txt in the input folder", "the model", "the training data"])
-def test_output_that_would_overwrite_an_input_is_refused(case: str, model: Path, tmp_path: Path,
-                                                         capsys,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "the input file",
+        "a hard link to it",
+        "a .txt in the input folder",
+        "the model",
+        "the training data",
+    ],
+)
+def test_output_that_would_overwrite_an_input_is_refused(
+    case: str, model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     doc = tmp_path / "doc.txt"
     doc.write_text(TEXT, encoding="utf-8")
     data = tmp_path / "data.jsonl"
@@ -431,12 +497,18 @@ def test_output_next_to_inputs_is_fine(tmp_path: Path, capsys) -> None:
     code, _, err = run(capsys, "segment", tmp_path, "-o", tmp_path / "out.jsonl")
     assert (code, err) == (0, "")
     assert [r["id"] for r in records((tmp_path / "out.jsonl").read_text())] == [
-        str(tmp_path / "doc.txt")]
+        str(tmp_path / "doc.txt")
+    ]
 
 
 def test_usage_errors_exit_2_without_traceback(capsys) -> None:
-    for argv in ([], ["predict"], ["train", str(EXAMPLES)], ["segment", "x", "--format", "xml"],
-                 ["nonsense"]):
+    for argv in (
+        [],
+        ["predict"],
+        ["train", str(EXAMPLES)],
+        ["segment", "x", "--format", "xml"],
+        ["nonsense"],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
@@ -518,8 +590,7 @@ def bad_model(case: str, model: Path, tmp_path: Path, marker: Path) -> tuple[Pat
     if case == "pickle as model.skops":
         return model_zip(path, metadata, pickle.dumps(TouchOnLoad(marker))), "damaged"
     if case == "pickle in a .npy member":
-        npy = next(n for n in zipfile.ZipFile(io.BytesIO(payload)).namelist()
-                   if n.endswith(".npy"))
+        npy = next(n for n in zipfile.ZipFile(io.BytesIO(payload)).namelist() if n.endswith(".npy"))
         evil = with_member(payload, npy, pickled_npy(TouchOnLoad(marker)))
         return model_zip(path, metadata, evil), "damaged"
     if case == "untrusted type":
@@ -539,18 +610,28 @@ def bad_model(case: str, model: Path, tmp_path: Path, marker: Path) -> tuple[Pat
     raise AssertionError(case)
 
 
-MODEL_CASES = ["a folder", "a device", "empty", "pickle", "pickle as model.skops", "pickle in a .npy member",
-               "untrusted type", "metadata not JSON", "metadata with a string version",
-               "metadata without versions", "truncated"]
+MODEL_CASES = [
+    "a folder",
+    "a device",
+    "empty",
+    "pickle",
+    "pickle as model.skops",
+    "pickle in a .npy member",
+    "untrusted type",
+    "metadata not JSON",
+    "metadata with a string version",
+    "metadata without versions",
+    "truncated",
+]
 
 
 @pytest.mark.parametrize("case", MODEL_CASES)
-def test_bad_model_files_are_refused_by_every_command(case: str, model: Path, tmp_path: Path,
-                                                      capsys) -> None:
+def test_bad_model_files_are_refused_by_every_command(
+    case: str, model: Path, tmp_path: Path, capsys
+) -> None:
     marker = tmp_path / "code-ran"
     path, needle = bad_model(case, model, tmp_path, marker)
-    for argv in (["predict", UNLABELLED, "--model", path],
-                 ["evaluate", EXAMPLES, "--model", path]):
+    for argv in (["predict", UNLABELLED, "--model", path], ["evaluate", EXAMPLES, "--model", path]):
         code, out, err = run(capsys, *argv)
         assert_cannot_run(code, out, err, str(path), needle)
     assert not marker.exists()
@@ -580,21 +661,25 @@ def offending_data(tmp_path: Path, n_good: int = 19) -> Path:
     bad[2]["targets"] = ["a sentence that is in no document"]
     bad[3]["id"] = rows[5]["id"]
     bad[4] = "not a record"
-    return write_jsonl(tmp_path / "data.jsonl", rows[5:5 + n_good] + bad)
+    return write_jsonl(tmp_path / "data.jsonl", rows[5 : 5 + n_good] + bad)
 
 
 def test_invalid_training_data_names_every_offender(tmp_path: Path, capsys) -> None:
     n = 19
     data = offending_data(tmp_path, n)
-    for command, extra in (("train", ["--model-out", tmp_path / "m.unclf"]),
-                           ("evaluate", ["--model", DEFAULT_MODEL])):
+    for command, extra in (
+        ("train", ["--model-out", tmp_path / "m.unclf"]),
+        ("evaluate", ["--model", DEFAULT_MODEL]),
+    ):
         code, out, err = run(capsys, command, data, *extra)
         assert code == 2 and out == "" and "Traceback" not in err
         lines = err.splitlines()
-        assert lines[0] == (f"unclf: error: {data}: 5 invalid document(s) "
-                            "(--skip-invalid drops them):")
+        assert lines[0] == (
+            f"unclf: error: {data}: 5 invalid document(s) (--skip-invalid drops them):"
+        )
         assert [line.split(": ")[0].strip() for line in lines[1:]] == [
-            f"{data}:{n + k}" for k in range(1, 6)]
+            f"{data}:{n + k}" for k in range(1, 6)
+        ]
         assert "end > text length" in lines[1] and "start >= end" in lines[2]
         assert "is not in the text" in lines[3] and "duplicate id (first on line 1)" in lines[4]
         assert "not an object" in lines[5]
@@ -603,8 +688,9 @@ def test_invalid_training_data_names_every_offender(tmp_path: Path, capsys) -> N
 
 def test_skip_invalid_trains_on_the_rest_and_says_how_many(tmp_path: Path, capsys) -> None:
     data = offending_data(tmp_path, 4)
-    code, out, err = run(capsys, "train", data, "--model-out", tmp_path / "m.unclf",
-                         "--skip-invalid")
+    code, out, err = run(
+        capsys, "train", data, "--model-out", tmp_path / "m.unclf", "--skip-invalid"
+    )
     assert code == 0, err
     assert "unclf: skipped 5 invalid documents" in err
     assert err.count(f"unclf: {data}:") == 5
@@ -613,8 +699,16 @@ def test_skip_invalid_trains_on_the_rest_and_says_how_many(tmp_path: Path, capsy
 
 
 def test_unknown_label_lists_the_labels_even_with_skip_invalid(tmp_path: Path, capsys) -> None:
-    code, out, err = run(capsys, "train", offending_data(tmp_path), "--label", "nope",
-                         "--model-out", tmp_path / "m.unclf", "--skip-invalid")
+    code, out, err = run(
+        capsys,
+        "train",
+        offending_data(tmp_path),
+        "--label",
+        "nope",
+        "--model-out",
+        tmp_path / "m.unclf",
+        "--skip-invalid",
+    )
     assert_cannot_run(code, out, err, "no document has label 'nope'", repr(LABEL))
 
 
@@ -622,9 +716,9 @@ def test_unknown_label_lists_the_labels_even_with_skip_invalid(tmp_path: Path, c
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_crash_on_one_document_spares_the_others(command: str, model: Path, tmp_path: Path,
-                                                   capsys,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_on_one_document_spares_the_others(
+    command: str, model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     owner = unclf.segmenter if command == "segment" else TargetSelector
     name = "segment_many" if command == "segment" else "rank"
     real = getattr(owner, name)
@@ -636,9 +730,14 @@ def test_a_crash_on_one_document_spares_the_others(command: str, model: Path, tm
         return real(*args[:-1], texts, **kwargs)
 
     monkeypatch.setattr(owner, name, fragile)
-    path = write_jsonl(tmp_path / "a.jsonl", [{"id": "a", "text": TEXT},
-                                              {"id": "bad", "text": "1. POISON here.\n"},
-                                              {"id": "c", "text": TEXT}])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"id": "a", "text": TEXT},
+            {"id": "bad", "text": "1. POISON here.\n"},
+            {"id": "c", "text": TEXT},
+        ],
+    )
     code, out, err = run(capsys, *stream(command, model, path))
     assert code == 1
     got = records(out)
@@ -679,8 +778,12 @@ sys.exit(main(sys.argv[1:]))
 
 def start(argv: list[object], log: Path, stall: bool = False) -> subprocess.Popen:
     env = {**os.environ, "UNCLF_TEST_STALL": "1" if stall else ""}
-    return subprocess.Popen([sys.executable, "-c", HARNESS, *map(str, argv)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    return subprocess.Popen(
+        [sys.executable, "-c", HARNESS, *map(str, argv)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
 
 
 def temporary_files(folder: Path, name: str) -> list[Path]:
@@ -691,8 +794,9 @@ def test_kill_9_leaves_outputs_complete_or_absent(tmp_path: Path) -> None:
     rows = examples()
     small = write_jsonl(tmp_path / "small.jsonl", rows[:8])
     # Big enough to be killed while still at work: several output batches, many training docs.
-    big = write_jsonl(tmp_path / "big.jsonl",
-                      [{**r, "id": f"{r['id']}-{k}"} for k in range(8) for r in rows])
+    big = write_jsonl(
+        tmp_path / "big.jsonl", [{**r, "id": f"{r['id']}-{k}"} for k in range(8) for r in rows]
+    )
     few = write_jsonl(tmp_path / "few.jsonl", rows[:6])
     old = b'{"id": "old", "paragraphs": []}\n'
     cases = {  # name -> (command, data, stall before the rename, content before, kill when)
@@ -711,15 +815,19 @@ def test_kill_9_leaves_outputs_complete_or_absent(tmp_path: Path) -> None:
             target = folder / ("out.jsonl" if command == "predict" else "m.unclf")
             if previous is not None:
                 target.write_bytes(previous)
-            argv = (["predict", data, "--model", DEFAULT_MODEL, "--output", target]
-                    if command == "predict" else ["train", data, "--model-out", target])
+            argv = (
+                ["predict", data, "--model", DEFAULT_MODEL, "--output", target]
+                if command == "predict"
+                else ["train", data, "--model-out", target]
+            )
             runs[name] = (start(argv, folder / "stderr", stall), folder / "stderr", target)
 
         def moment_came(name: str) -> bool:
             _, log, target = runs[name]
             if cases[name][4] == "output":
-                return any(p.stat().st_size > 0 for p in temporary_files(target.parent,
-                                                                          target.name))
+                return any(
+                    p.stat().st_size > 0 for p in temporary_files(target.parent, target.name)
+                )
             return cases[name][4] in log.read_text()
 
         # Watch them all at once: each is killed as soon as its moment comes.
@@ -771,8 +879,11 @@ def state_differences(a: object, b: object, path: str = "model") -> list[str]:
     if isinstance(a, list | tuple):
         if len(a) != len(b):
             return [f"{path}: lengths differ"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
-                for d in state_differences(x, y, f"{path}[{i}]")]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in state_differences(x, y, f"{path}[{i}]")
+        ]
     if hasattr(a, "__dict__") and not isinstance(a, type):
         return state_differences(vars(a), vars(b), path)
     return [] if a == b else [f"{path}: {a!r} != {b!r}"[:200]]
@@ -784,9 +895,23 @@ def test_training_is_deterministic(trained_model: tuple[Path, str], tmp_path: Pa
     first = trained_model[0]
     again = tmp_path / "again.unclf"
     hash_seed = "4243" if os.environ.get("PYTHONHASHSEED") == "4242" else "4242"
-    done = subprocess.run([sys.executable, "-c", HARNESS, "train", str(EXAMPLES), "--model-out",
-                           str(again), "--seed", "0"], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONHASHSEED": hash_seed}, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            HARNESS,
+            "train",
+            str(EXAMPLES),
+            "--model-out",
+            str(again),
+            "--seed",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     (a, meta_a), (b, meta_b) = load_model(first), load_model(again)
     assert state_differences(a, b) == []
@@ -809,20 +934,34 @@ def test_state_differences_notices_changes(trained_model: tuple[Path, str]) -> N
 
 # --- fuzzing the loaders and the segmenter ----------------------------------------------------
 
-FUZZ = settings(max_examples=100, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
-records_st = st.fixed_dictionaries({}, optional={
-    "id": st.text(max_size=10) | st.integers() | json_values,
-    # Any code point, lone surrogates too: json.dumps writes them as \\ud800 escapes.
-    "text": st.text(st.characters(exclude_categories=()), max_size=200) | json_values,
-    "targets": json_values,
-})
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+records_st = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.text(max_size=10) | st.integers() | json_values,
+        # Any code point, lone surrogates too: json.dumps writes them as \\ud800 escapes.
+        "text": st.text(st.characters(exclude_categories=()), max_size=200) | json_values,
+        "targets": json_values,
+    },
+)
 lines_st = st.lists(
-    records_st.map(json.dumps) | json_values.map(json.dumps) | st.text(max_size=40)
-    .map(lambda s: s.replace("\n", " ").replace("\r", " ")), max_size=8)
+    records_st.map(json.dumps)
+    | json_values.map(json.dumps)
+    | st.text(max_size=40).map(lambda s: s.replace("\n", " ").replace("\r", " ")),
+    max_size=8,
+)
 
 
 def check_stream(items: list, source: str) -> None:
@@ -867,27 +1006,31 @@ def parsed_texts(lines: list[str]) -> set[str]:
         except (ValueError, RecursionError):
             continue
         if isinstance(value, dict) and isinstance(value.get("text"), str):
-            texts.add("".join("\ufffd" if "\ud800" <= c <= "\udfff" else c
-                              for c in value["text"]))
+            texts.add("".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value["text"]))
     return texts
 
 
 @FUZZ
-@given(rows=st.lists(st.lists(st.text(max_size=30), min_size=1, max_size=4), max_size=8),
-       header=st.sampled_from(["id,text", "text", "id,text,extra", "id,body"]))
+@given(
+    rows=st.lists(st.lists(st.text(max_size=30), min_size=1, max_size=4), max_size=8),
+    header=st.sampled_from(["id,text", "text", "id,text,extra", "id,body"]),
+)
 def test_fuzz_csv(rows: list[list[str]], header: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "f.csv"
-        body = "\n".join(",".join(json.dumps(f) if k % 2 else f for k, f in enumerate(row))
-                         for row in rows)
+        body = "\n".join(
+            ",".join(json.dumps(f) if k % 2 else f for k, f in enumerate(row)) for row in rows
+        )
         path.write_text(header + "\n" + body + "\n", encoding="utf-8")
         check_stream(read_all(path), str(path))
 
 
 @FUZZ
-@given(data=st.binary(max_size=2000),
-       name=st.sampled_from(["f.txt", "f.jsonl", "f.jsonl.gz", "f.csv", "f.parquet"]),
-       compress=st.booleans())
+@given(
+    data=st.binary(max_size=2000),
+    name=st.sampled_from(["f.txt", "f.jsonl", "f.jsonl.gz", "f.csv", "f.parquet"]),
+    compress=st.booleans(),
+)
 def test_fuzz_random_bytes_files(data: bytes, name: str, compress: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
@@ -977,8 +1120,13 @@ def test_output_to_a_pipe_is_written_not_replaced(command: str, tmp_path: Path, 
             (tmp_path / "doc.txt").write_text(TEXT, encoding="utf-8")
             code, _, err = run(capsys, "segment", tmp_path / "doc.txt", "-o", fifo)
         else:
-            code, _, err = run(capsys, "train", write_jsonl(tmp_path / "d.jsonl", examples()[:6]),
-                               "--model-out", fifo)
+            code, _, err = run(
+                capsys,
+                "train",
+                write_jsonl(tmp_path / "d.jsonl", examples()[:6]),
+                "--model-out",
+                fifo,
+            )
         thread.join(timeout=60)
     finally:
         unblock(fifo, thread)
