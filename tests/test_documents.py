@@ -302,6 +302,12 @@ def test_empty_stdin_is_an_error() -> None:
     assert isinstance(error, DocumentError) and error.source == "-"
 
 
+def test_binary_stdin_is_an_error() -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(b"GIF89a\x00\x01\x02 not text"))
+    assert list(read_documents(["-"], stdin=stdin)) == [
+        DocumentError("-", "-", None, "binary input (NUL bytes); expected UTF-8 text")]
+
+
 def test_closed_stdin_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     closed = io.StringIO("1. Text.\n")
     closed.close()

@@ -540,7 +540,11 @@ def _stdin_documents(stream: TextIO) -> Iterator[Document | DocumentError]:
         for record in _jsonl_records(chain(head, lines), "-"):
             yield record if isinstance(record, DocumentError) else _document(record, "-")
     else:
-        yield Document("-", "".join(chain(head, lines)), "-")
+        text = "".join(chain(head, lines))
+        if "\0" in text[:_BINARY_PROBE]:
+            yield DocumentError("-", "-", None, "binary input (NUL bytes); expected UTF-8 text")
+        else:
+            yield Document("-", text, "-")
 
 
 # --- read_labelled ----------------------------------------------------------------------------
