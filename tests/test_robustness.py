@@ -1150,3 +1150,21 @@ def test_stdout_closed(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     err = capsys.readouterr().err
     assert code == 2
     assert err == "unclf: error: stdout is closed; give an output file with --output\n"
+
+
+def test_debug_shows_the_traceback_of_an_expected_error(tmp_path: Path) -> None:
+    with pytest.raises(unclf.cli.UsageError, match="no such model file"):
+        main(["--debug", "predict", str(UNLABELLED), "--model", str(tmp_path / "none.unclf")])
+
+
+def test_interrupted_run_leaves_no_output(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(unclf.segmenter, "segment_many", interrupted)
+    target = tmp_path / "out.jsonl"
+    code, out, _ = run(capsys, "segment", UNLABELLED, "-o", target)
+    assert (code, out) == (130, "")
+    assert list(tmp_path.iterdir()) == []
