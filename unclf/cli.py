@@ -15,6 +15,7 @@ import stat
 import sys
 import tempfile
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from itertools import islice
@@ -108,18 +109,32 @@ def _location(text: str, offset: int) -> str:
 # --- segment --------------------------------------------------------------------------------
 
 
+def _each(process: Callable[[list[str]], Iterable]) -> Callable[[Iterable[list[str]]], Iterator]:
+    """Run ``process`` on one batch of texts after the other (the local engine)."""
+    return lambda batches: (process(texts) for texts in batches)
+
+
 def _stream(
     args: argparse.Namespace,
-    process: Callable[[list[str]], Iterable],
+    run: Callable[[Iterable[list[str]]], Iterable[Iterable]],
     write: Callable[[TextIO, Document, object], None],
 ) -> int:
-    """Run ``process`` over the readable documents batch by batch and write every input's
-    result in order; unreadable documents are reported and written as error records."""
+    """Feed ``run`` the readable documents' texts batch by batch (it yields each batch's
+    results, in order) and write every input's result in order; unreadable documents are
+    reported and written as error records. Only the batches ``run`` has not answered yet are
+    held."""
     failed = 0
-    with _output(args.output) as out:
+    waiting: deque[list] = deque()
+
+    def texts() -> Iterator[list[str]]:
         for batch in _batches(read_documents(args.inputs)):
-            docs = [d for d in batch if isinstance(d, Document)]
-            results = iter(process([d.text for d in docs]))
+            waiting.append(batch)
+            yield [d.text for d in batch if isinstance(d, Document)]
+
+    with _output(args.output) as out:
+        for batch_results in run(texts()):
+            batch = waiting.popleft()
+            results = iter(batch_results)
             for item in batch:
                 if isinstance(item, Document):
                     write(out, item, next(results))
@@ -147,7 +162,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
             out.write(f"[{p.index}] ({p.kind}, {p.start}-{p.end}) {number}{p.text}\n")
         out.write("\n")
 
-    return _stream(args, segment_many, write)
+    return _stream(args, _each(segment_many), write)
 
 
 # --- train ----------------------------------------------------------------------------------
@@ -223,8 +238,8 @@ def _check_writable(path: str) -> None:
 # --- predict --------------------------------------------------------------------------------
 
 
-def _load(path: str | None):
-    from unclf.persistence import ModelFileError, default_model_path, load_model
+def _model_path(path: str | None) -> Path:
+    from unclf.persistence import default_model_path
 
     model_path = Path(path) if path else default_model_path()
     if not model_path.exists():
@@ -235,13 +250,24 @@ def _load(path: str | None):
         else:
             hint = " (the default model; pass --model, or set UNCLF_MODEL)"
         raise UsageError(f"{model_path}: no such model file{hint}")
+    return model_path
+
+
+def _load(path: str | None):
+    from unclf.persistence import ModelFileError, load_model
+
     try:
-        return load_model(model_path)
+        return load_model(_model_path(path))
     except ModelFileError as e:
         raise UsageError(str(e)) from None
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.engine != "dask" and (args.workers or args.scheduler):
+        raise UsageError("--workers and --scheduler need --engine dask")
+    if args.workers and args.scheduler:
+        raise UsageError("--workers starts a local cluster; --scheduler uses an existing one: "
+                         "give one of them")
     model, metadata = _load(args.model)
 
     def write(out: TextIO, doc: Document, result: RankedDocument) -> None:
@@ -256,7 +282,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
         ]
         out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
 
-    return _stream(args, model.rank, write)
+    if args.engine == "local":
+        return _stream(args, _each(model.rank), write)
+    try:
+        from unclf.engines import DaskEngine
+    except ImportError as e:
+        if not (e.name or "").startswith(("dask", "distributed")):
+            raise
+        raise UsageError("--engine dask needs Dask distributed: "
+                         "pip install 'unclf[dask]'") from None
+    data = _model_path(args.model).read_bytes()
+    try:
+        engine = DaskEngine(data, workers=args.workers, scheduler=args.scheduler).__enter__()
+    except OSError as e:
+        where = (f"the Dask scheduler at {args.scheduler}" if args.scheduler
+                 else "a local Dask cluster")
+        raise UsageError(f"cannot start or reach {where}: {e}") from None
+    with engine:
+        return _stream(args, engine.rank_batches, write)
 
 
 def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -> None:
@@ -320,6 +363,13 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def _positive(value: str) -> int:
+    number = _non_negative(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("must be 1 or more, got 0")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unclf", description="Find the target paragraph of UN documents."
@@ -354,6 +404,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=_non_negative, default=0,
                    help="keep the K best paragraphs (0: all)")
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="dask: spread the documents over a Dask cluster "
+                   "(pip install 'unclf[dask]')")
+    p.add_argument("--workers", type=_positive, metavar="N",
+                   help="with --engine dask: start a local cluster of N worker processes "
+                   "(default: one per CPU)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: use the existing cluster at ADDRESS "
+                   "(e.g. tcp://host:8786); its workers need unclf installed")
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="hit@1, MRR and recall@5 of a model on labelled data")
