@@ -11,7 +11,9 @@ pass warms spaCy's caches), so the ratios do not depend on the machine and littl
 
 Memory, in subprocesses (peak resident set of each, from ``os.wait4`` in a small launcher):
 - ``unclf predict`` on a JSONL of N documents (every k-th dev document) and on 4N (the same
-  documents four times over, with distinct ids): the streaming path end to end;
+  documents four times over, with distinct ids): the streaming path end to end; and, for
+  comparison, on 4N different documents (every k/4-th), where new words also fill the
+  featurizer's bounded n-gram cache and larger documents may come;
 - ``unclf train --label "Governing Law"`` on all UPR + CUAD dev documents together (the UPR
   reports hold no target of that CUAD label: they teach the model to abstain): time and peak;
 - ``unclf segment`` and ``unclf predict`` on one document of ``--large-mb`` MB (dev texts
@@ -22,7 +24,7 @@ The JSON (``--json``) has this shape (seconds, megabytes; a skipped part is null
  "seconds": {"tokenizer", "segment", "predict"},
  "ratios": {"segment_vs_tokenizer", "predict_vs_segment", "memory_4x_vs_1x"},
  "targets": {"segment_vs_tokenizer": 0.4, "predict_vs_segment": 0.5, "memory_4x_vs_1x": 1.3},
- "memory": {"documents_1x", "peak_mb_1x", "peak_mb_4x"},
+ "memory": {"documents_1x", "peak_mb_1x", "peak_mb_4x", "peak_mb_4x_distinct"},
  "train": {"documents", "paragraphs", "label", "seconds", "peak_mb", "exit"},
  "large_document": {"megabytes", "segment": {"seconds", "peak_mb", "exit"},
                     "predict": {"seconds", "peak_mb", "exit"}},
@@ -146,8 +148,12 @@ def main() -> None:
             tmp / "4x.jsonl",
             ({"id": f"{d['id']}#{k}", "text": d["text"]} for k in range(4) for d in sample),
         )
+        distinct = docs[:: max(1, step // 4)][: 4 * len(sample)]
+        write_jsonl(
+            tmp / "4x-distinct.jsonl", ({"id": d["id"], "text": d["text"]} for d in distinct)
+        )
         peak = {}
-        for name in ("1x", "4x"):
+        for name in ("1x", "4x", "4x-distinct"):
             run = child(["predict", str(tmp / f"{name}.jsonl"), "-o", str(tmp / "out.jsonl")])
             peak[name] = run["peak_mb"]
             say(
@@ -159,6 +165,7 @@ def main() -> None:
             "documents_1x": len(sample),
             "peak_mb_1x": peak["1x"],
             "peak_mb_4x": peak["4x"],
+            "peak_mb_4x_distinct": peak["4x-distinct"],
         }
 
         result["train"] = None
