@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -292,13 +292,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UsageError("--engine dask needs Dask distributed: "
                          "pip install 'unclf[dask]'") from None
     data = _model_path(args.model).read_bytes()
-    try:
-        engine = DaskEngine(data, workers=args.workers, scheduler=args.scheduler).__enter__()
-    except OSError as e:
-        where = (f"the Dask scheduler at {args.scheduler}" if args.scheduler
-                 else "a local Dask cluster")
-        raise UsageError(f"cannot start or reach {where}: {e}") from None
-    with engine:
+    with ExitStack() as stack:
+        try:
+            engine = stack.enter_context(
+                DaskEngine(data, workers=args.workers, scheduler=args.scheduler))
+        except OSError as e:
+            where = (f"the Dask scheduler at {args.scheduler}" if args.scheduler
+                     else "a local Dask cluster")
+            raise UsageError(f"cannot start or reach {where}: {e}") from None
         return _stream(args, engine.rank_batches, write)
 
 
