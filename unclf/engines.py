@@ -60,24 +60,24 @@ class DaskEngine:
         self.in_flight = in_flight
 
     def __enter__(self) -> DaskEngine:
-        self._cluster = None
-        if self.scheduler is None:
-            self._cluster = LocalCluster(
-                n_workers=self.workers or os.cpu_count() or 1,
-                threads_per_worker=1,  # tokenizing and featurizing hold the GIL
-                processes=True,
-                dashboard_address="127.0.0.1:0",  # any free port: 8787 may be taken
-                silence_logs=logging.ERROR,
-            )
+        self._cluster = self._client = None
         try:
-            self._client = Client(self._cluster or self.scheduler, timeout="10s")
+            if self.scheduler is None:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers or os.cpu_count() or 1,
+                    threads_per_worker=1,  # tokenizing and featurizing hold the GIL
+                    processes=True,
+                    dashboard_address="127.0.0.1:0",  # any free port: 8787 may be taken
+                    silence_logs=logging.ERROR,
+                )
+            address = self._cluster if self._cluster is not None else self.scheduler
+            self._client = Client(address, timeout="10s")
+            self._digest = hashlib.sha256(self.model_bytes).hexdigest()
+            self._model = self._client.scatter(self.model_bytes, broadcast=True, hash=False)
+            threads = sum(self._client.nthreads().values())
         except BaseException:
-            if self._cluster is not None:
-                self._cluster.close()
+            self.__exit__(None, None, None)
             raise
-        self._digest = hashlib.sha256(self.model_bytes).hexdigest()
-        self._model = self._client.scatter(self.model_bytes, broadcast=True, hash=False)
-        threads = sum(self._client.nthreads().values())
         self._in_flight = self.in_flight or max(2, 2 * threads)
         return self
 
@@ -87,7 +87,8 @@ class DaskEngine:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
         if self._cluster is not None:
             self._cluster.close()
 
