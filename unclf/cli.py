@@ -15,8 +15,9 @@ import stat
 import sys
 import tempfile
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -163,21 +164,44 @@ def _process(process: Callable[[list[str]], Iterable], docs: list[Document],
     return results
 
 
+def _each(
+    process: Callable[[list[str]], Iterable], debug: bool
+) -> Callable[[Iterable[list[Document]]], Iterator[list]]:
+    """The local engine: ``process`` one batch after the other, a failure contained to its
+    document."""
+    return lambda batches: (_process(process, docs, debug) for docs in batches)
+
+
+def _texts(
+    process: Callable[[Iterable[list[str]]], Iterable[Iterable]],
+) -> Callable[[Iterable[list[Document]]], Iterable[Iterable]]:
+    """Adapt an engine that takes batches of texts to batches of documents."""
+    return lambda batches: process([d.text for d in docs] for docs in batches)
+
+
 def _stream(
     args: argparse.Namespace,
-    process: Callable[[list[str]], Iterable],
+    run: Callable[[Iterable[list[Document]]], Iterable[Iterable]],
     write: Callable[[TextIO, Document, object], None],
     *,
     also_read: Iterable[str] = (),
 ) -> int:
-    """Run ``process`` over the readable documents batch by batch and write every input's
-    result in order; unreadable documents are reported and written as error records."""
+    """Feed ``run`` the readable documents batch by batch (it yields each batch's results, in
+    order) and write every input's result in order; unreadable documents are reported and
+    written as error records. Only the batches ``run`` has not answered yet are held."""
     _check_not_an_input(args.output, [*args.inputs, *also_read], "--output")
     failed = 0
-    with _output(args.output) as out:
+    waiting: deque[list] = deque()
+
+    def documents() -> Iterator[list[Document]]:
         for batch in _batches(read_documents(args.inputs)):
-            docs = [d for d in batch if isinstance(d, Document)]
-            results = iter(_process(process, docs, args.debug))
+            waiting.append(batch)
+            yield [d for d in batch if isinstance(d, Document)]
+
+    with _output(args.output) as out:
+        for batch_results in run(documents()):
+            batch = waiting.popleft()
+            results = iter(batch_results)
             for item in batch:
                 if isinstance(item, Document):
                     result = next(results)
@@ -208,7 +232,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
             out.write(f"[{p.index}] ({p.kind}, {p.start}-{p.end}) {number}{p.text}\n")
         out.write("\n")
 
-    return _stream(args, segment_many, write)
+    return _stream(args, _each(segment_many, args.debug), write)
 
 
 # --- train ----------------------------------------------------------------------------------
@@ -285,8 +309,8 @@ def _check_writable(path: str) -> None:
 # --- predict --------------------------------------------------------------------------------
 
 
-def _load(path: str | None):
-    from unclf.persistence import ModelFileError, default_model_path, load_model
+def _model_path(path: str | None) -> Path:
+    from unclf.persistence import default_model_path
 
     model_path = Path(path) if path else default_model_path()
     if not model_path.exists():
@@ -297,13 +321,24 @@ def _load(path: str | None):
         else:
             hint = " (the default model; pass --model, or set UNCLF_MODEL)"
         raise UsageError(f"{model_path}: no such model file{hint}")
+    return model_path
+
+
+def _load(path: str | None):
+    from unclf.persistence import ModelFileError, load_model
+
     try:
-        return load_model(model_path)
+        return load_model(_model_path(path))
     except ModelFileError as e:
         raise UsageError(str(e)) from None
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.engine != "dask" and (args.workers or args.scheduler):
+        raise UsageError("--workers and --scheduler need --engine dask")
+    if args.workers and args.scheduler:
+        raise UsageError("--workers starts a local cluster; --scheduler uses an existing one: "
+                         "give one of them")
     model, metadata = _load(args.model)
 
     def write(out: TextIO, doc: Document, result: RankedDocument) -> None:
@@ -318,7 +353,26 @@ def cmd_predict(args: argparse.Namespace) -> int:
         ]
         out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
 
-    return _stream(args, model.rank, write, also_read=[args.model] if args.model else [])
+    also_read = [args.model] if args.model else []
+    if args.engine == "local":
+        return _stream(args, _each(model.rank, args.debug), write, also_read=also_read)
+    try:
+        from unclf.engines import DaskEngine
+    except ImportError as e:
+        if not (e.name or "").startswith(("dask", "distributed")):
+            raise
+        raise UsageError("--engine dask needs Dask distributed: "
+                         "pip install 'unclf[dask]'") from None
+    data = _model_path(args.model).read_bytes()
+    with ExitStack() as stack:
+        try:
+            engine = stack.enter_context(
+                DaskEngine(data, workers=args.workers, scheduler=args.scheduler))
+        except OSError as e:
+            where = (f"the Dask scheduler at {args.scheduler}" if args.scheduler
+                     else "a local Dask cluster")
+            raise UsageError(f"cannot start or reach {where}: {e}") from None
+        return _stream(args, _texts(engine.rank_batches), write, also_read=also_read)
 
 
 def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -> None:
@@ -382,6 +436,13 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def _positive(value: str) -> int:
+    number = _non_negative(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("must be 1 or more, got 0")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unclf", description="Find the target paragraph of UN documents."
@@ -416,6 +477,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=_non_negative, default=0,
                    help="keep the K best paragraphs (0: all)")
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="dask: spread the documents over a Dask cluster "
+                   "(pip install 'unclf[dask]')")
+    p.add_argument("--workers", type=_positive, metavar="N",
+                   help="with --engine dask: start a local cluster of N worker processes "
+                   "(default: one per CPU)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: use the existing cluster at ADDRESS "
+                   "(e.g. tcp://host:8786); its workers need unclf installed")
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="hit@1, MRR and recall@5 of a model on labelled data")

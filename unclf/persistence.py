@@ -38,6 +38,7 @@ __all__ = [
     "data_fingerprint",
     "default_model_path",
     "load_model",
+    "load_model_bytes",
     "save_model",
 ]
 
@@ -156,6 +157,12 @@ def load_model(path: str | Path) -> tuple[TargetSelector, dict]:
         data = path.read_bytes()
     except OSError as e:
         raise ModelFileError(f"{path}: cannot read model file: {e.strerror or e}") from None
+    return load_model_bytes(data, str(path))
+
+
+def load_model_bytes(data: bytes, path: str = "<model bytes>") -> tuple[TargetSelector, dict]:
+    """:func:`load_model` of a model file's content (e.g. shipped to a worker); ``path`` names
+    it in errors."""
     if not data:
         raise ModelFileError(f"{path}: empty file, not an unclf model file")
     if not zipfile.is_zipfile(io.BytesIO(data)):

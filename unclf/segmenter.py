@@ -16,10 +16,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
 
 import numpy
 import spacy
-from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -520,11 +521,20 @@ def segment(text: str, nlp: Language | None = None) -> list[Paragraph]:
 def segment_many(
     texts: Iterable[str], nlp: Language | None = None, batch_size: int = 32
 ) -> Iterator[list[Paragraph]]:
-    """Paragraphs of many texts, streamed in batches through ``nlp.pipe``."""
+    """Paragraphs of many texts, streamed in batches through ``nlp.pipe``.
+
+    A text longer than ``nlp.max_length`` is segmented without making a ``Doc`` of it (spaCy
+    needs about 70 bytes per character for one); its paragraphs are the same.
+    """
     nlp = nlp or paragraph_pipeline()
-    for doc in nlp.pipe(_tokenized(nlp, texts), batch_size=batch_size, n_process=1):
-        yield doc._.paragraphs
-        doc.user_data.pop(TEXT_KEY, None)
+    find = _component(nlp)._segmenter.find
+    for long, group in groupby(texts, key=lambda text: len(text) > nlp.max_length):
+        if long:
+            yield from (find(text) for text in group)
+            continue
+        for doc in nlp.pipe(_tokenized(nlp, group), batch_size=batch_size, n_process=1):
+            yield doc._.paragraphs
+            doc.user_data.pop(TEXT_KEY, None)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -544,47 +554,74 @@ class ParsedDocument:
     token_word: numpy.ndarray
 
 
-def parse_many(
-    texts: Iterable[str], nlp: Language | None = None, batch_size: int = 32
-) -> Iterator[ParsedDocument]:
-    """Segment and tokenize many texts in one pass, streamed in batches."""
+def parse_many(texts: Iterable[str], nlp: Language | None = None) -> Iterator[ParsedDocument]:
+    """Segment and tokenize many texts, one at a time.
+
+    The segmenter sees each text whole; the tokenizer sees it in chunks of about
+    ``_CHUNK_CHARS`` cut where whitespace ends, which gives the same tokens (spaCy splits on
+    whitespace first) and keeps memory bounded for documents of any length. A token belongs to
+    the paragraphs as the component's spans align them (``alignment_mode="expand"``).
+    """
     nlp = nlp or paragraph_pipeline()
-    key = _spans_key(nlp)
-    for doc in nlp.pipe(_tokenized(nlp, texts), batch_size=batch_size, n_process=1):
-        text = doc.user_data.pop(TEXT_KEY, None)
-        yield _parsed(doc, doc.text if text is None else text, key)
+    find = _component(nlp)._segmenter.find
+    for text in texts:
+        yield _parse(nlp, text, find(text))
 
 
-def _spans_key(nlp: Language) -> str:
+def _component(nlp: Language) -> ParagraphSegmenter:
     for _, component in nlp.pipeline:
         if isinstance(component, ParagraphSegmenter):
-            return component.spans_key
+            return component
     raise ValueError("the pipeline has no unclf_paragraphs component")
 
 
-def _parsed(doc: Doc, text: str, spans_key: str) -> ParsedDocument:
-    paragraphs = doc._.paragraphs
-    spans = doc.spans[spans_key]
-    if not paragraphs or len(doc) == 0:
-        none = numpy.zeros(0, dtype=numpy.int32)
-        return ParsedDocument(
-            text, paragraphs or [], numpy.zeros(0, dtype=numpy.uint64), none, [], none
-        )
-    attrs = doc.to_array([LOWER, IS_PUNCT, IS_SPACE])
-    starts = numpy.fromiter((span.start for span in spans), dtype=numpy.int64, count=len(spans))
-    ends = numpy.fromiter((span.end for span in spans), dtype=numpy.int64, count=len(spans))
-    token = numpy.arange(len(doc))
-    owner = numpy.searchsorted(starts, token, "right") - 1
-    keep = (owner >= 0) & (attrs[:, 1] == 0) & (attrs[:, 2] == 0)
-    keep &= token < ends[numpy.maximum(owner, 0)]
-    token_ids = attrs[keep, 0]
+# Tokenizing in chunks: spaCy needs about 70 bytes per character for a Doc.
+_CHUNK_CHARS = 100_000
+_WHITESPACE_END = re.compile(r"(?<=\s)\S")
+
+
+def _chunks(text: str, size: int) -> Iterator[tuple[int, int]]:
+    """Spans of ``text`` of about ``size`` characters, each cut where whitespace ends."""
+    start = 0
+    while start < len(text):
+        cut = _WHITESPACE_END.search(text, start + size) if len(text) - start > size else None
+        end = cut.start() if cut is not None else len(text)
+        yield start, end
+        start = end
+
+
+def _parse(nlp: Language, text: str, paragraphs: list[Paragraph]) -> ParsedDocument:
+    none = numpy.zeros(0, dtype=numpy.int32)
+    if not paragraphs:
+        return ParsedDocument(text, [], numpy.zeros(0, dtype=numpy.uint64), none, [], none)
+    first = numpy.array([p.start for p in paragraphs], dtype=numpy.int64)
+    last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
+    ids, owners = [], []
+    for low, high in _chunks(text, _CHUNK_CHARS):
+        attrs = nlp.tokenizer(text[low:high]).to_array([IDX, LOWER, IS_PUNCT, IS_SPACE])
+        if len(attrs) == 0:
+            continue
+        starts = attrs[:, 0].astype(numpy.int64) + low
+        # A paragraph's span starts at the token that holds its first character; the spans
+        # of paragraphs starting in other chunks start before or after all of these tokens.
+        here = (first >= low) & (first < high)
+        holder = numpy.maximum(numpy.searchsorted(starts, first, "right") - 1, 0)
+        span_start = numpy.where(here, starts[holder], first)
+        owner = numpy.searchsorted(span_start, starts, "right") - 1
+        keep = (owner >= 0) & (attrs[:, 2] == 0) & (attrs[:, 3] == 0)
+        keep &= starts < last[numpy.maximum(owner, 0)]
+        ids.append(attrs[keep, 1])
+        owners.append(owner[keep].astype(numpy.int32))
+    token_ids = numpy.concatenate(ids) if ids else numpy.zeros(0, dtype=numpy.uint64)
+    if len(token_ids) == 0:
+        return ParsedDocument(text, paragraphs, token_ids, none, [], none)
     distinct, token_word = numpy.unique(token_ids, return_inverse=True)
-    strings = doc.vocab.strings
+    strings = nlp.vocab.strings
     return ParsedDocument(
         text,
         paragraphs,
         token_ids,
-        owner[keep].astype(numpy.int32),
+        numpy.concatenate(owners),
         [strings[int(h)] for h in distinct],
         token_word.astype(numpy.int32),
     )
