@@ -401,6 +401,10 @@ def learning_curve(
     parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
     run = _Run(parsed, targets, None, folds, seed, mode, baselines)
     baselines = run.baselines
+    for r in range(repeats):  # refuse an impossible size before hours of training
+        splits = document_folds([d.text for d in parsed], folds, seed + r)
+        for n in (min(sizes), max(sizes)):
+            _check_size(n, splits, len(parsed), folds)
     model_draws: dict[int, list[float]] = {n: [] for n in sizes}
     baseline_draws = {n: {name: [] for name in baselines} for n in sizes}
     steps = [(r, n) for r in range(repeats) for n in sizes]
