@@ -206,11 +206,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_writable(path: str) -> None:
+def _check_writable(path: str, what: str = "a model file") -> None:
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
-        raise UsageError(f"{path}: is a folder, not a model file")
+        raise UsageError(f"{path}: is a folder, not {what}")
     if not parent.is_dir():
         raise UsageError(f"{path}: cannot write there: no folder {str(parent)!r}")
     try:
@@ -327,6 +327,8 @@ def cmd_cv(args: argparse.Namespace) -> int:
     from unclf.evaluation import cross_validate
     from unclf.report import render_report
 
+    if args.report:
+        _check_writable(args.report, "a report file")
     docs, targets = _labelled_task(args)
     try:
         cv = cross_validate([d.text for d in docs], targets, ids=[d.id for d in docs],
@@ -381,7 +383,7 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     from unclf.report import plot_learning_curve
 
     if args.plot:
-        _check_writable(args.plot)
+        _check_writable(args.plot, "an image file")
     docs, targets = _labelled_task(args)
     try:
         curve = learning_curve([d.text for d in docs], targets, args.sizes, folds=args.folds,
