@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -25,6 +26,7 @@ __all__ = [
     "FirstParagraph",
     "LongestParagraph",
     "PositionPrior",
+    "Ranker",
     "TfidfLogistic",
     "TfidfSimilarity",
     "default_baselines",
@@ -33,6 +35,15 @@ __all__ = [
 
 Spans = Sequence[tuple[int, int]]
 _NAIVE_BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*\d{1,3}(?:\.\d{1,3})*\.\s)")
+
+
+class Ranker(Protocol):
+    """What the evaluation needs of a baseline (a scikit-learn estimator, so it can be cloned
+    for each fold): learn from documents and target spans, rank a document's spans."""
+
+    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> Ranker: ...
+
+    def rank(self, doc: ParsedDocument) -> list[tuple[int, int]]: ...
 
 
 def naive_paragraphs(text: str) -> list[tuple[int, int]]:
@@ -172,7 +183,7 @@ class TfidfLogistic(_ParagraphRanker):
 REFERENCE = "tfidf-lr-naive"
 
 
-def default_baselines() -> dict[str, _ParagraphRanker]:
+def default_baselines() -> dict[str, Ranker]:
     """The baselines every evaluation reports, by name; ``REFERENCE`` is the data README's."""
     return {
         "first-paragraph": FirstParagraph(),

@@ -19,7 +19,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
-from unclf.baselines import default_baselines
+from unclf.baselines import Ranker, default_baselines
 from unclf.metrics import DocumentResult, hits, score_document, summarize
 from unclf.model import RankedDocument, ScoredParagraph, TargetSelector, parse_documents
 from unclf.segmenter import ParsedDocument
@@ -247,7 +247,7 @@ def cross_validate(
     seed: int = 0,
     mode: str = "single",
     train_size: int | None = None,
-    baselines: Mapping[str, object] | None = None,
+    baselines: Mapping[str, Ranker] | None = None,
     progress: bool = False,
 ) -> CrossValidation:
     """Document-grouped K-fold cross-validation of ``TargetSelector`` and the baselines.
@@ -275,7 +275,7 @@ class _Run:
         folds: int,
         seed: int,
         mode: str,
-        baselines: Mapping[str, object] | None,
+        baselines: Mapping[str, Ranker] | None,
     ) -> None:
         self.parsed = parsed
         self.targets = [[(int(s), int(e)) for s, e in t] for t in targets]
@@ -385,7 +385,7 @@ def learning_curve(
     repeats: int = 1,
     seed: int = 0,
     mode: str = "single",
-    baselines: Mapping[str, object] | None = None,
+    baselines: Mapping[str, Ranker] | None = None,
     progress: bool = False,
 ) -> dict:
     """hit@1 against the number of training documents, for the model and every baseline.
