@@ -398,6 +398,8 @@ def learning_curve(
     """
     if not sizes:
         raise ValueError("no training sizes given")
+    if repeats < 1:
+        raise ValueError(f"repeats must be 1 or more, got {repeats}")
     parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
     run = _Run(parsed, targets, None, folds, seed, mode, baselines)
     baselines = run.baselines
