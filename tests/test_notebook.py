@@ -24,8 +24,10 @@ def test_notebook_is_committed_without_outputs() -> None:
     not (SHARED / "data" / "upr-dev.jsonl.gz").exists() or not (SHARED / "seeds").is_dir(),
     reason="needs the benchmark data and seeds in ../shared",
 )
-def test_walkthrough_executes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The kernel inherits the environment: the small setting the first cell reads.
+def test_walkthrough_executes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The kernel inherits the environment: the small setting the first cell reads, and a
+    # temporary folder of the test's own for the plot and the report.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setenv("UNCLF_SHARED", str(SHARED))
     monkeypatch.setenv("UNCLF_NB_DOCUMENTS", "12")
     monkeypatch.setenv("UNCLF_NB_FOLDS", "2")
@@ -42,3 +44,4 @@ def test_walkthrough_executes(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "".join(o.get("text", "") for o in outputs)
     assert "unclf hit@1" in text and "missed documents" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the learning curve
+    assert list(tmp_path.glob("unclf-walkthrough-*/errors.html"))
