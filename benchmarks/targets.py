@@ -3,8 +3,10 @@
 Run: python benchmarks/targets.py [--data ../shared/data] [--folds 5] [--tasks upr:Minorities,...]
 
 Document-grouped K-fold cross-validation (every document is tested once, by a model that never
-saw it) on the 8 dev tasks; then the small-data setting (10 training documents drawn from each
-fold's training part) on UPR Minorities and CUAD Parties; then training and prediction speed.
+saw it; unclf.evaluation.cross_validate) on the 8 dev tasks, with every baseline on the same
+folds ("baseline" is the data README's reference, TF-IDF + logistic regression over naive
+splitting); then the small-data setting (10 training documents drawn from each fold's training
+part) on UPR Minorities and CUAD Parties; then training and prediction speed.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import KFold
 
-from unclf.baselines import NaiveTfidfBaseline
-from unclf.metrics import score_document, summarize
+from unclf.baselines import REFERENCE
+from unclf.evaluation import cross_validate
 from unclf.model import TargetSelector
 from unclf.segmenter import parse_many, segment_many
 
@@ -45,37 +46,10 @@ def spans_for(doc: dict, label: str) -> list[tuple[int, int]]:
     return [(t["start"], t["end"]) for t in doc["targets"] if t["label"] == label]
 
 
-def evaluate_fold(model, baseline, parsed, texts, targets, test) -> tuple[list, list]:
-    ours, theirs = [], []
-    test_with_targets = [i for i in test if targets[i]]
-    for i, ranked in zip(
-        test_with_targets, model.rank([parsed[i] for i in test_with_targets]), strict=True
-    ):
-        spans = [(p.paragraph.start, p.paragraph.end) for p in ranked.paragraphs]
-        ours.append(score_document(spans, targets[i]))
-    for i in test_with_targets:
-        theirs.append(score_document(baseline.rank(texts[i]), targets[i]))
-    return ours, theirs
-
-
-def run_task(parsed, texts, targets, folds: int, seed: int, train_size: int | None = None):
-    ours, theirs = [], []
-    rng = np.random.default_rng(seed)
-    splits = KFold(folds, shuffle=True, random_state=seed).split(np.arange(len(texts)))
-    for train, test in splits:
-        if train_size is not None:
-            with_target = [i for i in train if targets[i]]
-            first = rng.choice(with_target)
-            rest = rng.choice([i for i in train if i != first], train_size - 1, replace=False)
-            train = np.concatenate([[first], rest])
-        model = TargetSelector(random_state=seed).fit(
-            [parsed[i] for i in train], [targets[i] for i in train]
-        )
-        baseline = NaiveTfidfBaseline().fit([texts[i] for i in train], [targets[i] for i in train])
-        o, t = evaluate_fold(model, baseline, parsed, texts, targets, test)
-        ours += o
-        theirs += t
-    return summarize(ours), summarize(theirs)
+def run_task(parsed, targets, folds: int, seed: int, train_size: int | None = None) -> dict:
+    """The model and every baseline on the same document folds (unclf.evaluation)."""
+    cv = cross_validate(parsed, targets, folds=folds, seed=seed, train_size=train_size)
+    return {"unclf": cv.summary, "baseline": cv.baselines[REFERENCE], "baselines": cv.baselines}
 
 
 def main() -> None:
@@ -112,16 +86,12 @@ def main() -> None:
     )
     for corpus, label in tasks:
         docs, parsed = corpora[corpus]
-        texts = [d["text"] for d in docs]
         targets = [spans_for(d, label) for d in docs]
         t0 = time.perf_counter()
-        ours, theirs = run_task(parsed, texts, targets, args.folds, args.seed)
+        result = run_task(parsed, targets, args.folds, args.seed)
+        ours, theirs = result["unclf"], result["baseline"]
         name = f"{corpus}:{label}"
-        results["tasks"][name] = {
-            "unclf": ours,
-            "baseline": theirs,
-            "seconds": time.perf_counter() - t0,
-        }
+        results["tasks"][name] = {**result, "seconds": time.perf_counter() - t0}
         print(
             f"{name:45s} {ours['hit@1']:11.3f} {theirs['hit@1']:10.3f} {ours['mrr']:9.3f} "
             f"{ours['recall@5']:9.3f} {ours['chosen_chars_median']:8.0f}/"
@@ -140,10 +110,10 @@ def main() -> None:
             if corpus not in corpora:
                 continue
             docs, parsed = corpora[corpus]
-            texts = [d["text"] for d in docs]
             targets = [spans_for(d, label) for d in docs]
-            ours, theirs = run_task(parsed, texts, targets, args.folds, args.seed, train_size=10)
-            results["small"][f"{corpus}:{label}"] = {"unclf": ours, "baseline": theirs}
+            result = run_task(parsed, targets, args.folds, args.seed, train_size=10)
+            ours, theirs = result["unclf"], result["baseline"]
+            results["small"][f"{corpus}:{label}"] = result
             print(f"{corpus + ':' + label:45s} {ours['hit@1']:11.3f} {theirs['hit@1']:10.3f}")
 
     if not args.skip_speed:

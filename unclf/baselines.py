@@ -1,23 +1,49 @@
 """Reference methods that a user would otherwise reach for, measured on the same folds.
 
-Each baseline is fitted on (texts, target spans) and ranks spans of a new text, best first; the
-metrics score those spans against the gold spans exactly as they score the model's paragraphs.
+Each baseline is fitted on parsed documents and their target spans and ranks spans of a new
+document, best first; the metrics score those spans against the gold spans exactly as they
+score the model's paragraphs. All but the reference rank unclf's own paragraphs, so a
+difference to the model is a difference in ranking; the reference (``naive=True``) splits the
+text naively, as the benchmark data's README measures it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from unclf.metrics import hits
+from unclf.segmenter import ParsedDocument
 
-__all__ = ["NaiveTfidfBaseline", "naive_paragraphs"]
+__all__ = [
+    "REFERENCE",
+    "FirstParagraph",
+    "LongestParagraph",
+    "PositionPrior",
+    "Ranker",
+    "TfidfLogistic",
+    "TfidfSimilarity",
+    "default_baselines",
+    "naive_paragraphs",
+]
 
+Spans = Sequence[tuple[int, int]]
 _NAIVE_BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*\d{1,3}(?:\.\d{1,3})*\.\s)")
+
+
+class Ranker(Protocol):
+    """What the evaluation needs of a baseline (a scikit-learn estimator, so it can be cloned
+    for each fold): learn from documents and target spans, rank a document's spans."""
+
+    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> Ranker: ...
+
+    def rank(self, doc: ParsedDocument) -> list[tuple[int, int]]: ...
 
 
 def naive_paragraphs(text: str) -> list[tuple[int, int]]:
@@ -33,25 +59,137 @@ def naive_paragraphs(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-class NaiveTfidfBaseline:
-    """TF-IDF + logistic regression per paragraph over naive blank-line/number splitting."""
+class _ParagraphRanker(BaseEstimator):
+    """Ranks a document's paragraphs by ``_scores``; ties keep document order."""
 
-    def fit(self, texts: Sequence[str], targets: Sequence[Sequence[tuple[int, int]]]):
-        rows, labels = [], []
-        for text, spans in zip(texts, targets, strict=True):
-            for start, end in naive_paragraphs(text):
-                rows.append(text[start:end])
-                labels.append(int(bool(hits(start, end, spans))))
-        self.vectorizer_ = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
-        self.classifier_ = LogisticRegression(max_iter=1000, class_weight="balanced")
-        self.classifier_.fit(self.vectorizer_.fit_transform(rows), labels)
+    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> _ParagraphRanker:
         return self
 
-    def rank(self, text: str) -> list[tuple[int, int]]:
-        spans = naive_paragraphs(text)
+    def _spans(self, doc: ParsedDocument) -> list[tuple[int, int]]:
+        return [(p.start, p.end) for p in doc.paragraphs]
+
+    def _texts(self, doc: ParsedDocument) -> list[str]:
+        return [p.text for p in doc.paragraphs]
+
+    def _scores(self, doc: ParsedDocument) -> np.ndarray:
+        raise NotImplementedError
+
+    def rank(self, doc: ParsedDocument) -> list[tuple[int, int]]:
+        spans = self._spans(doc)
         if not spans:
             return []
-        scores = self.classifier_.decision_function(
-            self.vectorizer_.transform([text[s:e] for s, e in spans])
-        )
-        return [spans[i] for i in np.argsort(-scores, kind="stable")]
+        return [spans[i] for i in np.argsort(-self._scores(doc), kind="stable")]
+
+    def _training_rows(
+        self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]
+    ) -> tuple[list[str], np.ndarray]:
+        """Every training paragraph's text, and 1 where it holds a target."""
+        rows, labels = [], []
+        for doc, spans in zip(docs, targets, strict=True):
+            rows += self._texts(doc)
+            labels += [int(bool(hits(s, e, spans))) for s, e in self._spans(doc)]
+        return rows, np.asarray(labels, dtype=np.int8)
+
+
+class FirstParagraph(_ParagraphRanker):
+    """The first paragraph; then the rest in document order."""
+
+    def _scores(self, doc: ParsedDocument) -> np.ndarray:
+        return -np.arange(len(doc.paragraphs), dtype=float)
+
+
+class LongestParagraph(_ParagraphRanker):
+    """The longest paragraph first (a segmenter returning huge paragraphs would win here)."""
+
+    def _scores(self, doc: ParsedDocument) -> np.ndarray:
+        return np.array([p.end - p.start for p in doc.paragraphs], dtype=float)
+
+
+def _relative_position(n: int) -> np.ndarray:
+    return np.arange(n) / (n - 1) if n > 1 else np.zeros(n)
+
+
+class PositionPrior(_ParagraphRanker):
+    """Where in their documents the training targets sit (a smoothed histogram of relative
+    positions); paragraphs at the most frequent place rank first."""
+
+    def __init__(self, bins: int = 10) -> None:
+        self.bins = bins
+
+    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> PositionPrior:
+        counts = np.ones(self.bins)  # add-one smoothing: no position is impossible
+        for doc, spans in zip(docs, targets, strict=True):
+            position = _relative_position(len(doc.paragraphs))
+            for p, x in zip(doc.paragraphs, position, strict=True):
+                if hits(p.start, p.end, spans):
+                    counts[self._bin(x)] += 1
+        self.density_ = counts / counts.sum()
+        return self
+
+    def _bin(self, x: np.ndarray | float) -> np.ndarray | int:
+        return np.minimum((np.asarray(x) * self.bins).astype(int), self.bins - 1)
+
+    def _scores(self, doc: ParsedDocument) -> np.ndarray:
+        return self.density_[self._bin(_relative_position(len(doc.paragraphs)))]
+
+
+class TfidfSimilarity(_ParagraphRanker):
+    """Cosine similarity (TF-IDF of words and word pairs) to the mean training target."""
+
+    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> TfidfSimilarity:
+        rows, labels = self._training_rows(docs, targets)
+        self.vectorizer_ = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))
+        matrix = self.vectorizer_.fit_transform(rows)
+        centroid = np.asarray(matrix[labels == 1].mean(axis=0)).ravel() if labels.any() else None
+        self.centroid_ = np.zeros(matrix.shape[1]) if centroid is None else centroid
+        return self
+
+    def _scores(self, doc: ParsedDocument) -> np.ndarray:
+        return self.vectorizer_.transform(self._texts(doc)) @ self.centroid_
+
+
+class TfidfLogistic(_ParagraphRanker):
+    """TF-IDF + logistic regression per paragraph; ``naive=True`` over naive blank-line/number
+    splitting of the raw text (the benchmark data's reference), else over unclf's paragraphs."""
+
+    def __init__(self, naive: bool = False) -> None:
+        self.naive = naive
+
+    def _spans(self, doc: ParsedDocument) -> list[tuple[int, int]]:
+        return naive_paragraphs(doc.text) if self.naive else super()._spans(doc)
+
+    def _texts(self, doc: ParsedDocument) -> list[str]:
+        if self.naive:
+            return [doc.text[s:e] for s, e in naive_paragraphs(doc.text)]
+        return super()._texts(doc)
+
+    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> TfidfLogistic:
+        rows, labels = self._training_rows(docs, targets)
+        self.vectorizer_ = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
+        features = self.vectorizer_.fit_transform(rows)
+        self.classifier_ = None
+        if labels.min() != labels.max():  # one class only: nothing to tell apart, all tie
+            self.classifier_ = LogisticRegression(max_iter=1000, class_weight="balanced")
+            self.classifier_.fit(features, labels)
+        return self
+
+    def _scores(self, doc: ParsedDocument) -> np.ndarray:
+        texts = self._texts(doc)
+        if self.classifier_ is None:
+            return np.zeros(len(texts))
+        return self.classifier_.decision_function(self.vectorizer_.transform(texts))
+
+
+REFERENCE = "tfidf-lr-naive"
+
+
+def default_baselines() -> dict[str, Ranker]:
+    """The baselines every evaluation reports, by name; ``REFERENCE`` is the data README's."""
+    return {
+        "first-paragraph": FirstParagraph(),
+        "longest-paragraph": LongestParagraph(),
+        "position-prior": PositionPrior(),
+        "tfidf-similarity": TfidfSimilarity(),
+        "tfidf-lr": TfidfLogistic(),
+        REFERENCE: TfidfLogistic(naive=True),
+    }

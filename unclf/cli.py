@@ -1,4 +1,4 @@
-"""The ``unclf`` command: segment, train, predict, evaluate.
+"""The ``unclf`` command: segment, train, predict, evaluate, cv, learning-curve.
 
 Only argument handling, reading and writing live here; every decision is made by the library.
 Exit status: 0 every document done, 1 some documents failed (the others are written), 2 the
@@ -292,11 +292,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_writable(path: str) -> None:
+def _check_writable(path: str, what: str = "a model file") -> None:
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
-        raise UsageError(f"{path}: is a folder, not a model file")
+        raise UsageError(f"{path}: is a folder, not {what}")
     if not parent.is_dir():
         raise UsageError(f"{path}: cannot write there: no folder {str(parent)!r}")
     try:
@@ -423,6 +423,108 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- cv, learning-curve ----------------------------------------------------------------------
+
+
+def _labelled_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], list[list]]:
+    docs = _load_labelled(args)
+    targets = [[(t.start, t.end) for t in d.targets] for d in docs]
+    if not any(targets):
+        raise UsageError(f"{args.data}: no document has a target"
+                         + (f" labelled {args.label!r}" if args.label else ""))
+    return docs, targets
+
+
+def _json_out(value: dict) -> None:
+    print(json.dumps(value, indent=2, allow_nan=False))
+
+
+def cmd_cv(args: argparse.Namespace) -> int:
+    from unclf.evaluation import cross_validate
+    from unclf.report import render_report
+
+    if args.report:
+        _check_writable(args.report, "a report file")
+    docs, targets = _labelled_task(args)
+    try:
+        cv = cross_validate([d.text for d in docs], targets, ids=[d.id for d in docs],
+                            folds=args.folds, seed=args.seed, mode=args.mode, progress=True)
+    except ValueError as e:
+        raise UsageError(f"{args.data}: {e}") from None
+    if args.report:
+        title = f"unclf cross-validation: {args.label or Path(args.data).name}"
+        with _output(args.report) as out:
+            out.write(render_report(cv, title))
+    if args.json:
+        _json_out(cv.to_dict())
+        return EXIT_OK
+    s = cv.summary
+
+    def show(value: float | None) -> str:
+        return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+
+    print(f"{len(docs)} documents, {args.folds} folds, seed {args.seed}: hit@1 over the "
+          f"{s['documents']} documents with a target")
+    print(f"  {'unclf':24s} hit@1 {show(s['hit@1'])} (95% interval {show(s['hit@1_ci95'][0])}"
+          f"-{show(s['hit@1_ci95'][1])}, fold std {show(s['hit@1_fold_std'])})  "
+          f"MRR {show(s['mrr'])}  recall@5 {show(s['recall@5'])}")
+    ranked = sorted(cv.baselines.items(), key=lambda kv: (math.isnan(kv[1]["hit@1"]),
+                                                          -kv[1]["hit@1"]))
+    for name, b in ranked:
+        print(f"  {name:24s} hit@1 {show(b['hit@1'])}  MRR {show(b['mrr'])}  "
+              f"recall@5 {show(b['recall@5'])}")
+    print(f"  marked paragraphs: precision {show(s['precision'])}, recall {show(s['recall'])}, "
+          f"F1 {show(s['f1'])}")
+    if s["documents_without_target"]:
+        print(f"  abstained on {s['abstained_without_target']} of "
+              f"{s['documents_without_target']} documents without a target")
+    if args.report:
+        print(f"  {len(cv.misses)} missed documents: see {args.report}")
+    return EXIT_OK
+
+
+def _sizes(value: str) -> list[int]:
+    try:
+        sizes = sorted({int(v) for v in value.split(",") if v.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of numbers: {value!r}") from None
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be 1 or more: {value!r}")
+    return sizes
+
+
+def cmd_learning_curve(args: argparse.Namespace) -> int:
+    from unclf.evaluation import learning_curve
+    from unclf.report import plot_learning_curve
+
+    if args.plot:
+        _check_writable(args.plot, "an image file")
+    docs, targets = _labelled_task(args)
+    try:
+        curve = learning_curve([d.text for d in docs], targets, args.sizes, folds=args.folds,
+                               repeats=args.repeats, seed=args.seed, mode=args.mode,
+                               progress=True)
+    except ValueError as e:
+        raise UsageError(f"{args.data}: {e}") from None
+    if args.plot:
+        plot_learning_curve(curve, args.plot,
+                            f"Learning curve: {args.label or Path(args.data).name}")
+    if args.json:
+        _json_out(curve)
+        return EXIT_OK
+    best = curve["best_baseline"]
+    print(f"hit@1 on held-out documents, mean ± std over {args.folds} folds x {args.repeats} "
+          f"repeats (best baseline: {best})")
+    for p in curve["points"]:
+        m, b = p["model"], p["baselines"][best]
+        print(f"  {p['size']:5d} documents: unclf {m['mean']:.3f} ± {m['std']:.3f}   "
+              f"{best} {b['mean']:.3f} ± {b['std']:.3f}")
+    if args.plot:
+        print(f"plot: {args.plot}")
+    return EXIT_OK
+
+
 # --- entry point ----------------------------------------------------------------------------
 
 
@@ -495,6 +597,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("cv", help="cross-validate the model and the baselines on labelled data")
+    p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
+    p.add_argument("--label", help="the target label (required if the data has several)")
+    p.add_argument("--folds", type=int, default=5, help="document folds (default 5)")
+    p.add_argument("--mode", choices=("single", "multi"), default="single")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip-invalid", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--report", metavar="FILE.html", help="write the error report here")
+    p.set_defaults(run=cmd_cv)
+
+    p = sub.add_parser("learning-curve", help="hit@1 against the number of training documents")
+    p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
+    p.add_argument("--label", help="the target label (required if the data has several)")
+    p.add_argument("--sizes", type=_sizes, required=True, help="training sizes, e.g. 5,10,20,50")
+    p.add_argument("--folds", type=int, default=5, help="document folds (default 5)")
+    p.add_argument("--repeats", type=int, default=1, help="fold splits to repeat (default 1)")
+    p.add_argument("--mode", choices=("single", "multi"), default="single")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip-invalid", action="store_true")
+    p.add_argument("--plot", metavar="FILE.png", help="write the plot here (PNG)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=cmd_learning_curve)
     return parser
 
 

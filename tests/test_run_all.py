@@ -1,0 +1,80 @@
+"""The benchmark runner's markdown, from the shapes the benchmark scripts really produce."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from unclf.baselines import FirstParagraph
+from unclf.documents import read_labelled
+from unclf.evaluation import learning_curve
+from unclf.model import parse_documents
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "data" / "examples.jsonl"
+
+
+def _load(name: str):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+@pytest.fixture(scope="module")
+def examples() -> tuple[list, list]:
+    docs, _ = read_labelled(EXAMPLES, label="regional cooperation")
+    return list(parse_documents([d.text for d in docs])), [
+        [(t.start, t.end) for t in d.targets] for d in docs
+    ]
+
+
+def test_target_and_curve_tables(examples) -> None:
+    run_all, targets = _load("run_all"), _load("targets")
+    parsed, spans = examples
+    # Through JSON, as the runner reads the scripts' output (NaN survives as NaN).
+    task = json.loads(json.dumps(targets.run_task(parsed, spans, folds=3, seed=0)))
+    lines = run_all.targets_section({"ex:a": task}, {"ex:a": task}, folds=3, seed=0)
+    row = next(line for line in lines if line.startswith("| ex:a | 22 |"))
+    assert f"**{task['unclf']['hit@1']:.3f}**" in row
+    assert f"{task['baseline']['hit@1']:.3f}" in row
+    assert any(line.startswith("| **mean** |") for line in lines)
+    header = next(line for line in lines if line.startswith("| task | unclf | "))
+    assert all(name in header for name in task["baselines"])
+
+    curve = learning_curve(parsed, spans, [3], folds=3, baselines={"first": FirstParagraph()})
+    text = "\n".join(run_all.curve_section(curve, folds=3))
+    assert run_all.IMAGE in text and "| 3 | **" in text and "first hit@1" in text
+
+
+def test_segmentation_and_speed_paragraphs() -> None:
+    run_all = _load("run_all")
+    layout = {"precision": 0.99, "recall": 0.98, "f1": 0.985}
+    segmentation = {
+        "clean": layout,
+        "pdf": layout,
+        "flat": layout,
+        "speed": {
+            "time_10x_document_vs_one": 10.1,
+            "tokenizer_chars_per_s": 2e7,
+            "segmenter_chars_per_s": 1e7,
+            "ratio_to_tokenizer": 0.5,
+        },
+    }
+    text = "\n".join(run_all.segmentation_section(segmentation))
+    assert "| pdf | 0.9900 | 0.9800 | **0.9850** |" in text and "**0.50x**" in text
+    speed = {
+        "train_seconds_upr_136": 42.0,
+        "segment_seconds": 8.0,
+        "predict_seconds": 10.0,
+        "predict_vs_segment_throughput": 0.8,
+    }
+    assert "**0.80x**" in "\n".join(run_all.speed_section(speed))

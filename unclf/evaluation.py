@@ -1,0 +1,445 @@
+"""How good are the suggestions, honestly: cross-validation, baselines, learning curves.
+
+Every figure comes from documents the model never saw in training: the documents are split into
+seeded folds (documents with identical text always share a fold, so a duplicate cannot leak),
+and each fold is tested by a model trained on the others. The baselines are trained and tested
+on the very same folds in the same run, so the model is compared with what a user would
+otherwise use, not with a number from elsewhere. Hits are counted by :mod:`unclf.metrics`, the
+one definition the rest of unclf uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold
+from tqdm.auto import tqdm
+
+from unclf.baselines import Ranker, default_baselines
+from unclf.metrics import DocumentResult, hits, score_document, summarize
+from unclf.model import RankedDocument, ScoredParagraph, TargetSelector, parse_documents
+from unclf.segmenter import ParsedDocument
+
+__all__ = [
+    "CrossValidation",
+    "DocumentOutcome",
+    "ParagraphView",
+    "cross_validate",
+    "document_folds",
+    "learning_curve",
+]
+
+Spans = Sequence[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphView:
+    """A paragraph as the error report shows it: where it sits and how the model scored it."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    section: str | None
+    score: float
+    rank: int
+    is_target: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentOutcome:
+    """What the model did with one test document. ``hit`` is None for a document without
+    target; ``gold`` are the paragraphs that hold a target, ``unheld`` the text of targets that
+    no paragraph holds."""
+
+    id: str
+    fold: int
+    n_paragraphs: int
+    text_length: int
+    hit: bool | None
+    chosen: ParagraphView | None
+    gold: tuple[ParagraphView, ...]
+    unheld: tuple[str, ...]
+    marked: int
+    marked_right: int
+    targets: int
+    targets_found: int
+
+    @property
+    def abstained(self) -> bool:
+        return self.marked == 0
+
+
+@dataclass
+class CrossValidation:
+    """Pooled figures of the model, per-fold figures, the baselines, and every test document."""
+
+    summary: dict
+    folds: list[dict]
+    baselines: dict[str, dict]
+    settings: dict
+    documents: list[DocumentOutcome] = field(repr=False)
+
+    @property
+    def misses(self) -> list[DocumentOutcome]:
+        """Documents with a target whose top-ranked paragraph holds none."""
+        return [d for d in self.documents if d.hit is False]
+
+    @property
+    def false_alarms(self) -> list[DocumentOutcome]:
+        """Documents without a target in which the model marked a paragraph."""
+        return [d for d in self.documents if d.hit is None and d.marked]
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the summary's keys at the top, then ``folds``, ``baselines``,
+        ``settings``; undefined means (no document with a target) are None."""
+        return _json_ready(
+            {
+                **self.summary,
+                "folds": self.folds,
+                "baselines": self.baselines,
+                "settings": self.settings,
+            }
+        )
+
+
+def _json_ready(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def document_folds(
+    texts: Sequence[str], n_folds: int, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded (train, test) document positions; identical texts are one group, in one fold."""
+    group_of: dict[str, int] = {}
+    groups = np.array([group_of.setdefault(t, len(group_of)) for t in texts], dtype=np.int64)
+    if n_folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, got {n_folds}")
+    if len(group_of) < n_folds:
+        raise ValueError(
+            f"{n_folds} folds need at least {n_folds} distinct documents, got {len(group_of)}"
+        )
+    splits = []
+    for train_groups, test_groups in KFold(n_folds, shuffle=True, random_state=seed).split(
+        np.arange(len(group_of))
+    ):
+        splits.append(
+            (
+                np.flatnonzero(np.isin(groups, train_groups)),
+                np.flatnonzero(np.isin(groups, test_groups)),
+            )
+        )
+    return splits
+
+
+def _draw(
+    train: np.ndarray, targets: Sequence[Spans], size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``size`` training documents, at least one with a target. The draws of one generator
+    state are nested: the 5 documents of a small draw are the first 5 of the 10 of a larger."""
+    order = rng.permutation(train)
+    first = next((j for j, i in enumerate(order) if targets[i]), None)
+    if first is not None:
+        order = np.concatenate([[order[first]], np.delete(order, first)])
+    return np.sort(order[:size])
+
+
+def _view(scored: ScoredParagraph, rank: int) -> ParagraphView:
+    p = scored.paragraph
+    return ParagraphView(
+        p.index, p.start, p.end, p.text, p.section, scored.score, rank, scored.is_target
+    )
+
+
+def _outcome(
+    doc_id: str, fold: int, doc: ParsedDocument, ranked: RankedDocument, spans: Spans
+) -> tuple[DocumentOutcome, DocumentResult | None]:
+    paragraphs = ranked.paragraphs
+    marked = [s.paragraph for s in paragraphs if s.is_target]
+    found: set[int] = set()
+    marked_right = 0
+    for p in marked:
+        held = hits(p.start, p.end, spans)
+        found.update(held)
+        marked_right += bool(held)
+    gold = tuple(
+        _view(s, rank)
+        for rank, s in enumerate(paragraphs)
+        if hits(s.paragraph.start, s.paragraph.end, spans)
+    )
+    held_targets = {t for g in gold for t in hits(g.start, g.end, spans)}
+    unheld = tuple(doc.text[s:e] for t, (s, e) in enumerate(spans) if t not in held_targets)
+    result = None
+    if spans:
+        result = score_document([(s.paragraph.start, s.paragraph.end) for s in paragraphs], spans)
+    outcome = DocumentOutcome(
+        id=doc_id,
+        fold=fold,
+        n_paragraphs=len(paragraphs),
+        text_length=len(doc.text),
+        hit=None if result is None else bool(result.hit_at_1),
+        chosen=_view(paragraphs[0], 0) if paragraphs else None,
+        gold=gold,
+        unheld=unheld,
+        marked=len(marked),
+        marked_right=marked_right,
+        targets=len(spans),
+        targets_found=len(found),
+    )
+    return outcome, result
+
+
+def _wilson(hit_count: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% interval of a share (Wilson): how far hit@1 could move with other documents."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = hit_count / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _decisions(outcomes: Sequence[DocumentOutcome]) -> dict:
+    """Precision/recall/F1 of the marked paragraphs, and abstention where there is no target."""
+    marked = sum(o.marked for o in outcomes)
+    right = sum(o.marked_right for o in outcomes)
+    targets = sum(o.targets for o in outcomes)
+    found = sum(o.targets_found for o in outcomes)
+    precision = right / marked if marked else float("nan")
+    recall = found / targets if targets else float("nan")
+    f1 = 2 * precision * recall / (precision + recall) if right and found else 0.0
+    without = [o for o in outcomes if o.hit is None]
+    abstained = sum(o.abstained for o in without)
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1 if marked and targets else float("nan"),
+        "documents_without_target": len(without),
+        "abstained_without_target": abstained,
+        "abstention_rate": abstained / len(without) if without else float("nan"),
+    }
+
+
+def _summary(outcomes: Sequence[DocumentOutcome], results: Sequence[DocumentResult]) -> dict:
+    summary = summarize(results)
+    low, high = _wilson(sum(r.hit_at_1 for r in results), len(results))
+    summary["hit@1_ci95"] = [low, high]
+    summary.update(_decisions(outcomes))
+    return summary
+
+
+def cross_validate(
+    docs: Sequence[str | ParsedDocument],
+    targets: Sequence[Spans],
+    *,
+    ids: Sequence[str] | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    mode: str = "single",
+    train_size: int | None = None,
+    baselines: Mapping[str, Ranker] | None = None,
+    progress: bool = False,
+) -> CrossValidation:
+    """Document-grouped K-fold cross-validation of ``TargetSelector`` and the baselines.
+
+    ``train_size``: train each fold on that many documents drawn from its training part (at
+    least one with a target) instead of all of it, to see how the model does with few labels.
+    Same arguments, same numbers. Raises ValueError when the folds cannot be made or a fold's
+    training part has no target.
+    """
+    if len(docs) != len(targets):
+        raise ValueError(f"{len(docs)} documents but {len(targets)} target lists")
+    parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
+    run = _Run(parsed, targets, ids, folds, seed, mode, baselines)
+    return run.cross_validate(train_size, repeat=0, progress=progress)
+
+
+class _Run:
+    """Documents parsed once, reused by every fold, draw and repeat."""
+
+    def __init__(
+        self,
+        parsed: list[ParsedDocument],
+        targets: Sequence[Spans],
+        ids: Sequence[str] | None,
+        folds: int,
+        seed: int,
+        mode: str,
+        baselines: Mapping[str, Ranker] | None,
+    ) -> None:
+        self.parsed = parsed
+        self.targets = [[(int(s), int(e)) for s, e in t] for t in targets]
+        self.ids = [str(i) for i in range(len(parsed))] if ids is None else list(ids)
+        self.folds, self.seed, self.mode = folds, seed, mode
+        self.baselines = default_baselines() if baselines is None else dict(baselines)
+
+    def cross_validate(
+        self, train_size: int | None, repeat: int, progress: bool
+    ) -> CrossValidation:
+        parsed, targets = self.parsed, self.targets
+        splits = document_folds([d.text for d in parsed], self.folds, self.seed + repeat)
+        _check_size(train_size, splits, len(parsed), self.folds)
+        outcomes: list[DocumentOutcome] = []
+        results: list[DocumentResult] = []
+        baseline_results: dict[str, list[DocumentResult]] = {n: [] for n in self.baselines}
+        fold_rows = []
+        steps = tqdm(
+            splits, desc="cross-validation", unit="fold", disable=not progress, leave=False
+        )
+        for k, (train, test) in enumerate(steps):
+            if train_size is not None:
+                rng = np.random.default_rng([self.seed, repeat, k])
+                train = _draw(train, targets, train_size, rng)
+            if not any(targets[i] for i in train):
+                raise ValueError(
+                    f"fold {k + 1}: none of its {len(train)} training documents has a target; "
+                    "label more documents or use fewer folds"
+                )
+            train_docs = [parsed[i] for i in train]
+            train_targets = [targets[i] for i in train]
+            model = TargetSelector(mode=self.mode, random_state=self.seed)
+            model.fit(train_docs, train_targets)
+            fold_outcomes, fold_results = [], []
+            for i, ranked in zip(test, model.rank(parsed[i] for i in test), strict=True):
+                outcome, result = _outcome(self.ids[i], k, parsed[i], ranked, targets[i])
+                fold_outcomes.append(outcome)
+                if result is not None:
+                    fold_results.append(result)
+            row = {
+                "fold": k,
+                "train_documents": len(train),
+                "test_documents": len(test),
+                **_summary(fold_outcomes, fold_results),
+                "baselines": {},
+            }
+            for name, baseline in self.baselines.items():
+                fitted = clone(baseline).fit(train_docs, train_targets)
+                scored = [
+                    score_document(fitted.rank(parsed[i]), targets[i]) for i in test if targets[i]
+                ]
+                baseline_results[name] += scored
+                row["baselines"][name] = summarize(scored)
+            outcomes += fold_outcomes
+            results += fold_results
+            fold_rows.append(row)
+
+        summary = _summary(outcomes, results)
+        by_fold = [row["hit@1"] for row in fold_rows if not math.isnan(row["hit@1"])]
+        summary["hit@1_fold_std"] = float(np.std(by_fold)) if by_fold else float("nan")
+        return CrossValidation(
+            summary=summary,
+            folds=fold_rows,
+            baselines={name: summarize(r) for name, r in baseline_results.items()},
+            settings={
+                "n_folds": self.folds,
+                "seed": self.seed,
+                "mode": self.mode,
+                "train_size": train_size,
+                "documents": len(parsed),
+            },
+            documents=outcomes,
+        )
+
+
+def _check_size(size: int | None, splits: list, n_docs: int, n_folds: int) -> None:
+    if size is None:
+        return
+    smallest = min(len(train) for train, _ in splits)
+    if size < 1 or size > smallest:
+        raise ValueError(
+            f"training size {size}: must be 1 to {smallest}, the documents in the smallest "
+            f"training part ({n_docs} documents, {n_folds} folds)"
+        )
+
+
+def _spread(values: Sequence[float]) -> dict:
+    kept = [v for v in values if not math.isnan(v)]
+    if not kept:
+        nan = float("nan")
+        return {"mean": nan, "std": nan, "min": nan, "max": nan, "draws": list(values)}
+    return {
+        "mean": float(np.mean(kept)),
+        "std": float(np.std(kept)),
+        "min": float(np.min(kept)),
+        "max": float(np.max(kept)),
+        "draws": list(values),
+    }
+
+
+def learning_curve(
+    docs: Sequence[str | ParsedDocument],
+    targets: Sequence[Spans],
+    sizes: Sequence[int],
+    *,
+    folds: int = 5,
+    repeats: int = 1,
+    seed: int = 0,
+    mode: str = "single",
+    baselines: Mapping[str, Ranker] | None = None,
+    progress: bool = False,
+) -> dict:
+    """hit@1 against the number of training documents, for the model and every baseline.
+
+    For each repeat the documents are split into ``folds`` folds (reseeded per repeat); for
+    each fold and size, that many documents are drawn from the other folds and the model is
+    tested on the fold, which it never trained on. Each (repeat, fold) is one draw: the points
+    give the mean, spread and every draw. ``best_baseline`` is the baseline with the highest
+    mean hit@1 over the sizes.
+    """
+    if not sizes:
+        raise ValueError("no training sizes given")
+    if repeats < 1:
+        raise ValueError(f"repeats must be 1 or more, got {repeats}")
+    parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
+    run = _Run(parsed, targets, None, folds, seed, mode, baselines)
+    baselines = run.baselines
+    for r in range(repeats):  # refuse an impossible size before hours of training
+        splits = document_folds([d.text for d in parsed], folds, seed + r)
+        for n in (min(sizes), max(sizes)):
+            _check_size(n, splits, len(parsed), folds)
+    model_draws: dict[int, list[float]] = {n: [] for n in sizes}
+    baseline_draws = {n: {name: [] for name in baselines} for n in sizes}
+    steps = [(r, n) for r in range(repeats) for n in sizes]
+    for r, n in tqdm(steps, desc="learning curve", unit="run", disable=not progress, leave=False):
+        cv = run.cross_validate(train_size=n, repeat=r, progress=False)
+        model_draws[n] += [row["hit@1"] for row in cv.folds]
+        for name in baselines:
+            baseline_draws[n][name] += [row["baselines"][name]["hit@1"] for row in cv.folds]
+    points = [
+        {
+            "size": n,
+            "model": _spread(model_draws[n]),
+            "baselines": {name: _spread(baseline_draws[n][name]) for name in baselines},
+        }
+        for n in sizes
+    ]
+
+    def overall(name: str) -> float:
+        kept = [p["baselines"][name]["mean"] for p in points]
+        kept = [m for m in kept if not math.isnan(m)]
+        return float(np.mean(kept)) if kept else -math.inf
+
+    best = max(baselines, key=overall) if baselines else None
+    return _json_ready(
+        {
+            "points": points,
+            "best_baseline": best,
+            "settings": {
+                "n_folds": folds,
+                "repeats": repeats,
+                "seed": seed,
+                "mode": mode,
+                "documents": len(parsed),
+            },
+        }
+    )
