@@ -58,6 +58,8 @@ def test_fit_returns_self_and_rejects_bad_arguments(examples):
         TargetSelector().fit(parsed[:6], [[] for _ in range(6)])
     with pytest.raises(ValueError, match="target lists"):
         TargetSelector().fit(parsed[:6], targets[:5])
+    with pytest.raises(ValueError, match="at least 2 labelled documents"):
+        TargetSelector().fit(parsed[:1], targets[:1])
 
 
 def test_finds_held_out_targets_and_abstains_without_one(fitted, examples):

@@ -283,3 +283,11 @@ def test_line_endings_do_not_change_paragraphs(text):
 def test_segment_many_matches_segment():
     docs = [WRAPPED, "1. One.\n\n2. Two.", ""]
     assert list(segment_many(docs)) == [segment(t) for t in docs]
+
+
+def test_lone_surrogates_segment_and_parse_with_offsets_kept() -> None:
+    text = "1. a \ud800 b.\n\n2. Second one here."
+    paragraphs = segment(text)
+    assert [text[p.start : p.end] for p in paragraphs] == ["1. a \ud800 b.", "2. Second one here."]
+    parsed = next(parse_many([text]))
+    assert "second" in parsed.words

@@ -178,6 +178,8 @@ class TargetSelector(BaseEstimator):
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if len(X) != len(y):
             raise ValueError(f"{len(X)} documents but {len(y)} target lists")
+        if len(X) < 2:
+            raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
         docs = list(parse_documents(X, progress=progress, total=len(X)))
         labels, self.documents_with_unheld_targets_ = _labels(docs, y)
         if labels.sum() == 0:

@@ -578,6 +578,13 @@ def _component(nlp: Language) -> ParagraphSegmenter:
 # Tokenizing in chunks: spaCy needs about 70 bytes per character for a Doc.
 _CHUNK_CHARS = 100_000
 _WHITESPACE_END = re.compile(r"(?<=\s)\S")
+# Lone surrogates (from "\ud800" escapes) cannot be encoded, so spaCy's tokenizer fails on
+# them; it sees U+FFFD instead, one character for one, so that offsets stay the same.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _tokenizable(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _chunks(text: str, size: int) -> Iterator[tuple[int, int]]:
@@ -598,7 +605,8 @@ def _parse(nlp: Language, text: str, paragraphs: list[Paragraph]) -> ParsedDocum
     last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
     ids, owners = [], []
     for low, high in _chunks(text, _CHUNK_CHARS):
-        attrs = nlp.tokenizer(text[low:high]).to_array([IDX, LOWER, IS_PUNCT, IS_SPACE])
+        tokens = nlp.tokenizer(_tokenizable(text[low:high]))
+        attrs = tokens.to_array([IDX, LOWER, IS_PUNCT, IS_SPACE])
         if len(attrs) == 0:
             continue
         starts = attrs[:, 0].astype(numpy.int64) + low
@@ -629,6 +637,6 @@ def _parse(nlp: Language, text: str, paragraphs: list[Paragraph]) -> ParsedDocum
 
 def _tokenized(nlp: Language, texts: Iterable[str]) -> Iterator[Doc]:
     for text in texts:
-        doc = nlp.make_doc(text)
+        doc = nlp.make_doc(_tokenizable(text))
         doc.user_data[TEXT_KEY] = text
         yield doc
