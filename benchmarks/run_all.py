@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from targets import SMALL_TASKS, TASKS  # noqa: E402  (the benchmark script beside this one)
+from targets import SMALL_TASKS, parse_tasks  # noqa: E402  (the benchmark script beside this one)
 
 START, END = "<!-- benchmark-results:start -->", "<!-- benchmark-results:end -->"
 IMAGE = "@@learning-curve.png@@"  # replaced by the plot's path relative to each output file
@@ -229,12 +229,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data = args.data.resolve()
-    if args.tasks is None:
-        tasks = TASKS
-    elif args.tasks == "none":
-        tasks = []
-    else:
-        tasks = [tuple(t.split(":", 1)) for t in args.tasks.split(",")]
+    tasks = parse_tasks(args.tasks)
     curve_png = (args.output.parent / "learning-curve.png").resolve()
     if args.readme and START not in args.readme.read_text(encoding="utf-8"):
         sys.exit(f"run_all: {args.readme} has no {START} ... {END} markers")

@@ -37,6 +37,15 @@ TASKS = [
 SMALL_TASKS = [("upr", "Minorities"), ("cuad", "Parties")]
 
 
+def parse_tasks(option: str | None) -> list[tuple[str, str]]:
+    """``--tasks``: None for the 8 dev tasks, "none" for none, else "corpus:label,..."."""
+    if option is None:
+        return list(TASKS)
+    if option == "none":
+        return []
+    return [tuple(t.split(":", 1)) for t in option.split(",")]
+
+
 def load(path: Path) -> list[dict]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
@@ -65,12 +74,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
-    if args.tasks is None:
-        tasks = TASKS
-    elif args.tasks == "none":
-        tasks = []
-    else:
-        tasks = [tuple(t.split(":", 1)) for t in args.tasks.split(",")]
+    tasks = parse_tasks(args.tasks)
     corpora = {}
     for corpus in sorted({c for c, _ in tasks} | ({"upr"} if not args.skip_speed else set())):
         docs = load(args.data / f"{corpus}-dev.jsonl.gz")
