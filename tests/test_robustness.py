@@ -27,6 +27,8 @@ import scipy.sparse as sp
 import skops.io as sio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cli import records, run  # the CLI-runner helpers shared by the CLI tests
+from test_persistence import TouchOnRestore
 
 import unclf.cli
 import unclf.segmenter
@@ -42,16 +44,6 @@ DEFAULT_MODEL = REPO / "models" / "default.unclf"
 LABEL = "regional cooperation"
 TEXT = "1. The Council met in Geneva.\n\n2. It asked for a report next year.\n"
 COMMANDS = ("segment", "predict")  # the commands that read documents and write records
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def records(out: str) -> list[dict]:
-    return [json.loads(line) for line in out.splitlines()]
 
 
 def stream(command: str, model: Path, *argv: object) -> list[object]:
@@ -527,17 +519,6 @@ class TouchOnLoad:
 
     def __reduce__(self):
         return (Path.touch, (self.marker,))
-
-
-class TouchOnRestore:
-    """skops rebuilds plain objects through ``__setstate__``: rebuilding this runs code."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = str(marker)
-
-    def __setstate__(self, state: dict) -> None:
-        Path(state["marker"]).touch()
-        self.__dict__.update(state)
 
 
 def model_parts(path: Path) -> tuple[bytes, bytes]:
