@@ -291,3 +291,20 @@ def test_lone_surrogates_segment_and_parse_with_offsets_kept() -> None:
     assert [text[p.start : p.end] for p in paragraphs] == ["1. a \ud800 b.", "2. Second one here."]
     parsed = next(parse_many([text]))
     assert "second" in parsed.words
+
+
+def test_wide_gaps_after_a_sentence_end_split_clauses_of_one_line():
+    # Invented contract text: EDGAR-style lines carry several clauses separated by runs of spaces.
+    text = (
+        "Terms apply to both parties.   16. Insurance. The supplier keeps insurance.   "
+        "17. Governing Law. This Agreement is governed by the laws of Ruritania.   "
+        "18. Assignment. Neither party may assign it.\n"
+        "A wrapped line keeps  two spaces  inside a sentence and stays whole.\n"
+    )
+    paragraphs = segment(text)
+    assert [p.number for p in paragraphs] == [None, "16", "17", "18", None]
+    governing = paragraphs[2]
+    assert text[governing.start : governing.end] == (
+        "17. Governing Law. This Agreement is governed by the laws of Ruritania."
+    )
+    assert paragraphs[-1].text.startswith("A wrapped line keeps two spaces inside")

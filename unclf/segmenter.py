@@ -113,6 +113,9 @@ _INLINE_START = re.compile(
     r"|(?<=[.;:!?] )(?P<quote>(?=[“\"])))"
 )
 _BEFORE_NUMBER = '.;:!?,)”"*'
+# A wide gap inside a line after a sentence end, before what can start a paragraph: where a
+# viewer or converter turned line breaks into runs of spaces (contracts from EDGAR).
+_GAP_START = re.compile(r'(?<=[.;:!?)”"])[ \t]{3,}(?=[\dA-Z(“"]|[a-z]{1,3}[.)]\s)')
 # Words after which a number is a reference ("paragraph 1."), not a paragraph number.
 _REFERENCE_WORDS = frozenset(
     [
@@ -157,7 +160,7 @@ class _Piece:
     start: int
     end: int
     line: int  # index of the source line
-    inline: str | None  # kind of inline start ("num", "sec", "pre", "quote") or None at line start
+    inline: str | None  # kind of inline start ("num", "sec", "pre", "quote", "gap") or None
     number: str | None = None  # the number an inline "num"/"sec" start announces
 
 
@@ -268,22 +271,41 @@ class _Segmenter:
                 start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None
             ):
                 continue  # page furniture: in no paragraph, and it does not end one
-            if end - start <= _FLAT_LINE_MIN_CHARS or (few_lines is False and end - start < 2000):
-                # Only flattened text hides paragraph starts inside a line: a text of a few
-                # lines, or a line too long to be one paragraph.
-                pieces.append(_Piece(start, end, line_index, None, None))
-                continue
-            cut, cut_kind, cut_number = start, None, None
-            for m in _INLINE_START.finditer(text, start + 1, end):
-                kind = m.lastgroup
-                before = text[m.start() - 1]
-                if kind == "num" and before not in _BEFORE_NUMBER and not before.isalpha():
-                    continue
-                number = m.group(kind) if kind in ("num", "sec") else None
-                pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
-                cut, cut_kind, cut_number = m.start() + 1, kind, number
-            pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
+            cut = start
+            for wide in _GAP_START.finditer(text, start, end):
+                part_end = wide.start()
+                self._line_pieces(text, cut, part_end, line_index, few_lines, pieces, cut > start)
+                cut = wide.end()
+            self._line_pieces(text, cut, end, line_index, few_lines, pieces, cut > start)
         return pieces, blank_before, line_length
+
+    @staticmethod
+    def _line_pieces(
+        text: str,
+        start: int,
+        end: int,
+        line_index: int,
+        few_lines: bool,
+        pieces: list[_Piece],
+        after_gap: bool,
+    ) -> None:
+        """The pieces of one line (or of one part of a line between wide gaps)."""
+        opened_by = "gap" if after_gap else None
+        if end - start <= _FLAT_LINE_MIN_CHARS or (few_lines is False and end - start < 2000):
+            # Only flattened text hides paragraph starts inside a line: a text of a few
+            # lines, or a line too long to be one paragraph.
+            pieces.append(_Piece(start, end, line_index, opened_by, None))
+            return
+        cut, cut_kind, cut_number = start, opened_by, None
+        for m in _INLINE_START.finditer(text, start + 1, end):
+            kind = m.lastgroup
+            before = text[m.start() - 1]
+            if kind == "num" and before not in _BEFORE_NUMBER and not before.isalpha():
+                continue
+            number = m.group(kind) if kind in ("num", "sec") else None
+            pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
+            cut, cut_kind, cut_number = m.start() + 1, kind, number
+        pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
 
     # -- pass 2: pieces -> blocks ------------------------------------------------------------
 
@@ -307,7 +329,7 @@ class _Segmenter:
         if piece.inline is not None:
             if block_is_marker_only:
                 return False  # "C." then "Building thematic expertise": one heading
-            if piece.inline in ("pre", "quote", "head"):
+            if piece.inline in ("pre", "quote", "head", "gap"):
                 return True
             if piece.inline == "sec":
                 heading = text[marker_end : piece.end]
