@@ -257,6 +257,7 @@ class _Segmenter:
         blank_before: list[bool] = []
         line_length: list[int] = []
         few_lines = text.count("\n") + text.count("\r") <= 6
+        gaps = "   " in text or "\t" in text  # most texts have no wide gap: skip the search
         prev_end = 0
         for line in _LINE.finditer(text):
             start, end = line.span()
@@ -271,12 +272,11 @@ class _Segmenter:
                 start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None
             ):
                 continue  # page furniture: in no paragraph, and it does not end one
-            cut = start
-            for wide in _GAP_START.finditer(text, start, end):
-                part_end = wide.start()
-                self._line_pieces(text, cut, part_end, line_index, few_lines, pieces, cut > start)
-                cut = wide.end()
-            self._line_pieces(text, cut, end, line_index, few_lines, pieces, cut > start)
+            cut, opened_by = start, None
+            for wide in _GAP_START.finditer(text, start, end) if gaps else ():
+                self._line_pieces(text, cut, wide.start(), line_index, few_lines, pieces, opened_by)
+                cut, opened_by = wide.end(), "gap"
+            self._line_pieces(text, cut, end, line_index, few_lines, pieces, opened_by)
         return pieces, blank_before, line_length
 
     @staticmethod
@@ -287,10 +287,9 @@ class _Segmenter:
         line_index: int,
         few_lines: bool,
         pieces: list[_Piece],
-        after_gap: bool,
+        opened_by: str | None,
     ) -> None:
         """The pieces of one line (or of one part of a line between wide gaps)."""
-        opened_by = "gap" if after_gap else None
         if end - start <= _FLAT_LINE_MIN_CHARS or (few_lines is False and end - start < 2000):
             # Only flattened text hides paragraph starts inside a line: a text of a few
             # lines, or a line too long to be one paragraph.
