@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 from unclf.documents import read_labelled
 from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
-from unclf.model import TargetSelector, parse_documents
+from unclf.model import VIEWS, TargetSelector, parse_documents
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -58,6 +58,8 @@ def test_fit_returns_self_and_rejects_bad_arguments(examples):
         TargetSelector().fit(parsed[:6], [[] for _ in range(6)])
     with pytest.raises(ValueError, match="target lists"):
         TargetSelector().fit(parsed[:6], targets[:5])
+    with pytest.raises(ValueError, match="views"):
+        TargetSelector(views=("all", "headings")).fit(parsed[:6], targets[:6])
     with pytest.raises(ValueError, match="at least 2 labelled documents"):
         TargetSelector().fit(parsed[:1], targets[:1])
 
@@ -130,3 +132,19 @@ def test_targets_that_no_paragraph_holds_are_reported(examples):
     spread = "1. Alpha text here.\n\n2. Beta text here.\n\n3. Gamma text here."
     model = TargetSelector(n_folds=2).fit([*parsed[:4], spread], [*targets[:4], [(0, len(spread))]])
     assert model.documents_with_unheld_targets_ == [4]
+
+
+def test_each_view_scores_its_own_blocks_and_the_ranker_weighs_them(examples):
+    parsed, targets = examples
+    model = TargetSelector(n_folds=2).fit(parsed[:8], targets[:8])
+    featurizer = model.featurizer_
+    width = len(featurizer.columns_)
+    assert len(model.scorers_) == len(model.views) == len(model.view_columns_)
+    words, chars, context = (model.view_columns_[model.views.index(v)] for v in VIEWS if v != "all")
+    assert len(words) + len(chars) + len(context) == width  # the blocks partition the columns
+    assert not set(words) & set(chars) and not set(words) & set(context)
+    for scorer, columns in zip(model.scorers_, model.view_columns_, strict=True):
+        assert scorer.coef_.shape[1] == (width if columns is None else len(columns))
+    single = TargetSelector(n_folds=2, views=("words",)).fit(parsed[:8], targets[:8])
+    assert len(single.scorers_) == 1 and len(single.view_columns_[0]) == len(words)
+

@@ -195,6 +195,23 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
     def transform(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
         return self.transform_with_words(docs)[0]
 
+    @property
+    def blocks(self) -> list[str]:
+        """Names of the sparse blocks, in column order."""
+        named = [
+            ("words", True),
+            ("section", self.section),
+            ("neighbours", self.neighbours),
+            ("chars", self.char_ngrams is not None),
+        ]
+        return [name for name, present in named if present]
+
+    def block_columns(self, names: Sequence[str]) -> np.ndarray:
+        """Positions among the output columns of the named blocks' columns."""
+        check_is_fitted(self, "columns_")
+        wanted = [i for i, name in enumerate(self.blocks) if name in names]
+        return np.flatnonzero(np.isin(self.columns_ // self.n_features, wanted))
+
     def transform_with_words(
         self, docs: Sequence[ParsedDocument]
     ) -> tuple[sp.csr_matrix, sp.csr_matrix]:

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 FORMAT = "unclf-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # The project's own classes that a model file may contain; nothing else outside skops' defaults.
 TRUSTED_TYPES = (
     "unclf.features.ParagraphFeaturizer",
@@ -136,6 +136,7 @@ def save_model(model: TargetSelector, path: str | Path, **summary: object) -> di
         "n_documents_without_target": model.n_documents_without_target_,
         "n_target_paragraphs": model.n_target_paragraphs_,
         "mode": model.mode,
+        "views": list(model.views),
         **summary,
     }
     buffer = io.BytesIO()
