@@ -236,6 +236,7 @@ def main() -> None:
     python = sys.executable
     started = time.perf_counter()
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    measured_commit = commit()  # before this run writes its own outputs into the tree
     commands: list[str] = []
     body: list[str] = []
     # Kept after the run: every script's JSON output and stderr log, in case a step fails.
@@ -359,7 +360,7 @@ def main() -> None:
 
     minutes = (time.perf_counter() - started) / 60
     head = [
-        f"Measured {date} on {machine()}; unclf at commit {commit()}; the whole run took "
+        f"Measured {date} on {machine()}; unclf at commit {measured_commit}; the whole run took "
         f"{minutes:.0f} min. Commands, from the repository root (target tasks of one corpus "
         f"per process, {args.jobs} side by side, the timings alone):",
         "",
