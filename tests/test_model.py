@@ -147,4 +147,3 @@ def test_each_view_scores_its_own_blocks_and_the_ranker_weighs_them(examples):
         assert scorer.coef_.shape[1] == (width if columns is None else len(columns))
     single = TargetSelector(n_folds=2, views=("words",)).fit(parsed[:8], targets[:8])
     assert len(single.scorers_) == 1 and len(single.view_columns_[0]) == len(words)
-

@@ -156,7 +156,7 @@ class TargetSelector(BaseEstimator):
         paragraph scoring at least ``multi_threshold``.
     abstain : whether a document whose best score is below the learned threshold gets no
         target. The threshold is only learned from training documents without targets.
-    C : inverse regularisation of the linear scorer.
+    C : inverse regularisation of the linear scorers.
     n_folds : document folds used inside ``fit`` for the out-of-fold scores.
     featurizer : a :class:`ParagraphFeaturizer` (default settings when None).
     views : names of :data:`VIEWS`, one linear scorer each.
@@ -221,7 +221,7 @@ class TargetSelector(BaseEstimator):
             fold_of_doc[test] = k
         fold_of_row = fold_of_doc[doc_of_row]
 
-        # Stage 1, out of fold: how the scorer and prototype judge unseen documents.
+        # Stage 1, out of fold: how the scorers and prototype judge unseen documents.
         score = np.zeros((len(labels), len(self.views)))
         similarity = np.zeros((len(labels), 3))
         steps = tqdm(
