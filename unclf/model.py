@@ -207,6 +207,8 @@ class TargetSelector(BaseEstimator):
             for v in self.views
         ]
         features = self._views(all_features)
+        for view in features:
+            view.sum_duplicates()  # sorted once here, not again by every fold's fit
         words = self.featurizer_.own_words(docs)
         layout = np.vstack([layout_features(d) for d in docs])
 
@@ -254,10 +256,7 @@ class TargetSelector(BaseEstimator):
         return self
 
     def _views(self, features: sp.csr_matrix) -> list[sp.csr_matrix]:
-        views = [features if c is None else features[:, c] for c in self.view_columns_]
-        for view in views:
-            view.sum_duplicates()  # sorted once here, not again in every fit that slices it
-        return views
+        return [features if c is None else features[:, c] for c in self.view_columns_]
 
     def _fit_stage_one(
         self, features: list[sp.csr_matrix], words: sp.csr_matrix, labels: np.ndarray
