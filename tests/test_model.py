@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 from unclf.documents import read_labelled
 from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
-from unclf.model import VIEWS, TargetSelector, parse_documents
+from unclf.model import TargetSelector, parse_documents
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -140,9 +140,10 @@ def test_each_view_scores_its_own_blocks_and_the_ranker_weighs_them(examples):
     featurizer = model.featurizer_
     width = len(featurizer.columns_)
     assert len(model.scorers_) == len(model.views) == len(model.view_columns_)
-    words, chars, context = (model.view_columns_[model.views.index(v)] for v in VIEWS if v != "all")
-    assert len(words) + len(chars) + len(context) == width  # the blocks partition the columns
-    assert not set(words) & set(chars) and not set(words) & set(context)
+    parts = [set(model.view_columns_[model.views.index(v)]) for v in model.views if v != "all"]
+    assert sum(len(p) for p in parts) == width  # the views other than "all" partition the columns
+    assert set().union(*parts) == set(range(width))
+    words = model.view_columns_[model.views.index("words")]
     for scorer, columns in zip(model.scorers_, model.view_columns_, strict=True):
         assert scorer.coef_.shape[1] == (width if columns is None else len(columns))
     single = TargetSelector(n_folds=2, views=("words",)).fit(parsed[:8], targets[:8])

@@ -308,3 +308,30 @@ def test_wide_gaps_after_a_sentence_end_split_clauses_of_one_line():
         "17. Governing Law. This Agreement is governed by the laws of Ruritania."
     )
     assert paragraphs[-1].text.startswith("A wrapped line keeps two spaces inside")
+
+
+def test_a_line_standing_alone_on_every_page_is_a_running_footer():
+    # Invented contract text: a filing service stamps its source line after every page.
+    footer = "Source: RURITANIA WIDGETS INC, 10-K, 3/1/2019"
+    pages = [
+        "1. Definitions. Words have the meanings given here.",
+        "2. Supply. The supplier delivers the widgets.",
+        "3. Price. The buyer pays the price on time.",
+        "4. Term. This Agreement lasts five years.",
+    ]
+    text = f"\n\n{footer}\n\n".join(pages) + f"\n\n{footer}\n"
+    paragraphs = segment(text)
+    assert [p.number for p in paragraphs] == ["1", "2", "3", "4"]
+    assert all("Source" not in text[p.start : p.end] for p in paragraphs)
+
+
+def test_repeated_lines_that_are_text_or_close_together_stay_paragraphs():
+    # Invented signature blocks: the same name three times close together is content, and so
+    # is a repeated sentence.
+    body = "\n\n".join(f"{i}. Clause {i} of the agreement binds both parties." for i in range(1, 9))
+    tail = "\n\n".join(["ACME WIDGETS LLC", "By: J. Smith", "ACME WIDGETS LLC", "ACME WIDGETS LLC"])
+    sentence = "The parties agree."
+    text = f"{sentence}\n\n{body}\n\n{sentence}\n\n{body}\n\n{sentence}\n\n{tail}\n\n{body}\n"
+    texts = [p.text for p in segment(text)]
+    assert texts.count("ACME WIDGETS LLC") == 3
+    assert texts.count(sentence) == 3

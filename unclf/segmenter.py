@@ -151,6 +151,7 @@ _HYPHEN_BREAK = re.compile(r"(?<=[a-z])-\s*\n\s*(?=[a-z])")
 _KEEP_HYPHEN_BEFORE = frozenset({"and", "or", "to", "the", "a", "an", "of", "for", "nor"})
 
 _HEADING_MAX_CHARS = 200
+_RUNNING_LINE_CHARS = (8, 100)
 _FLAT_LINE_MIN_CHARS = 160
 _INLINE_HEADING_MAX_CHARS = 250
 
@@ -177,6 +178,34 @@ class _Block:
 
 def _is_terminal(text: str) -> bool:
     return bool(text) and text[-1] in _SENTENCE_END
+
+
+def _has_blank_line(gap: str) -> bool:
+    return gap.count("\n") + gap.count("\r") - gap.count("\r\n") >= 2
+
+
+def _running_lines(text: str, lines: list[re.Match]) -> set[int]:
+    """Starts of the running headers and footers that no pattern knows: a short line standing
+    alone between blank lines that recurs, identical, at least 3 times over at least half of
+    the text, like "Source: ACME CORP, 10-K, 3/1/2019" on every page of a contract taken from
+    EDGAR. A sentence end rules a line out (a repeated line of text is no header)."""
+    starts: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        start, end = line.span()
+        if not _RUNNING_LINE_CHARS[0] <= end - start <= _RUNNING_LINE_CHARS[1]:
+            continue
+        if text[end - 1] in ".;:!?," or not any(c.isalpha() for c in line.group()):
+            continue
+        before = text[lines[i - 1].end() : start] if i > 0 else "\n\n"
+        after = text[end : lines[i + 1].start()] if i + 1 < len(lines) else "\n\n"
+        if _has_blank_line(before) and _has_blank_line(after):
+            starts.setdefault(" ".join(line.group().split()), []).append(start)
+    return {
+        start
+        for found in starts.values()
+        if len(found) >= 3 and found[-1] - found[0] >= len(text) / 2
+        for start in found
+    }
 
 
 def _infer_line_width(lengths: list[int]) -> float:
@@ -258,18 +287,21 @@ class _Segmenter:
         line_length: list[int] = []
         few_lines = text.count("\n") + text.count("\r") <= 6
         gaps = "   " in text or "\t" in text  # most texts have no wide gap: skip the search
+        lines = list(_LINE.finditer(text))
+        running = _running_lines(text, lines)
         prev_end = 0
-        for line in _LINE.finditer(text):
+        for line in lines:
             start, end = line.span()
             gap = text[prev_end:start]
             prev_end = end
             line_index = len(blank_before)
-            blank_before.append(gap.count("\n") + gap.count("\r") - gap.count("\r\n") >= 2)
+            blank_before.append(_has_blank_line(gap))
             if interface or end - start > 40:
                 start, end = self._strip_line(text, start, end, interface)
             line_length.append(end - start)
-            if end - start <= 40 and (
-                start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None
+            if line.start() in running or (
+                end - start <= 40
+                and (start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None)
             ):
                 continue  # page furniture: in no paragraph, and it does not end one
             cut, opened_by = start, None
