@@ -184,7 +184,7 @@ def _has_blank_line(gap: str) -> bool:
     return gap.count("\n") + gap.count("\r") - gap.count("\r\n") >= 2
 
 
-def _running_lines(text: str, lines: list[re.Match]) -> set[int]:
+def _running_lines(text: str, lines: list[re.Match], blank_before: list[bool]) -> set[int]:
     """Starts of the running headers and footers that no pattern knows: a short line standing
     alone between blank lines that recurs, identical, at least 3 times over at least half of
     the text, like "Source: ACME CORP, 10-K, 3/1/2019" on every page of a contract taken from
@@ -196,9 +196,9 @@ def _running_lines(text: str, lines: list[re.Match]) -> set[int]:
             continue
         if text[end - 1] in ".;:!?," or not any(c.isalpha() for c in line.group()):
             continue
-        before = text[lines[i - 1].end() : start] if i > 0 else "\n\n"
-        after = text[end : lines[i + 1].start()] if i + 1 < len(lines) else "\n\n"
-        if _has_blank_line(before) and _has_blank_line(after):
+        alone_before = i == 0 or blank_before[i]
+        alone_after = i + 1 == len(lines) or blank_before[i + 1]
+        if alone_before and alone_after:
             starts.setdefault(" ".join(line.group().split()), []).append(start)
     return {
         start
@@ -283,19 +283,17 @@ class _Segmenter:
     def _pieces(self, text: str, interface: bool) -> tuple[list[_Piece], list[bool], list[int]]:
         """Content pieces; per line, whether a blank line precedes it and its content length."""
         pieces: list[_Piece] = []
-        blank_before: list[bool] = []
         line_length: list[int] = []
         few_lines = text.count("\n") + text.count("\r") <= 6
         gaps = "   " in text or "\t" in text  # most texts have no wide gap: skip the search
         lines = list(_LINE.finditer(text))
-        running = _running_lines(text, lines)
-        prev_end = 0
-        for line in lines:
+        ends = [0, *(line.end() for line in lines)]
+        blank_before = [
+            _has_blank_line(text[ends[i] : line.start()]) for i, line in enumerate(lines)
+        ]
+        running = _running_lines(text, lines, blank_before)
+        for line_index, line in enumerate(lines):
             start, end = line.span()
-            gap = text[prev_end:start]
-            prev_end = end
-            line_index = len(blank_before)
-            blank_before.append(_has_blank_line(gap))
             if interface or end - start > 40:
                 start, end = self._strip_line(text, start, end, interface)
             line_length.append(end - start)
