@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 from unclf.documents import read_labelled
 from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
-from unclf.model import TargetSelector, parse_documents
+from unclf.model import TargetSelector, _lead_ratio, parse_documents
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -70,7 +71,8 @@ def test_finds_held_out_targets_and_abstains_without_one(fitted, examples):
     results = []
     for i, ranked in zip(held_out, fitted.rank([parsed[i] for i in held_out]), strict=True):
         scores = [p.score for p in ranked.paragraphs]
-        assert scores == sorted(scores, reverse=True)
+        assert scores[1:] == sorted(scores[1:], reverse=True)
+        assert scores[0] >= fitted.lead_ratio_ * max(scores)
         assert all(0.0 <= s <= 1.0 for s in scores)
         if targets[i]:
             spans = [(p.paragraph.start, p.paragraph.end) for p in ranked.paragraphs]
@@ -148,3 +150,30 @@ def test_each_view_scores_its_own_blocks_and_the_ranker_weighs_them(examples):
         assert scorer.coef_.shape[1] == (width if columns is None else len(columns))
     single = TargetSelector(n_folds=2, views=("words",)).fit(parsed[:8], targets[:8])
     assert len(single.scorers_) == 1 and len(single.view_columns_[0]) == len(words)
+
+
+def test_first_mention_rule_is_learned_only_where_annotators_mark_first_mentions():
+    # Out-of-fold probabilities of 4 documents of 3 paragraphs, and which paragraph is marked.
+    probability = np.array([0.6, 0.1, 0.8] * 4)
+    offsets = np.array([0, 3, 6, 9, 12])
+    first_marked = np.array([1, 0, 0] * 4, dtype=np.int8)
+    best_marked = np.array([0, 0, 1] * 4, dtype=np.int8)
+    assert _lead_ratio(probability, first_marked, offsets) == 0.7  # 0.6 / 0.8 = 0.75
+    assert _lead_ratio(probability, best_marked, offsets) == 1.0
+
+
+def test_an_earlier_paragraph_close_to_the_best_goes_first(fitted, examples):
+    model = copy.copy(fitted)
+    doc = next(parse_documents(["1. Dated 1 May.\n\n2. Made on 1 May.\n\n3. Signed."]))
+    model.lead_ratio_ = 0.7
+    ranked = model._decide(doc, np.array([0.6, 0.8, 0.1]))
+    assert [p.paragraph.index for p in ranked.paragraphs] == [0, 1, 2]
+    assert [p.paragraph.index for p in ranked.targets] == [0]
+    ranked = model._decide(doc, np.array([0.3, 0.8, 0.1]))
+    assert [p.paragraph.index for p in ranked.paragraphs] == [1, 0, 2]
+    model.lead_ratio_ = 1.0
+    ranked = model._decide(doc, np.array([0.6, 0.8, 0.1]))
+    assert [p.paragraph.index for p in ranked.paragraphs] == [1, 0, 2]
+    parsed, targets = examples
+    never = TargetSelector(first_mention=False, n_folds=2).fit(parsed[:6], targets[:6])
+    assert never.lead_ratio_ == 1.0

@@ -287,9 +287,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"trained on {len(docs)} documents ({with_target} with a target, "
           f"{model.n_target_paragraphs_} target paragraphs) for label {label!r}; "
-          f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}; "
+          f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
+          f"{_first_mention_note(model.lead_ratio_)}; "
           f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})")
     return EXIT_OK
+
+
+def _first_mention_note(lead_ratio: float) -> str:
+    if lead_ratio >= 1.0:
+        return ""
+    return f", an earlier paragraph goes first within {lead_ratio:.1f}x of the best"
 
 
 def _check_writable(path: str, what: str = "a model file") -> None:
