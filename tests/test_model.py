@@ -160,8 +160,10 @@ def test_first_mention_rule_is_learned_only_where_annotators_mark_first_mentions
     best_marked = np.array([0, 0, 1] * 4, dtype=np.int8)
     assert _lead_ratio(probability, first_marked, offsets) == 0.7  # 0.6 / 0.8 = 0.75
     assert _lead_ratio(probability, best_marked, offsets) == 1.0
-    one_lucky_document = np.concatenate([first_marked[:3], best_marked[3:]])
-    assert _lead_ratio(probability, one_lucky_document, offsets) == 1.0
+    # The rule would win one document and lose none: not enough to switch it on.
+    one_lucky = np.array([0.6, 0.1, 0.8] + [0.1, 0.1, 0.8] * 3)
+    labels = np.concatenate([first_marked[:3], best_marked[3:]])
+    assert _lead_ratio(one_lucky, labels, offsets) == 1.0
 
 
 def test_an_earlier_paragraph_close_to_the_best_goes_first(fitted, examples):
