@@ -36,7 +36,7 @@ def agreement(words, labels: np.ndarray, document: np.ndarray, threshold: float)
             near = np.flatnonzero((row >= threshold) & (document != document[i]))
             similar += len(near)
             also += int(labels[near].sum())
-    return {"targets": len(targets), "near_duplicates": similar, "also_targets": also}
+    return {"near_duplicates": similar, "also_targets": also}
 
 
 def main() -> None:
