@@ -335,3 +335,38 @@ def test_repeated_lines_that_are_text_or_close_together_stay_paragraphs():
     texts = [p.text for p in segment(text)]
     assert texts.count("ACME WIDGETS LLC") == 3
     assert texts.count(sentence) == 3
+
+
+def test_a_cover_page_statement_spread_over_short_lines_is_one_paragraph():
+    # Invented contract cover page: the title, the parties and the joining words each stand on
+    # their own line, between blank lines; the date after them is a statement of its own.
+    text = (
+        "Exhibit 10.4\n\nSUPPLY AGREEMENT\n\nby and between\n\nRuritania Widgets, Inc.\n\n"
+        "and\n\nGrand Fenwick Trading Ltd.\n\nDated as of May 1, 2019\n\n"
+        "1. Supply. The supplier delivers the widgets on time.\n"
+    )
+    paragraphs = segment(text)
+    assert [p.text for p in paragraphs[:3]] == [
+        "Exhibit 10.4",
+        "SUPPLY AGREEMENT by and between Ruritania Widgets, Inc. and Grand Fenwick Trading Ltd.",
+        "Dated as of May 1, 2019",
+    ]
+    cover = paragraphs[1]
+    assert text[cover.start : cover.end].endswith("Grand Fenwick Trading Ltd.")
+
+
+def test_a_line_ending_on_a_joining_word_continues_after_a_page_break():
+    # Invented report text cut at a page edge after "of"; the next page starts with a capital.
+    text = (
+        "10. The delegation met the Minister of\n\n\nJustice and the Ombudsman.\n\n"
+        "11. The delegation thanked them.\n"
+    )
+    assert [p.number for p in segment(text)] == ["10", "11"]
+
+
+def test_a_wide_gap_before_and_does_not_split_a_line():
+    # Invented EDGAR-style title line: the gap before "And" joins two names; it is no clause.
+    text = "AGREEMENT   BETWEEN   RURITANIA WIDGETS, INC.   And   FENWICK TRADING LTD.\n"
+    assert [p.text for p in segment(text)] == [
+        "AGREEMENT BETWEEN RURITANIA WIDGETS, INC. And FENWICK TRADING LTD."
+    ]

@@ -115,7 +115,18 @@ _INLINE_START = re.compile(
 _BEFORE_NUMBER = '.;:!?,)”"*'
 # A wide gap inside a line after a sentence end, before what can start a paragraph: where a
 # viewer or converter turned line breaks into runs of spaces (contracts from EDGAR).
-_GAP_START = re.compile(r'(?<=[.;:!?)”"])[ \t]{3,}(?=[\dA-Z(“"]|[a-z]{1,3}[.)]\s)')
+_GAP_START = re.compile(
+    r'(?<=[.;:!?)”"])[ \t]{3,}(?!(?:And|AND|Or|OR)\s)(?=[\dA-Z(“"]|[a-z]{1,3}[.)]\s)'
+)
+# A cover page spreads one statement over short lines ("by and between" / "Nuance Inc." /
+# "and" / "Cerence Inc."): a line that ends on a joining word, or is nothing but one, leaves
+# the statement open, whatever blank lines or sentence ends surround it.
+_OPEN_END = re.compile(
+    r"(?:^|(?<![,;:])\s)(?:and|between|among|amongst|by|with|of|or)$", re.IGNORECASE
+)
+_JOINING_ONLY = re.compile(
+    r"[-–\s]*(?:(?:by\s+)?(?:and\s+)?(?:between|among|amongst)|and|or)[-–:\s]*", re.IGNORECASE
+)
 # Words after which a number is a reference ("paragraph 1."), not a paragraph number.
 _REFERENCE_WORDS = frozenset(
     [
@@ -381,6 +392,8 @@ class _Segmenter:
             if marker_kind == "num" and not (alone or terminal or blank):
                 return last_number is not None and _follows(number, last_number)
             return alone or terminal or blank or marker_kind == "bullet"
+        if _OPEN_END.search(prev_text) or _JOINING_ONLY.fullmatch(text, piece.start, piece.end):
+            return False
         first = text[piece.start]
         if blank:
             return not (first.islower() and not _is_terminal(prev_text))
