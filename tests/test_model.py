@@ -13,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 from unclf.documents import read_labelled
 from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
-from unclf.model import TargetSelector, _lead_ratio, parse_documents
+from unclf.model import TargetSelector, _lead_ratio, _neighbour_scores, parse_documents
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -181,3 +181,13 @@ def test_an_earlier_paragraph_close_to_the_best_goes_first(fitted, examples):
     parsed, targets = examples
     never = TargetSelector(first_mention=False, n_folds=2).fit(parsed[:6], targets[:6])
     assert never.lead_ratio_ == 1.0
+
+
+def test_neighbour_scores_stay_inside_their_document():
+    # Two documents of 3 paragraphs and an empty one; scores against each document's best.
+    values = np.array([1.0, 3.0, 2.0, 5.0, 0.0, 4.0])
+    offsets = np.array([0, 3, 3, 6])
+    previous, following = _neighbour_scores(values, offsets)
+    # Relative: [-2, 0, -1] and [0, -5, -1]; a first/last paragraph gets its document's lowest.
+    np.testing.assert_array_equal(previous, [-2, -2, 0, -5, 0, -5])
+    np.testing.assert_array_equal(following, [0, -1, -2, -5, -1, -5])

@@ -315,6 +315,7 @@ class TargetSelector(BaseEstimator):
                 _document_relative(similarity[:, 1], offsets),
                 layout,
                 np.repeat(np.log1p(np.diff(offsets)), np.diff(offsets)),
+                *_neighbour_scores(score[:, 0], offsets),
             ]
         )
 
@@ -389,6 +390,24 @@ class TargetSelector(BaseEstimator):
     def score(self, X: Sequence[str | ParsedDocument], y: Sequence[Sequence]) -> float:
         """hit@1, so that scikit-learn's model selection tools can use the estimator."""
         return self.evaluate(X, y)["hit@1"]
+
+
+def _neighbour_scores(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The previous and the next paragraph's score against the document's best."""
+    relative = _document_relative(values, offsets)[:, 0]
+    sizes = np.diff(offsets)
+    floor = np.zeros(len(sizes))
+    nonempty = sizes > 0
+    floor[nonempty] = np.minimum.reduceat(relative, offsets[:-1][nonempty]) if nonempty.any() else 0
+    floor = np.repeat(floor, sizes)
+    index = np.arange(len(values))
+    first = np.zeros(len(values), bool)
+    first[offsets[:-1][nonempty]] = True
+    last = np.zeros(len(values), bool)
+    last[offsets[1:][nonempty] - 1] = True
+    previous = np.where(first, floor, relative[np.maximum(index - 1, 0)])
+    following = np.where(last, floor, relative[np.minimum(index + 1, len(values) - 1)])
+    return previous, following
 
 
 def _similarities(words: sp.csr_matrix, targets: sp.csr_matrix) -> np.ndarray:
