@@ -186,8 +186,20 @@ def test_an_earlier_paragraph_close_to_the_best_goes_first(fitted, examples):
 def test_neighbour_scores_stay_inside_their_document():
     # Two documents of 3 paragraphs and an empty one; scores against each document's best.
     values = np.array([1.0, 3.0, 2.0, 5.0, 0.0, 4.0])
-    offsets = np.array([0, 3, 3, 6])
+    offsets = np.array([0, 0, 3, 3, 6, 6])  # empty documents first, between and last
     previous, following = _neighbour_scores(values, offsets)
-    # Relative: [-2, 0, -1] and [0, -5, -1]; a first/last paragraph gets its document's lowest.
+    # Relative: [-2, 0, -1] and [0, -5, -1]. A missing neighbour counts as the document's
+    # lowest, not 0, which would claim it was the document's best.
     np.testing.assert_array_equal(previous, [-2, -2, 0, -5, 0, -5])
     np.testing.assert_array_equal(following, [0, -1, -2, -5, -1, -5])
+
+
+def test_the_ranker_tells_paragraphs_apart_by_their_neighbours():
+    # The same scores in two orders: paragraph 2 scores 1.0 in both documents and is equal
+    # to its twin in every document-relative feature; only its neighbours differ.
+    score = np.array([[5.0, 3.0, 1.0, 0.0, 5.0, 0.0, 1.0, 3.0]] * 4).T
+    offsets = np.array([0, 4, 8])
+    features = TargetSelector._stage_two_features(
+        score, np.zeros((8, 3)), np.zeros((8, 2)), offsets
+    )
+    assert not np.allclose(features[2], features[6])

@@ -370,3 +370,21 @@ def test_a_wide_gap_before_and_does_not_split_a_line():
     assert [p.text for p in segment(text)] == [
         "AGREEMENT BETWEEN RURITANIA WIDGETS, INC. And FENWICK TRADING LTD."
     ]
+
+
+def test_a_list_item_ending_on_and_or_a_lone_or_stays_apart():
+    # Invented contract text: "; and" ends a list item (however many spaces before "and"), and
+    # "OR" alone stands between two options; neither joins the next line.
+    text = (
+        "The parties agree:\n\n(a) to pay the fee;  and\n\n"
+        "The seller shall deliver the goods on the date agreed.\n\n"
+        "Option A. The buyer pays in cash.\n\nOR\n\nOption B. The buyer pays by cheque.\n"
+    )
+    assert [p.text for p in segment(text)] == [
+        "The parties agree:",
+        "to pay the fee; and",
+        "The seller shall deliver the goods on the date agreed.",
+        "Option A. The buyer pays in cash.",
+        "OR",
+        "Option B. The buyer pays by cheque.",
+    ]

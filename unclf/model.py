@@ -393,7 +393,9 @@ class TargetSelector(BaseEstimator):
 
 
 def _neighbour_scores(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The previous and the next paragraph's score against the document's best."""
+    """The previous and the next paragraph's score against the document's best: a marked clause
+    often sits beside the one that names it. A first or last paragraph's missing neighbour
+    counts as the document's lowest (0 would say it was the best)."""
     relative = _document_relative(values, offsets)[:, 0]
     sizes = np.diff(offsets)
     floor = np.zeros(len(sizes))

@@ -114,18 +114,24 @@ _INLINE_START = re.compile(
 )
 _BEFORE_NUMBER = '.;:!?,)”"*'
 # A wide gap inside a line after a sentence end, before what can start a paragraph: where a
-# viewer or converter turned line breaks into runs of spaces (contracts from EDGAR).
+# viewer or converter turned line breaks into runs of spaces (contracts from EDGAR). Not
+# before "And": there the gap joins two party names ("WIDGETS, INC.   And   FENWICK LTD.").
 _GAP_START = re.compile(
-    r'(?<=[.;:!?)”"])[ \t]{3,}(?!(?:And|AND|Or|OR)\s)(?=[\dA-Z(“"]|[a-z]{1,3}[.)]\s)'
+    r'(?<=[.;:!?)”"])[ \t]{3,}(?!(?:And|AND)\s)(?=[\dA-Z(“"]|[a-z]{1,3}[.)]\s)'
 )
-# A cover page spreads one statement over short lines ("by and between" / "Nuance Inc." /
-# "and" / "Cerence Inc."): a line that ends on a joining word, or is nothing but one, leaves
-# the statement open, whatever blank lines or sentence ends surround it.
+# A line that ends on a joining word, or is nothing but one, leaves its statement open,
+# whatever blank lines, capitals or sentence ends follow: a cover page spreads one statement
+# over short lines ("by and between" / "Nuance Inc." / "and" / "Cerence Inc."), and a page
+# edge cuts a sentence after "Ministry of". Not after a comma, semicolon or colon ("(a) to pay
+# the fee; and"), where the list goes on in a paragraph of its own; "or" alone between two
+# options is no joining word either.
 _OPEN_END = re.compile(
-    r"(?:^|(?<![,;:])\s)(?:and|between|among|amongst|by|with|of|or)$", re.IGNORECASE
+    r"(?:(?:^|(?<![,;:\s])\s+)(?:and|between|among|amongst|by|with|of)"
+    r"|(?<![,;:\s])\s+or)$",
+    re.IGNORECASE,
 )
 _JOINING_ONLY = re.compile(
-    r"[-–\s]*(?:(?:by\s+)?(?:and\s+)?(?:between|among|amongst)|and|or)[-–:\s]*", re.IGNORECASE
+    r"[-–\s]*(?:(?:by\s+)?(?:and\s+)?(?:between|among|amongst)|and)[-–:\s]*", re.IGNORECASE
 )
 # Words after which a number is a reference ("paragraph 1."), not a paragraph number.
 _REFERENCE_WORDS = frozenset(
