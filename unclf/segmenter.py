@@ -125,14 +125,13 @@ _GAP_START = re.compile(
 # edge cuts a sentence after "Ministry of". Not after a comma, semicolon or colon ("(a) to pay
 # the fee; and"), where the list goes on in a paragraph of its own; "or" alone between two
 # options is no joining word either.
-_OPEN_END = re.compile(
-    r"(?:(?:^|(?<![,;:\s])\s+)(?:and|between|among|amongst|by|with|of)"
-    r"|(?<![,;:\s])\s+or)$",
-    re.IGNORECASE,
-)
+_JOINING_WORDS = frozenset(["and", "between", "among", "amongst", "by", "with", "of", "or"])
 _JOINING_ONLY = re.compile(
     r"[-–\s]*(?:(?:by\s+)?(?:and\s+)?(?:between|among|amongst)|and)[-–:\s]*", re.IGNORECASE
 )
+_JOINING_ONLY_MAX_CHARS = 24
+
+
 # Words after which a number is a reference ("paragraph 1."), not a paragraph number.
 _REFERENCE_WORDS = frozenset(
     [
@@ -195,6 +194,18 @@ class _Block:
 
 def _is_terminal(text: str) -> bool:
     return bool(text) and text[-1] in _SENTENCE_END
+
+
+def _leaves_open(text: str) -> bool:
+    """Whether a line ends on a joining word (see ``_JOINING_WORDS``)."""
+    if not text[-1:].isalpha():
+        return False
+    words = text.rsplit(None, 1)
+    if words[-1].lower() not in _JOINING_WORDS:
+        return False
+    if len(words) == 1:
+        return words[0].lower() != "or"
+    return words[0][-1] not in ",;:"
 
 
 def _has_blank_line(gap: str) -> bool:
@@ -398,7 +409,10 @@ class _Segmenter:
             if marker_kind == "num" and not (alone or terminal or blank):
                 return last_number is not None and _follows(number, last_number)
             return alone or terminal or blank or marker_kind == "bullet"
-        if _OPEN_END.search(prev_text) or _JOINING_ONLY.fullmatch(text, piece.start, piece.end):
+        if _leaves_open(prev_text) or (
+            piece.end - piece.start <= _JOINING_ONLY_MAX_CHARS
+            and _JOINING_ONLY.fullmatch(text, piece.start, piece.end)
+        ):
             return False
         first = text[piece.start]
         if blank:
