@@ -129,9 +129,7 @@ _JOINING_WORDS = frozenset(["and", "between", "among", "amongst", "by", "with", 
 _JOINING_ONLY = re.compile(
     r"[-–\s]*(?:(?:by\s+)?(?:and\s+)?(?:between|among|amongst)|and)[-–:\s]*", re.IGNORECASE
 )
-_JOINING_ONLY_MAX_CHARS = 24
-
-
+_JOINING_ONLY_MAX_CHARS = 24  # longer pieces are never only joining words: skip the regex
 # Words after which a number is a reference ("paragraph 1."), not a paragraph number.
 _REFERENCE_WORDS = frozenset(
     [
