@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unclf.documents import TargetSpan, align_targets
 from unclf.features import ParagraphFeaturizer, document_offsets
+from unclf.model import paragraph_labels
 from unclf.segmenter import parse_many
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -55,13 +55,9 @@ def main() -> None:
         words = ParagraphFeaturizer().fit(parsed).own_words(parsed)
         offsets = document_offsets(parsed)
         for _, label in (t for t in TASKS if t[0] == corpus):
-            labels = np.zeros(offsets[-1], dtype=np.int8)
-            labelled = np.zeros(len(docs), dtype=bool)
-            for i, (doc, raw) in enumerate(zip(parsed, docs, strict=True)):
-                spans = [TargetSpan(s, e, label) for s, e in spans_for(raw, label)]
-                held, _ = align_targets(doc.paragraphs, spans)
-                labels[offsets[i] + np.asarray(held, dtype=np.int64)] = 1
-                labelled[i] = bool(spans)
+            targets = [spans_for(raw, label) for raw in docs]
+            labels, _ = paragraph_labels(parsed, targets)
+            labelled = np.array([bool(spans) for spans in targets])
             # Only documents that were labelled for this task can disagree with a target.
             rows = np.flatnonzero(np.repeat(labelled, np.diff(offsets)))
             document = np.repeat(np.arange(len(docs)), np.diff(offsets))[rows]

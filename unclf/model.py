@@ -37,7 +37,13 @@ from unclf.features import ParagraphFeaturizer, document_offsets, layout_feature
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.segmenter import Paragraph, ParsedDocument, parse_many
 
-__all__ = ["RankedDocument", "ScoredParagraph", "TargetSelector", "parse_documents"]
+__all__ = [
+    "RankedDocument",
+    "ScoredParagraph",
+    "TargetSelector",
+    "paragraph_labels",
+    "parse_documents",
+]
 
 MODES = ("single", "multi")
 # Each view is a separate linear scorer over some of the featurizer's blocks (None: all of
@@ -97,10 +103,11 @@ def _as_spans(targets: Iterable) -> list[TargetSpan]:
     return spans
 
 
-def _labels(
+def paragraph_labels(
     docs: Sequence[ParsedDocument], targets: Sequence[Sequence]
 ) -> tuple[np.ndarray, list[int]]:
-    """1 for paragraphs that hold a target; and the documents with a target in no paragraph."""
+    """1 for paragraphs that hold a target (all documents' rows, in order); and the documents
+    with a target in no paragraph. Shared by training and the benchmarks' label checks."""
     labels = []
     unheld_in = []
     for i, (doc, spans) in enumerate(zip(docs, targets, strict=True)):
@@ -202,7 +209,7 @@ class TargetSelector(BaseEstimator):
         if len(X) < 2:
             raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
         docs = list(parse_documents(X, progress=progress, total=len(X)))
-        labels, self.documents_with_unheld_targets_ = _labels(docs, y)
+        labels, self.documents_with_unheld_targets_ = paragraph_labels(docs, y)
         if labels.sum() == 0:
             raise ValueError("no paragraph holds a target: nothing to learn from")
         offsets = document_offsets(docs)
