@@ -184,12 +184,12 @@ def test_an_earlier_paragraph_close_to_the_best_goes_first(fitted, examples):
 
 
 def test_neighbour_scores_stay_inside_their_document():
-    # Two documents of 3 paragraphs and an empty one; scores against each document's best.
-    values = np.array([1.0, 3.0, 2.0, 5.0, 0.0, 4.0])
+    # Two documents of 3 paragraphs, scores against each document's best, and empty ones.
+    relative = np.array([-2.0, 0.0, -1.0, 0.0, -5.0, -1.0])
     offsets = np.array([0, 0, 3, 3, 6, 6])  # empty documents first, between and last
-    previous, following = _neighbour_scores(values, offsets)
-    # Relative: [-2, 0, -1] and [0, -5, -1]. A missing neighbour counts as the document's
-    # lowest, not 0, which would claim it was the document's best.
+    previous, following = _neighbour_scores(relative, offsets)
+    # A missing neighbour counts as the document's lowest, not 0, which would claim it was
+    # the document's best.
     np.testing.assert_array_equal(previous, [-2, -2, 0, -5, 0, -5])
     np.testing.assert_array_equal(following, [0, -1, -2, -5, -1, -5])
 

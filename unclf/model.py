@@ -313,16 +313,17 @@ class TargetSelector(BaseEstimator):
     def _stage_two_features(
         score: np.ndarray, similarity: np.ndarray, layout: np.ndarray, offsets: np.ndarray
     ) -> np.ndarray:
+        relative = [_document_relative(view, offsets) for view in score.T]
         return np.column_stack(
             [
                 score,
-                *(_document_relative(view, offsets) for view in score.T),
+                *relative,
                 similarity,
                 _document_relative(similarity[:, 0], offsets),
                 _document_relative(similarity[:, 1], offsets),
                 layout,
                 np.repeat(np.log1p(np.diff(offsets)), np.diff(offsets)),
-                *_neighbour_scores(score[:, 0], offsets),
+                *_neighbour_scores(relative[0][:, 0], offsets),
             ]
         )
 
@@ -399,23 +400,19 @@ class TargetSelector(BaseEstimator):
         return self.evaluate(X, y)["hit@1"]
 
 
-def _neighbour_scores(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The previous and the next paragraph's score against the document's best: a marked clause
-    often sits beside the one that names it. A first or last paragraph's missing neighbour
-    counts as the document's lowest (0 would say it was the best)."""
-    relative = _document_relative(values, offsets)[:, 0]
+def _neighbour_scores(relative: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The previous and the next paragraph's score against the document's best (``relative``):
+    a marked clause often sits beside the one that names it. A first or last paragraph's
+    missing neighbour counts as the document's lowest (0 would say it was the best)."""
     sizes = np.diff(offsets)
-    floor = np.zeros(len(sizes))
-    nonempty = sizes > 0
-    floor[nonempty] = np.minimum.reduceat(relative, offsets[:-1][nonempty]) if nonempty.any() else 0
-    floor = np.repeat(floor, sizes)
-    index = np.arange(len(values))
-    first = np.zeros(len(values), bool)
-    first[offsets[:-1][nonempty]] = True
-    last = np.zeros(len(values), bool)
-    last[offsets[1:][nonempty] - 1] = True
-    previous = np.where(first, floor, relative[np.maximum(index - 1, 0)])
-    following = np.where(last, floor, relative[np.minimum(index + 1, len(values) - 1)])
+    doc = np.repeat(np.arange(len(sizes)), sizes)
+    lowest = np.full(len(sizes), np.inf)
+    np.minimum.at(lowest, doc, relative)
+    same = doc[1:] == doc[:-1]  # paragraph i and i + 1 share a document
+    previous = lowest[doc]
+    previous[1:][same] = relative[:-1][same]
+    following = lowest[doc]
+    following[:-1][same] = relative[1:][same]
     return previous, following
 
 
