@@ -7,13 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
 
 from unclf.documents import read_labelled
 from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
-from unclf.model import TargetSelector, _lead_ratio, _neighbour_scores, parse_documents
+from unclf.model import (
+    TargetSelector,
+    _lead_ratio,
+    _log_count_ratio,
+    _neighbour_scores,
+    parse_documents,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -141,15 +149,51 @@ def test_each_view_scores_its_own_blocks_and_the_ranker_weighs_them(examples):
     model = TargetSelector(n_folds=2).fit(parsed[:8], targets[:8])
     featurizer = model.featurizer_
     width = len(featurizer.columns_)
-    assert len(model.scorers_) == len(model.views) == len(model.view_columns_)
+    # Every view plain, then the views of log_count_ratio scaled.
+    assert len(model.scorers_) == len(model.views) + len(model.log_count_ratio)
     parts = [set(model.view_columns_[model.views.index(v)]) for v in model.views if v != "all"]
     assert sum(len(p) for p in parts) == width  # the views other than "all" partition the columns
     assert set().union(*parts) == set(range(width))
     words = model.view_columns_[model.views.index("words")]
-    for scorer, columns in zip(model.scorers_, model.view_columns_, strict=True):
+    read = [*model.views, *model.log_count_ratio]
+    for scorer, view in zip(model.scorers_, read, strict=True):
+        columns = model.view_columns_[model.views.index(view)]
         assert scorer.coef_.shape[1] == (width if columns is None else len(columns))
-    single = TargetSelector(n_folds=2, views=("words",)).fit(parsed[:8], targets[:8])
+    single = TargetSelector(n_folds=2, views=("words",), log_count_ratio=()).fit(
+        parsed[:8], targets[:8]
+    )
     assert len(single.scorers_) == 1 and len(single.view_columns_[0]) == len(words)
+    with pytest.raises(ValueError, match="log_count_ratio must be a subset of views"):
+        TargetSelector(views=("words",)).fit(parsed[:8], targets[:8])
+
+
+def test_folds_fitted_in_processes_give_the_same_model(examples):
+    parsed, targets = examples
+    one = TargetSelector(n_folds=2).fit(parsed[:8], targets[:8])
+    two = TargetSelector(n_folds=2, n_jobs=2).fit(parsed[:8], targets[:8])
+    for a, b in zip(one.scorers_, two.scorers_, strict=True):
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(one.ranker_[-1].coef_, two.ranker_[-1].coef_)
+
+
+def test_log_count_ratio_favours_the_targets_words_and_is_folded_into_the_scorer():
+    # Columns: a word only targets have, one only the others have, one everywhere.
+    features = sp.csr_matrix(
+        np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1], [0, 1, 1], [0, 1, 1]], np.float32)
+    )
+    labels = np.array([1, 1, 0, 0, 0, 0], dtype=np.int8)
+    ratio = _log_count_ratio(features, labels)
+    assert ratio[0] > ratio[2] > ratio[1]
+    model = TargetSelector(C=1.0)
+    scaled = model._fit_scorer(features, labels, by_ratio=True)
+    reference = LogisticRegression(
+        C=1.0, class_weight="balanced", solver="liblinear", dual=True, max_iter=200, random_state=0
+    ).fit(features @ sp.diags(ratio), labels)
+    np.testing.assert_allclose(
+        scaled.decision_function(features),
+        reference.decision_function(features @ sp.diags(ratio)),
+        rtol=1e-5,
+    )
 
 
 def test_first_mention_rule_is_learned_only_where_annotators_mark_first_mentions():

@@ -270,7 +270,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if with_target == 0:
         raise UsageError(f"{args.data}: no document has a target"
                          + (f" labelled {args.label!r}" if args.label else ""))
-    model = TargetSelector(mode=args.mode, random_state=args.seed)
+    model = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
     try:
         model.fit([d.text for d in docs], targets, progress=True)
     except ValueError as e:
@@ -574,6 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("single", "multi"), default="single",
                    help="single: one target per document; multi: every paragraph above threshold")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=-1,
+                   help="processes fitting the training folds side by side (-1: all cores)")
     p.add_argument("--skip-invalid", action="store_true",
                    help="train on the valid documents and report the others")
     p.set_defaults(run=cmd_train)
