@@ -448,8 +448,9 @@ def _fold_stage_one(
     labels: np.ndarray,
     fold_of_row: np.ndarray,
     k: int | None,
-) -> tuple[np.ndarray | None, np.ndarray | None, list, sp.csr_matrix]:
-    """Fit stage 1 without fold ``k`` and score that fold (``k`` None: fit on every row).
+) -> tuple[np.ndarray | None, np.ndarray | None, list | None, sp.csr_matrix | None]:
+    """Fit stage 1 without fold ``k`` and score that fold; ``k`` None: fit on every row and
+    return the scorers and targets instead.
     A function of its arguments only, so that folds can run in separate processes."""
     if k is None:
         return None, None, *model._fit_stage_one(features, words, labels)
@@ -458,7 +459,7 @@ def _fold_stage_one(
         [f[train] for f in features], words[train], labels[train]
     )
     score = _decisions(scorers, [f[test] for f in features])
-    return score, _similarities(words[test], targets), scorers, targets
+    return score, _similarities(words[test], targets), None, None  # a fold's scorers stay here
 
 
 def _log_count_ratio(features: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
