@@ -148,6 +148,22 @@ def targets_section(tasks: dict, small: dict, folds: int, seed: int) -> list[str
         lines.append(
             f"| **mean** | | **{ours:.3f}** | | {theirs:.3f} | {ours - theirs:+.3f} | | | | |"
         )
+    if tasks:
+        bands = [b["scores"] for b in next(iter(tasks.values()))["unclf"]["hit@1_by_score"]]
+        lines += [
+            "",
+            "How far to trust a suggestion: hit@1 of the documents whose chosen paragraph "
+            "scored in each band (documents in brackets):",
+            "",
+            "| task | " + " | ".join(f"score {b}" for b in bands) + " |",
+            "|---|" + "---|" * len(bands),
+        ]
+        for name, r in tasks.items():
+            cells = [
+                f"{f3(b['hit@1'])} ({b['documents']})" if b["documents"] else "- (0)"
+                for b in r["unclf"]["hit@1_by_score"]
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Every baseline's hit@1 on the same folds:",

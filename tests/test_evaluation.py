@@ -115,6 +115,10 @@ def test_summary_agrees_with_the_documents(task, cv) -> None:
     assert cv.summary["abstained_without_target"] == sum(d.marked == 0 for d in without)
     low, high = cv.summary["hit@1_ci95"]
     assert low <= cv.summary["hit@1"] <= high
+    bands = cv.summary["hit@1_by_score"]
+    assert sum(b["documents"] for b in bands) == len(with_target)
+    band_hits = sum(b["hit@1"] * b["documents"] for b in bands if b["documents"])
+    assert band_hits == pytest.approx(sum(d.hit for d in with_target))
 
 
 def test_first_paragraph_baseline_is_scored_like_the_model(task, cv) -> None:

@@ -49,6 +49,10 @@ def test_target_and_curve_tables(examples) -> None:
     assert any(line.startswith("| **mean** |") for line in lines)
     header = next(line for line in lines if line.startswith("| task | unclf | "))
     assert all(name in header for name in task["baselines"])
+    assert "| task | score 0.0-0.5 | score 0.5-0.8 | score 0.8-1.0 |" in lines
+    bands = task["unclf"]["hit@1_by_score"]
+    band_row = next(line for line in lines if line.startswith("| ex:a | ") and "(" in line)
+    assert all(f"({b['documents']})" in band_row for b in bands)
 
     curve = learning_curve(parsed, spans, [3], folds=3, baselines={"first": FirstParagraph()})
     text = "\n".join(run_all.curve_section(curve, folds=3))

@@ -482,6 +482,9 @@ def cmd_cv(args: argparse.Namespace) -> int:
               f"recall@5 {show(b['recall@5'])}")
     print(f"  marked paragraphs: precision {show(s['precision'])}, recall {show(s['recall'])}, "
           f"F1 {show(s['f1'])}")
+    bands = [f"{b['scores']}: {show(b['hit@1'])} ({b['documents']} documents)"
+             for b in s["hit@1_by_score"]]
+    print(f"  hit@1 by the chosen paragraph's score: {', '.join(bands)}")
     if s["documents_without_target"]:
         print(f"  abstained on {s['abstained_without_target']} of "
               f"{s['documents_without_target']} documents without a target")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from sklearn.base import clone
@@ -230,10 +231,32 @@ def _decisions(outcomes: Sequence[DocumentOutcome]) -> dict:
     }
 
 
+# Score bands of the chosen paragraph, for "how often is the suggestion right at this score".
+SCORE_BANDS = (0.0, 0.5, 0.8, 1.0)
+
+
+def _by_score(outcomes: Sequence[DocumentOutcome]) -> list[dict]:
+    """hit@1 of the documents with a target whose chosen paragraph scored in each band: what
+    a score is worth to a person deciding whether to check a suggestion."""
+    scored = [(o.chosen.score, o.hit) for o in outcomes if o.hit is not None and o.chosen]
+    bands = []
+    for low, high in pairwise(SCORE_BANDS):
+        inside = [hit for score, hit in scored if low <= score < high or score == high == 1.0]
+        bands.append(
+            {
+                "scores": f"{low:.1f}-{high:.1f}",
+                "documents": len(inside),
+                "hit@1": sum(inside) / len(inside) if inside else float("nan"),
+            }
+        )
+    return bands
+
+
 def _summary(outcomes: Sequence[DocumentOutcome], results: Sequence[DocumentResult]) -> dict:
     summary = summarize(results)
     low, high = _wilson(sum(r.hit_at_1 for r in results), len(results))
     summary["hit@1_ci95"] = [low, high]
+    summary["hit@1_by_score"] = _by_score(outcomes)
     summary.update(_decisions(outcomes))
     return summary
 
