@@ -207,8 +207,10 @@ def test_report_shows_every_missed_document_side_by_side(cv) -> None:
     page = render_report(cv, "examples")
     parser = _Articles()
     parser.feed(page)
-    assert parser.tables == 3
+    assert parser.tables == 4
     assert f"{cv.summary['hit@1']:.3f}" in page
+    for band in cv.summary["hit@1_by_score"]:
+        assert f"<td>{band['scores']}</td><td>{band['documents']}</td>" in page
     missed = [a for a in parser.articles if a["class"] == "miss"]
     assert [a["id"] for a in missed] == [f"doc-{d.id}" for d in cv.misses]
     assert missed, "the examples give at least one miss with 3 folds"
@@ -228,6 +230,7 @@ def test_report_escapes_document_text() -> None:
         "gold_chars_median": 10.0, "hit@1_ci95": [0.0, 0.79], "hit@1_fold_std": math.nan,
         "precision": 0.0, "recall": 0.0, "f1": 0.0, "documents_without_target": 0,
         "abstained_without_target": 0,
+        "hit@1_by_score": [{"scores": "0.0-1.0", "documents": 1, "hit@1": 0.0}],
     }  # fmt: skip
     settings = {"n_folds": 2, "seed": 0, "mode": "single", "documents": 1}
     page = render_report(CrossValidation(summary, [], {}, settings, [doc]), "t")

@@ -92,6 +92,10 @@ def _figures(cv: CrossValidation) -> str:
             ]
         ),
     ]
+    bands = [_row(["chosen paragraph's score", "documents", "hit@1"], "", True)]
+    bands += [
+        _row([b["scores"], str(b["documents"]), _number(b["hit@1"])]) for b in s["hit@1_by_score"]
+    ]
     folds = [_row(["fold", "train docs", "test docs", "hit@1", "MRR", "recall@5"], "", True)]
     for f in cv.folds:
         folds.append(
@@ -113,6 +117,9 @@ def _figures(cv: CrossValidation) -> str:
         f"it varies by {_number(s['hit@1_fold_std'])} (standard deviation).</p>"
         f'<table class="figures">{"".join(rows)}</table>'
         f'<table class="decisions">{"".join(decisions)}</table>'
+        f"<p>What a score is worth: hit@1 of the documents whose chosen paragraph scored in "
+        f"each band.</p>"
+        f'<table class="bands">{"".join(bands)}</table>'
         f'<table class="folds">{"".join(folds)}</table></section>'
     )
 
