@@ -237,7 +237,8 @@ SCORE_BANDS = (0.0, 0.5, 0.8, 1.0)
 
 def _by_score(outcomes: Sequence[DocumentOutcome]) -> list[dict]:
     """hit@1 of the documents with a target whose chosen paragraph scored in each band: what
-    a score is worth to a person deciding whether to check a suggestion."""
+    a score is worth to a person deciding whether to check a suggestion. A document without
+    paragraphs has no chosen score and is in no band (it still counts as a miss in hit@1)."""
     scored = [(o.chosen.score, o.hit) for o in outcomes if o.hit is not None and o.chosen]
     bands = []
     for low, high in pairwise(SCORE_BANDS):
