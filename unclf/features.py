@@ -6,7 +6,7 @@ scheme: the paragraph's own words and word pairs, its section heading's words, a
 neighbours' words. A fourth block holds the character n-grams of the paragraph's words (as
 scikit-learn's ``char_wb`` analyzer makes them), computed once per distinct word and summed per
 paragraph with a sparse product, so that "minority" and "minorities" share evidence. Layout
-(where the paragraph sits, what kind it is) is a small dense array that the model's second
+(where the paragraph sits, what kind it is, how it ends) is a small dense array that the second
 stage uses directly.
 """
 
@@ -37,6 +37,11 @@ LAYOUT_FEATURES = (
     "number_depth",
     *(f"kind={kind}" for kind in KINDS),
     "has_section",
+    "ends_with_colon",
+    "ends_with_semicolon",
+    "ends_with_period",
+    "starts_lower_case",
+    "previous_ends_with_colon",
 )
 
 
@@ -65,8 +70,24 @@ def layout_features(doc: ParsedDocument) -> np.ndarray:
         np.array([p.number.count(".") + 1 if p.number else 0 for p in doc.paragraphs], float),
         *(np.array([p.kind == kind for p in doc.paragraphs], dtype=float) for kind in KINDS),
         np.array([p.section is not None for p in doc.paragraphs], dtype=float),
+        *_punctuation(doc),
     ]
     return np.column_stack(columns)
+
+
+def _punctuation(doc: ParsedDocument) -> list[np.ndarray]:
+    """How a paragraph ends and starts. A lead-in ends with a colon and what it introduces
+    follows ("by and between:", "Decides:"); list items (recommendations, operative
+    paragraphs) end with a semicolon; a paragraph starting in lower case continues another."""
+    last = [p.text.rstrip()[-1:] for p in doc.paragraphs]
+    colon = np.array([c == ":" for c in last], dtype=float)
+    return [
+        colon,
+        np.array([c == ";" for c in last], dtype=float),
+        np.array([c == "." for c in last], dtype=float),
+        np.array([p.text[:1].islower() for p in doc.paragraphs], dtype=float),
+        np.concatenate([[0.0], colon[:-1]]),
+    ]
 
 
 def _word_counts(doc: ParsedDocument, n_features: int, pairs: bool) -> sp.csr_matrix:
