@@ -47,6 +47,15 @@ def test_target_and_curve_tables(examples) -> None:
     assert f"**{task['unclf']['hit@1']:.3f}**" in row
     assert f"{task['baseline']['hit@1']:.3f}" in row
     assert any(line.startswith("| **mean** |") for line in lines)
+    # The goal is a mean difference of 0.07: 0.0698 must not round to it.
+    close = json.loads(json.dumps(task))
+    close["unclf"]["hit@1"], close["baseline"]["hit@1"] = 0.8939, 0.8241
+    mean = next(
+        line
+        for line in run_all.targets_section({"ex:a": close}, {}, folds=3, seed=0)
+        if line.startswith("| **mean** |")
+    )
+    assert "+0.0698" in mean
     header = next(line for line in lines if line.startswith("| task | unclf | "))
     assert all(name in header for name in task["baselines"])
     assert "| task | score 0.0-0.5 | score 0.5-0.8 | score 0.8-1.0 |" in lines
