@@ -364,6 +364,25 @@ def test_a_line_ending_on_a_joining_word_continues_after_a_page_break():
     assert [p.number for p in segment(text)] == ["10", "11"]
 
 
+def test_an_initial_after_a_joining_word_is_no_section_marker():
+    # Invented text: a party named with an initial after "by and between", and a roman II
+    # after "I and"; neither letter opens a section.
+    text = (
+        "This Agreement is made\n\nby and between\n\nJ. Fenwick Trading Ltd\n\n"
+        "with an office in Ruritania.\n\n"
+        "12. The Council recalls Additional Protocols I and\n\n\nII. It urges the parties to "
+        "respect them.\n\nB. Cooperation with regional organizations\n\n13. The Council "
+        "welcomes it.\n"
+    )
+    assert [p.text for p in segment(text)] == [
+        "This Agreement is made by and between J. Fenwick Trading Ltd with an office in "
+        "Ruritania.",
+        "The Council recalls Additional Protocols I and II. It urges the parties to respect them.",
+        "Cooperation with regional organizations",
+        "The Council welcomes it.",
+    ]
+
+
 def test_a_wide_gap_before_and_does_not_split_a_line():
     # Invented EDGAR-style title line: the gap before "And" joins two names; it is no clause.
     text = "AGREEMENT   BETWEEN   RURITANIA WIDGETS, INC.   And   FENWICK TRADING LTD.\n"

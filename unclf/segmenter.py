@@ -402,6 +402,8 @@ class _Segmenter:
 
         if block_is_marker_only:  # "12." alone on its line takes the next line, unless numbered
             return marker_kind == "num" or (marker_kind is not None and marker_end >= piece.end)
+        if marker_kind == "section" and _leaves_open(prev_text):
+            return False  # "by and between" then "F. Hoffmann-La Roche Ltd": an initial
         if marker_kind is not None:
             alone = marker_end >= piece.end
             if marker_kind == "num" and not (alone or terminal or blank):
