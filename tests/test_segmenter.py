@@ -407,3 +407,25 @@ def test_a_list_item_ending_on_and_or_a_lone_or_stays_apart():
         "OR",
         "Option B. The buyer pays by cheque.",
     ]
+
+
+def test_a_list_item_without_closing_punctuation_is_no_heading():
+    # Invented recommendations; the middle one lost its ';' and is short like a heading.
+    text = (
+        "II. Conclusions and recommendations\n\n"
+        "12.30 Continue the reform of the judiciary with international assistance (Ruritania);\n\n"
+        "12.31 Adopt a national action plan (Fenwick)\n\n"
+        "12.32 Strengthen cooperation with regional organizations (Grand Fenwick);\n\n"
+        "12.33 Annual report\n\n"
+        "The Council welcomes it.\n"
+    )
+    kinds = [(p.text[:5], p.kind) for p in segment(text)]
+    assert kinds == [
+        ("Concl", "heading"),
+        ("12.30", "paragraph"),
+        ("12.31", "paragraph"),
+        ("12.32", "paragraph"),
+        ("12.33", "heading"),
+        ("The C", "paragraph"),
+    ]
+    assert all(p.section == "II. Conclusions and recommendations" for p in segment(text)[1:5])

@@ -500,10 +500,20 @@ class _Segmenter:
             if block.marker_kind == "num" or len(clean) >= 60 or clean[-1] in ".!?;":
                 break
             cleaned.pop()
+        kinds = [_kind(block, clean) for block, clean in cleaned]
+        numbers = [block.number or _leading_number(clean) for block, clean in cleaned]
+        for i in range(1, len(cleaned) - 1):
+            # "123.30 ...;" / "123.31 Adopt strategies (Egypt)" / "123.32 ...;": an item of the
+            # list that lost its closing punctuation, not a heading.
+            if (
+                kinds[i] == "heading"
+                and kinds[i - 1] == kinds[i + 1] == "paragraph"
+                and _in_sequence(numbers[i - 1], numbers[i], numbers[i + 1])
+            ):
+                kinds[i] = "paragraph"
         paragraphs = []
         section = None
-        for index, (block, clean) in enumerate(cleaned):
-            kind = _kind(block, clean)
+        for index, ((block, clean), kind) in enumerate(zip(cleaned, kinds, strict=True)):
             paragraphs.append(
                 Paragraph(index, block.start, block.end, clean, block.number, kind, section)
             )
@@ -516,6 +526,26 @@ def _repair_hyphen(match: re.Match) -> str:
     following = match.string[match.end() :].split(None, 1)
     word = following[0].rstrip(",.;:") if following else ""
     return "- " if word in _KEEP_HYPHEN_BEFORE else ""
+
+
+_LEADING_NUMBER = re.compile(r"(\d{1,3}(?:\.\d{1,3})+)\.?\s")
+
+
+def _leading_number(clean: str) -> str | None:
+    """A multi-level number opening the text ("155.124 Intensify"), marker or not."""
+    match = _LEADING_NUMBER.match(clean)
+    return match.group(1) if match else None
+
+
+def _in_sequence(previous: str | None, number: str | None, following: str | None) -> bool:
+    """Whether three multi-level numbers count up by one under the same head."""
+    if not (previous and number and following):
+        return False
+    parts = [n.rpartition(".") for n in (previous, number, following)]
+    if not parts[1][0] or any(head != parts[1][0] for head, _, _ in parts):
+        return False
+    lasts = [int(last) for _, _, last in parts]
+    return lasts[1] - lasts[0] == lasts[2] - lasts[1] == 1
 
 
 def _kind(block: _Block, clean: str) -> str:
