@@ -419,13 +419,29 @@ def test_a_list_item_without_closing_punctuation_is_no_heading():
         "12.33 Annual report\n\n"
         "The Council welcomes it.\n"
     )
-    kinds = [(p.text[:5], p.kind) for p in segment(text)]
+    kinds = [(p.number, p.kind) for p in segment(text)]
     assert kinds == [
-        ("Concl", "heading"),
+        ("II", "heading"),
         ("12.30", "paragraph"),
         ("12.31", "paragraph"),
         ("12.32", "paragraph"),
         ("12.33", "heading"),
-        ("The C", "paragraph"),
+        (None, "paragraph"),
     ]
     assert all(p.section == "II. Conclusions and recommendations" for p in segment(text)[1:5])
+
+
+def test_multi_level_numbers_without_their_dot_still_number_a_list():
+    # Invented recommendations, numbered "136.1 " as in some UPR reports, not "136.1. ".
+    text = (
+        "The State under review examined the recommendations below.\n\n"
+        "136.1 Ratify the convention on enforced disappearance (Ruritania);\n\n"
+        "136.2 Accede to the second optional protocol (Fenwick);\n\n"
+        "136.3 Adopt a national plan on minorities (Grand Fenwick).\n\n"
+        "1.5 million people were displaced in the floods of that year.\n"
+    )
+    paragraphs = segment(text)
+    assert [p.number for p in paragraphs] == [None, "136.1", "136.2", "136.3", None]
+    assert paragraphs[1].text == "Ratify the convention on enforced disappearance (Ruritania);"
+    assert text[paragraphs[1].start : paragraphs[1].end].startswith("136.1 Ratify")
+    assert paragraphs[4].text.startswith("1.5 million")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import groupby
+from itertools import groupby, pairwise
 
 import numpy
 import spacy
@@ -514,11 +514,19 @@ class _Segmenter:
         paragraphs = []
         section = None
         for index, ((block, clean), kind) in enumerate(zip(cleaned, kinds, strict=True)):
+            number = block.number
+            if number is None and numbers[index] is not None:
+                # "136.1 Ratify ..." / "136.2 Accede ...": numbered without the closing dot
+                # that a marker has, the number of a list all the same.
+                around = numbers[max(index - 1, 0) : index + 2]
+                if any(_counts_on(a, b) for a, b in pairwise(around)):
+                    number = numbers[index]
+                    clean = clean[len(number) :].lstrip(". ")
             paragraphs.append(
-                Paragraph(index, block.start, block.end, clean, block.number, kind, section)
+                Paragraph(index, block.start, block.end, clean, number, kind, section)
             )
             if kind == "heading":  # the paragraphs after it sit under it
-                section = f"{block.number}. {clean}" if block.number else clean
+                section = f"{number}. {clean}" if number else clean
         return paragraphs
 
 
@@ -539,13 +547,16 @@ def _leading_number(clean: str) -> str | None:
 
 def _in_sequence(previous: str | None, number: str | None, following: str | None) -> bool:
     """Whether three multi-level numbers count up by one under the same head."""
-    if not (previous and number and following):
+    return _counts_on(previous, number) and _counts_on(number, following)
+
+
+def _counts_on(number: str | None, following: str | None) -> bool:
+    """Whether ``following`` is the multi-level number after ``number`` ("136.9", "136.10")."""
+    if not (number and following):
         return False
-    parts = [n.rpartition(".") for n in (previous, number, following)]
-    if not parts[1][0] or any(head != parts[1][0] for head, _, _ in parts):
-        return False
-    lasts = [int(last) for _, _, last in parts]
-    return lasts[1] - lasts[0] == lasts[2] - lasts[1] == 1
+    head, _, last = number.rpartition(".")
+    following_head, _, following_last = following.rpartition(".")
+    return bool(head) and head == following_head and int(following_last) - int(last) == 1
 
 
 def _kind(block: _Block, clean: str) -> str:
