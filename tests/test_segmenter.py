@@ -445,3 +445,6 @@ def test_multi_level_numbers_without_their_dot_still_number_a_list():
     assert paragraphs[1].text == "Ratify the convention on enforced disappearance (Ruritania);"
     assert text[paragraphs[1].start : paragraphs[1].end].startswith("136.1 Ratify")
     assert paragraphs[4].text.startswith("1.5 million")
+    # A bulleted item keeps all that follows its bullet.
+    bullets = segment("• 2.1 Ratify the convention (Ruritania);\n\n• 2.2 Adopt a plan (Fenwick);\n")
+    assert [(p.number, p.text[:3]) for p in bullets] == [(None, "2.1"), (None, "2.2")]

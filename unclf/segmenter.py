@@ -515,13 +515,13 @@ class _Segmenter:
         section = None
         for index, ((block, clean), kind) in enumerate(zip(cleaned, kinds, strict=True)):
             number = block.number
-            if number is None and numbers[index] is not None:
+            opening = _LEADING_NUMBER.match(clean) if block.marker_kind is None else None
+            if opening is not None:
                 # "136.1 Ratify ..." / "136.2 Accede ...": numbered without the closing dot
                 # that a marker has, the number of a list all the same.
                 around = numbers[max(index - 1, 0) : index + 2]
                 if any(_counts_on(a, b) for a, b in pairwise(around)):
-                    number = numbers[index]
-                    clean = clean[len(number) :].lstrip(". ")
+                    number, clean = opening.group(1), clean[opening.end() :].lstrip()
             paragraphs.append(
                 Paragraph(index, block.start, block.end, clean, number, kind, section)
             )
