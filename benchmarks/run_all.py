@@ -7,9 +7,11 @@ Order, so that timings are not disturbed by the other runs: the segmentation ben
 corpus (UPR, CUAD) side by side (``--jobs`` at a time; their hit@1 does not depend on load),
 then the training/prediction speed alone, then ``benchmarks/throughput.py`` alone if it exists.
 The learning curve of UPR Minorities runs in the same pool as the target tasks and is drawn to
-``learning-curve.png`` beside the output. The full run takes about 35 minutes on 2 cores, plus
-the curve; ``--tasks upr:Minorities --folds 2 --skip-small --skip-speed --skip-segmentation
---curve-sizes 3,6`` is a quick check of the runner itself.
+``learning-curve.png`` beside the output. The full run takes about 50 minutes on 2 cores;
+``--seeds 0,1,2`` adds a table of every task on three fold splits (each further split about 40
+minutes more; the other tables stay those of the first). ``--tasks upr:Minorities --folds 2
+--skip-small --skip-speed --skip-segmentation --curve-sizes 3,6`` is a quick check of the runner
+itself.
 
 The markdown goes to ``--output`` (default benchmarks/results.md); with ``--readme`` it also
 replaces the part of that file between the two ``benchmark-results`` marker comments.
@@ -36,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from targets import SMALL_TASKS, parse_tasks  # noqa: E402  (the benchmark script beside this one)
+from targets import SMALL_TASKS, parse_seeds, parse_tasks  # noqa: E402  (the benchmark script beside this one)
 
 START, END = "<!-- benchmark-results:start -->", "<!-- benchmark-results:end -->"
 IMAGE = "@@learning-curve.png@@"  # replaced by the plot's path relative to each output file
@@ -115,12 +117,12 @@ def segmentation_section(results: dict) -> list[str]:
     return lines
 
 
-def targets_section(tasks: dict, small: dict, folds: int, seed: int) -> list[str]:
+def targets_section(tasks: dict, small: dict, folds: int, seeds: list[int]) -> list[str]:
     names = sorted({b for r in tasks.values() for b in r["baselines"]})
     lines = [
         "### Finding the target",
         "",
-        f"{folds}-fold document-grouped cross-validation (seed {seed}); the model and every "
+        f"{folds}-fold document-grouped cross-validation (seed {seeds[0]}); the model and every "
         "baseline trained and tested on the same folds in the same run. hit@1, MRR and "
         "recall@5 over the documents that have a target of the label; the interval is the 95% "
         "Wilson interval of hit@1; *reference* is the data README's baseline (TF-IDF + "
@@ -188,6 +190,42 @@ def targets_section(tasks: dict, small: dict, folds: int, seed: int) -> list[str
             u, ref = r["unclf"]["hit@1"], r["baseline"]["hit@1"]
             lines.append(f"| {name} | **{f3(u)}** | {f3(ref)} | {signed(u - ref)} |")
     lines.append("")
+    if len(seeds) > 1:
+        lines += splits_section(tasks, small, folds, seeds)
+    return lines
+
+
+def splits_section(tasks: dict, small: dict, folds: int, seeds: list[int]) -> list[str]:
+    """hit@1 of unclf and the reference on each fold split, and the mean over the splits."""
+    head = " | ".join(f"seed {s}" for s in seeds)
+    lines = [
+        f"The same cross-validation on {len(seeds)} fold splits (seeds {', '.join(map(str, seeds))}"
+        f"; the tables above are seed {seeds[0]}'s): unclf / reference hit@1, and the difference "
+        "averaged over the splits. One split settles a difference only to about +-0.02.",
+        "",
+        f"| task | {head} | mean difference |",
+        "|---|" + "---|" * (len(seeds) + 1),
+    ]
+
+    def row(name: str, splits: list[dict]) -> str:
+        cells = [f"{f3(s['unclf'])} / {f3(s['baseline'])}" for s in splits]
+        mean = sum(s["unclf"] - s["baseline"] for s in splits) / len(splits)
+        shown = "n/a" if mean != mean else f"{mean:+.4f}"
+        return f"| {name} | " + " | ".join(cells) + f" | {shown} |"
+
+    for name, r in tasks.items():
+        lines.append(row(name, r["splits"]))
+    means = [
+        {
+            "unclf": sum(r["splits"][j]["unclf"] for r in tasks.values()) / len(tasks),
+            "baseline": sum(r["splits"][j]["baseline"] for r in tasks.values()) / len(tasks),
+        }
+        for j in range(len(seeds))
+    ]
+    lines.append(row("**mean**", means))
+    for name, r in small.items():
+        lines.append(row(f"{name}, 10 documents", r["splits"]))
+    lines.append("")
     return lines
 
 
@@ -232,7 +270,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=parse_seeds, default=[0], help="fold splits, e.g. 0,1,2 (see targets.py)"
+    )
     parser.add_argument("--tasks", help="comma-separated corpus:label list (default: all 8)")
     parser.add_argument("--jobs", type=int, default=2, help="target processes side by side")
     parser.add_argument("--skip-segmentation", action="store_true")
@@ -247,6 +287,7 @@ def main() -> None:
 
     data = args.data.resolve()
     tasks = parse_tasks(args.tasks)
+    seeds = args.seeds
     curve_png = (args.output.parent / "learning-curve.png").resolve()
     if args.readme and START not in args.readme.read_text(encoding="utf-8"):
         sys.exit(f"run_all: {args.readme} has no {START} ... {END} markers")
@@ -285,8 +326,8 @@ def main() -> None:
                     str(data),
                     "--folds",
                     str(args.folds),
-                    "--seed",
-                    str(args.seed),
+                    "--seeds",
+                    ",".join(map(str, seeds)),
                     "--tasks",
                     ",".join(names),
                     "--skip-speed",
@@ -315,7 +356,7 @@ def main() -> None:
                     "--folds",
                     str(args.folds),
                     "--seed",
-                    str(args.seed),
+                    str(seeds[0]),
                     "--plot",
                     str(curve_png),
                     "--json",
@@ -340,7 +381,7 @@ def main() -> None:
             {n: task_results[n] for n in order},
             {n: small[n] for n in small_order if n in small},
             args.folds,
-            args.seed,
+            seeds,
         )
 
     if curve_job:
@@ -353,6 +394,8 @@ def main() -> None:
                 "benchmarks/targets.py",
                 "--data",
                 str(data),
+                "--seeds",
+                str(seeds[0]),
                 "--tasks",
                 "none",
                 "--skip-small",

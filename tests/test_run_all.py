@@ -42,7 +42,7 @@ def test_target_and_curve_tables(examples) -> None:
     parsed, spans = examples
     # Through JSON, as the runner reads the scripts' output (NaN survives as NaN).
     task = json.loads(json.dumps(targets.run_task(parsed, spans, folds=3, seed=0)))
-    lines = run_all.targets_section({"ex:a": task}, {"ex:a": task}, folds=3, seed=0)
+    lines = run_all.targets_section({"ex:a": task}, {"ex:a": task}, folds=3, seeds=[0])
     row = next(line for line in lines if line.startswith("| ex:a | 22 |"))
     assert f"**{task['unclf']['hit@1']:.3f}**" in row
     assert f"{task['baseline']['hit@1']:.3f}" in row
@@ -52,7 +52,7 @@ def test_target_and_curve_tables(examples) -> None:
     close["unclf"]["hit@1"], close["baseline"]["hit@1"] = 0.8939, 0.8241
     mean = next(
         line
-        for line in run_all.targets_section({"ex:a": close}, {}, folds=3, seed=0)
+        for line in run_all.targets_section({"ex:a": close}, {}, folds=3, seeds=[0])
         if line.startswith("| **mean** |")
     )
     assert "+0.0698" in mean
@@ -66,6 +66,31 @@ def test_target_and_curve_tables(examples) -> None:
     curve = learning_curve(parsed, spans, [3], folds=3, baselines={"first": FirstParagraph()})
     text = "\n".join(run_all.curve_section(curve, folds=3))
     assert run_all.IMAGE in text and "| 3 | **" in text and "first hit@1" in text
+
+
+def test_fold_splits_table(examples) -> None:
+    run_all, targets = _load("run_all"), _load("targets")
+    parsed, spans = examples
+    task = json.loads(json.dumps(targets.run_splits(parsed, spans, folds=3, seeds=[0, 1])))
+    single = targets.run_task(parsed, spans, folds=3, seed=1)
+    # The first seed in detail, every seed's hit@1 in ``splits``.
+    assert task["unclf"]["hit@1"] == task["splits"][0]["unclf"]
+    assert task["splits"][1] == {
+        "seed": 1,
+        "unclf": single["unclf"]["hit@1"],
+        "baseline": single["baseline"]["hit@1"],
+    }
+    one = run_all.targets_section({"ex:a": task}, {}, folds=3, seeds=[0])
+    assert not any("fold splits" in line for line in one)
+    lines = run_all.targets_section({"ex:a": task}, {"ex:a": task}, folds=3, seeds=[0, 1])
+    header = lines.index("| task | seed 0 | seed 1 | mean difference |")
+    splits = task["splits"]
+    mean = sum(s["unclf"] - s["baseline"] for s in splits) / 2
+    row = next(line for line in lines[header:] if line.startswith("| ex:a | "))
+    assert row.endswith(f" | {mean:+.4f} |")
+    assert f"{splits[1]['unclf']:.3f} / {splits[1]['baseline']:.3f}" in row
+    assert any(line.startswith("| ex:a, 10 documents |") for line in lines[header:])
+    assert any(line.startswith("| **mean** |") for line in lines[header:])
 
 
 def test_segmentation_and_speed_paragraphs() -> None:
