@@ -448,3 +448,44 @@ def test_multi_level_numbers_without_their_dot_still_number_a_list():
     # A bulleted item keeps all that follows its bullet.
     bullets = segment("• 2.1 Ratify the convention (Ruritania);\n\n• 2.2 Adopt a plan (Fenwick);\n")
     assert [(p.number, p.text[:3]) for p in bullets] == [(None, "2.1"), (None, "2.2")]
+
+
+# An invented contract whose clauses ran together in lines of 600-2,000 characters, as in
+# contracts converted from EDGAR filings; the other lines make it no flattened text.
+_CLAUSE_FILLER = (
+    "Each party shall bear its own costs of performance under this Agreement, and neither "
+    "party shall be liable to the other for any delay caused by events beyond its control. "
+)
+RUN_TOGETHER = "\n\n".join(
+    [
+        "SERVICES AGREEMENT",
+        "This Services Agreement is made between Northwind Ltd. and Harbour Systems Inc.",
+        "11. Term. This Agreement starts on the Effective Date. " + _CLAUSE_FILLER * 3
+        + "12. Termination. Either party may end this Agreement on ninety days notice. "
+        + _CLAUSE_FILLER * 2,
+        "13.1 Governing Law. This Agreement is governed by the laws of the State of Fremont. "
+        + _CLAUSE_FILLER * 3
+        + "13.2 Arbitration. Disputes go to arbitration in Fremont City. "
+        + _CLAUSE_FILLER * 2,
+        "14. Fees. The fee is 12.5 per cent of sales. " + _CLAUSE_FILLER * 3
+        + "The fee was 10. 12.5 Million units were sold, as set out in section 15. The buyer "
+        "paid in full, as described in the recitals, Tracking Systems Ltd. acting as agent. "
+        + _CLAUSE_FILLER,
+        "15. Notices. Notices are given in writing.",
+        "16. Counterparts. This Agreement may be signed in counterparts.",
+        "17. Entire Agreement. This is the whole agreement of the parties.",
+    ]
+)
+
+
+def test_numbered_clauses_run_together_in_a_line_are_paragraphs():
+    paragraphs = find_paragraphs(RUN_TOGETHER)
+    numbers = [p.number for p in paragraphs]
+    assert numbers == [None, None, "11", "12", "13.1", "13.2", "14", "15", "16", "17"]
+    arbitration = paragraphs[5]
+    assert arbitration.text.startswith("Arbitration. Disputes go to arbitration")
+    assert RUN_TOGETHER[arbitration.start : arbitration.end].startswith("13.2 Arbitration.")
+    assert paragraphs[4].text.endswith(_CLAUSE_FILLER.strip())
+    # In clause 14, "12.5 Million" follows no number of the list, "section 15." is a
+    # reference, and "Tracking" after a comma is no preambular paragraph in so short a line.
+    assert paragraphs[6].text.endswith("acting as agent. " + _CLAUSE_FILLER.strip())

@@ -102,11 +102,13 @@ _PREAMBLE_START = re.compile(
 )
 
 # Inline paragraph starts inside a line (flattened text): a number or section marker after a
-# sentence end, a preambular participle after a comma, an opening quote after a sentence end.
+# sentence end, a multi-level number without its dot after a sentence end ("... LAWS. 11.9
+# Arbitration."), a preambular participle after a comma, an opening quote after a sentence end.
 # The pattern starts with the space so the regex engine can skip ahead; what must precede the
 # space is checked on the few matches.
 _INLINE_START = re.compile(
     r" (?=[\dA-Z“\"])(?:(?=(?P<num>\d{1,3}(?:\.\d{1,3})*)\.\s+[A-Z“\"(])"
+    r"|(?<=[.;:!?] )(?=(?P<dotless>\d{1,3}(?:\.\d{1,3})+) [A-Z][a-z])"
     r"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
     r"|(?<=[.;:!?,] )(?P<head>(?=[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]))"
     rf"|(?<=, )(?P<pre>(?={_PREAMBLE_START.pattern}))"
@@ -167,6 +169,11 @@ _KEEP_HYPHEN_BEFORE = frozenset({"and", "or", "to", "the", "a", "an", "of", "for
 _HEADING_MAX_CHARS = 200
 _RUNNING_LINE_CHARS = (8, 100)
 _FLAT_LINE_MIN_CHARS = 160
+# A line this long holds several paragraphs only when it was flattened; numbered clauses run
+# together in shorter lines too ("... the termination. 13. The Distributor ..."), so from
+# _NUMBERED_LINE_MIN_CHARS a line is searched for numbers after a sentence end only.
+_FLAT_LINE_SPLIT_CHARS = 2000
+_NUMBERED_LINE_MIN_CHARS = 600
 _INLINE_HEADING_MAX_CHARS = 250
 
 
@@ -175,8 +182,9 @@ class _Piece:
     start: int
     end: int
     line: int  # index of the source line
-    inline: str | None  # kind of inline start ("num", "sec", "pre", "quote", "gap") or None
-    number: str | None = None  # the number an inline "num"/"sec" start announces
+    # kind of inline start ("num", "dotless", "sec", "pre", "quote", "head", "gap") or None
+    inline: str | None
+    number: str | None = None  # the number an inline "num"/"dotless"/"sec" start announces
 
 
 @dataclass(slots=True)
@@ -346,18 +354,22 @@ class _Segmenter:
         opened_by: str | None,
     ) -> None:
         """The pieces of one line (or of one part of a line between wide gaps)."""
-        if end - start <= _FLAT_LINE_MIN_CHARS or (few_lines is False and end - start < 2000):
+        length = end - start
+        numbers_only = few_lines is False and length < _FLAT_LINE_SPLIT_CHARS
+        if length <= _FLAT_LINE_MIN_CHARS or (numbers_only and length < _NUMBERED_LINE_MIN_CHARS):
             # Only flattened text hides paragraph starts inside a line: a text of a few
-            # lines, or a line too long to be one paragraph.
+            # lines, or a line too long to be one paragraph; and clauses numbered in a row.
             pieces.append(_Piece(start, end, line_index, opened_by, None))
             return
         cut, cut_kind, cut_number = start, opened_by, None
         for m in _INLINE_START.finditer(text, start + 1, end):
             kind = m.lastgroup
             before = text[m.start() - 1]
+            if numbers_only and not (kind in ("num", "dotless") and before in _SENTENCE_END):
+                continue
             if kind == "num" and before not in _BEFORE_NUMBER and not before.isalpha():
                 continue
-            number = m.group(kind) if kind in ("num", "sec") else None
+            number = m.group(kind) if kind in ("num", "dotless", "sec") else None
             pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
             cut, cut_kind, cut_number = m.start() + 1, kind, number
         pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
@@ -390,6 +402,8 @@ class _Segmenter:
                 heading = text[marker_end : piece.end]
                 return len(heading) <= _INLINE_HEADING_MAX_CHARS and not _is_terminal(heading)
             assert number is not None
+            if piece.inline == "dotless":  # "12.5 Million" could be a sentence: only in a list
+                return last_number is not None and terminal and _follows(number, last_number)
             if terminal and _follows(number, last_number, max_gap=10):
                 return True
             # After a word: the next number, the first number after a heading, or the first
@@ -442,6 +456,9 @@ class _Segmenter:
             marker = _parse_marker(text, piece.start, piece.end)
             if piece.inline in ("num", "sec"):
                 marker = (piece.number, "num" if piece.inline == "num" else "section", marker[2])
+            elif piece.inline == "dotless":
+                assert piece.number is not None
+                marker = (piece.number, "num", piece.start + len(piece.number))
             if block is None:
                 new = True
             else:
@@ -471,6 +488,8 @@ class _Segmenter:
                 blocks.append(block)
                 if marker_kind == "num":
                     last_number = number
+                elif marker_kind is None and (opening := _LEADING_NUMBER.match(text, piece.start)):
+                    last_number = opening.group(1)  # "11.8 Governing Law.": what 11.9 follows
             assert block is not None
             block.pieces.append((piece.start, piece.end))
             block.end = piece.end
