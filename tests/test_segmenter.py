@@ -489,3 +489,21 @@ def test_numbered_clauses_run_together_in_a_line_are_paragraphs():
     # In clause 14, "12.5 Million" follows no number of the list, "section 15." is a
     # reference, and "Tracking" after a comma is no preambular paragraph in so short a line.
     assert paragraphs[6].text.endswith("acting as agent. " + _CLAUSE_FILLER.strip())
+
+
+def test_recommendations_run_together_in_a_short_line_are_paragraphs():
+    # Invented recommendations; the second lost its line break in the source.
+    lines = [
+        f"122.{n}. Strengthen the national human rights institution (Ruritania);"
+        for n in range(70, 77)
+    ]
+    lines.append(
+        "122.77. Cooperate with OHCHR and allow access to a mission of the Office, as the "
+        "High Commissioner requested (Freedonia); 122.78. Accept the visit requests of the "
+        "special procedures (Ruritania);"
+    )
+    text = "\n".join(lines)
+    paragraphs = find_paragraphs(text)
+    assert [p.number for p in paragraphs][-2:] == ["122.77", "122.78"]
+    assert paragraphs[-2].text.endswith("as the High Commissioner requested (Freedonia);")
+    assert text[paragraphs[-1].start :].startswith("122.78. Accept")

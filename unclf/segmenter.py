@@ -170,10 +170,9 @@ _HEADING_MAX_CHARS = 200
 _RUNNING_LINE_CHARS = (8, 100)
 _FLAT_LINE_MIN_CHARS = 160
 # A line this long holds several paragraphs only when it was flattened; numbered clauses run
-# together in shorter lines too ("... the termination. 13. The Distributor ..."), so from
-# _NUMBERED_LINE_MIN_CHARS a line is searched for numbers after a sentence end only.
+# together in shorter lines too ("... the termination. 13. The Distributor ..."), so a shorter
+# line (over _FLAT_LINE_MIN_CHARS) is searched for numbers after a sentence end only.
 _FLAT_LINE_SPLIT_CHARS = 2000
-_NUMBERED_LINE_MIN_CHARS = 600
 _INLINE_HEADING_MAX_CHARS = 250
 
 
@@ -353,12 +352,12 @@ class _Segmenter:
         pieces: list[_Piece],
         opened_by: str | None,
     ) -> None:
-        """The pieces of one line (or of one part of a line between wide gaps)."""
+        """The pieces of one line (or of one part of a line between wide gaps). Only
+        flattened text hides every kind of paragraph start inside a line (a text of a few lines,
+        or a line too long to be one paragraph); numbered clauses run together anywhere."""
         length = end - start
         numbers_only = few_lines is False and length < _FLAT_LINE_SPLIT_CHARS
-        if length <= _FLAT_LINE_MIN_CHARS or (numbers_only and length < _NUMBERED_LINE_MIN_CHARS):
-            # Only flattened text hides paragraph starts inside a line: a text of a few
-            # lines, or a line too long to be one paragraph; and clauses numbered in a row.
+        if length <= _FLAT_LINE_MIN_CHARS:
             pieces.append(_Piece(start, end, line_index, opened_by, None))
             return
         cut, cut_kind, cut_number = start, opened_by, None
