@@ -507,3 +507,26 @@ def test_recommendations_run_together_in_a_short_line_are_paragraphs():
     assert [p.number for p in paragraphs][-2:] == ["122.77", "122.78"]
     assert paragraphs[-2].text.endswith("as the High Commissioner requested (Freedonia);")
     assert text[paragraphs[-1].start :].startswith("122.78. Accept")
+
+
+def test_numbers_inside_a_line_that_continue_no_list_stay_text():
+    filler = "The Committee welcomes the steps taken and asks for more information on them. " * 2
+    lines = [
+        f"11. {filler}It recalls its general recommendation No. 19. The Committee notes it.",
+        f"12. {filler}Sales rose. 4.1 Million units were sold. {filler}",
+        f"13. {filler}The State shall: 1. Pay the fee; 2. Keep records. That is all. "
+        f"14. {filler}",
+        "1.5 million people were displaced in the year under review. It is so. "
+        f"15. {filler}",
+        *(f"{n}. {filler}" for n in range(16, 20)),
+    ]
+    paragraphs = find_paragraphs("\n".join(lines))
+    # A reference after "No.", an amount, a sub-list and a figure opening a line are no
+    # items of the list 11-19; the items glued after them are.
+    numbers = [p.number for p in paragraphs]
+    assert numbers == ["11", "12", "13", "14", None, "15", "16", "17", "18", "19"]
+    assert paragraphs[0].text.endswith("No. 19. The Committee notes it.")
+    assert "4.1 Million units" in paragraphs[1].text
+    assert paragraphs[2].text.endswith("1. Pay the fee; 2. Keep records. That is all.")
+    assert paragraphs[4].text.startswith("1.5 million people")
+    assert paragraphs[4].text.endswith("under review. It is so.")

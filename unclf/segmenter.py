@@ -173,6 +173,16 @@ _FLAT_LINE_MIN_CHARS = 160
 # together in shorter lines too ("... the termination. 13. The Distributor ..."), so a shorter
 # line (over _FLAT_LINE_MIN_CHARS) is searched for numbers after a sentence end only.
 _FLAT_LINE_SPLIT_CHARS = 2000
+# Words whose full stop ends no sentence, before a number that is no paragraph's ("No. 19.").
+_ABBREVIATIONS = frozenset(
+    {
+        *("no", "nos", "para", "paras", "art", "arts", "sec", "secs", "ch", "chap", "vol"),
+        *("rev", "p", "pp", "a.m", "p.m", "op", "cf", "ibid", "e.g", "i.e", "etc", "fig"),
+    }
+)
+# Inline starts that announce a number: "num" and "sec" in flattened text; "clause" (a number
+# with its dot) and "dotless" where a list goes on inside a line.
+_NUMBERED = frozenset(["num", "sec", "clause", "dotless"])
 _INLINE_HEADING_MAX_CHARS = 250
 
 
@@ -181,9 +191,9 @@ class _Piece:
     start: int
     end: int
     line: int  # index of the source line
-    # kind of inline start ("num", "dotless", "sec", "pre", "quote", "head", "gap") or None
+    # kind of inline start ("num", "clause", "dotless", "sec", "pre", "quote", "head", "gap")
     inline: str | None
-    number: str | None = None  # the number an inline "num"/"dotless"/"sec" start announces
+    number: str | None = None  # the number an inline start of _NUMBERED announces
 
 
 @dataclass(slots=True)
@@ -268,6 +278,27 @@ def _parse_marker(text: str, pos: int, end: int) -> tuple[str | None, str | None
     if m.group("section") is not None:
         return m.group("section"), "section", m.end()
     return None, "bullet", m.end()
+
+
+def _continues(number: str, previous: str | None) -> bool:
+    """Whether ``number`` is the next item after ``previous`` in one numbered list: the next at
+    its level (11.8 -> 11.9, up to 3 on), at a level above (11.8 -> 12, 12.1), or the first
+    below it (12 -> 12.1). Stricter than ``_follows``, for numbers inside a line."""
+    if previous is None:
+        return False
+    parts, before = number.split("."), previous.split(".")
+    if not all(p.isdigit() for p in parts + before):
+        return False
+    n, b = [int(p) for p in parts], [int(p) for p in before]
+    if n[: len(b)] == b:
+        return len(n) > len(b) and all(x == 1 for x in n[len(b) :])
+    for level in range(min(len(n), len(b))):
+        if n[:level] != b[:level]:
+            break
+        gap = n[level] - b[level]
+        if 0 < gap <= (3 if level == len(b) - 1 else 1):
+            return all(x == 1 for x in n[level + 1 :])
+    return False
 
 
 def _follows(number: str, previous: str | None, max_gap: int = 3) -> bool:
@@ -364,11 +395,16 @@ class _Segmenter:
         for m in _INLINE_START.finditer(text, start + 1, end):
             kind = m.lastgroup
             before = text[m.start() - 1]
-            if numbers_only and not (kind in ("num", "dotless") and before in _SENTENCE_END):
-                continue
+            if numbers_only:
+                if kind not in ("num", "dotless") or before not in _SENTENCE_END:
+                    continue
+                word = text[max(start, m.start() - 12) : m.start()].rsplit(None, 1)[-1:]
+                if word and word[0].rstrip(".").lower() in _ABBREVIATIONS:
+                    continue  # "general recommendation No. 19. The Committee"
+                kind = "clause" if kind == "num" else kind
             if kind == "num" and before not in _BEFORE_NUMBER and not before.isalpha():
                 continue
-            number = m.group(kind) if kind in ("num", "dotless", "sec") else None
+            number = m.group("num" if kind == "clause" else kind) if kind in _NUMBERED else None
             pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
             cut, cut_kind, cut_number = m.start() + 1, kind, number
         pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
@@ -401,8 +437,8 @@ class _Segmenter:
                 heading = text[marker_end : piece.end]
                 return len(heading) <= _INLINE_HEADING_MAX_CHARS and not _is_terminal(heading)
             assert number is not None
-            if piece.inline == "dotless":  # "12.5 Million" could be a sentence: only in a list
-                return last_number is not None and terminal and _follows(number, last_number)
+            if piece.inline in ("clause", "dotless"):  # a list goes on, not "4.1 Million"
+                return terminal and _continues(number, last_number)
             if terminal and _follows(number, last_number, max_gap=10):
                 return True
             # After a word: the next number, the first number after a heading, or the first
@@ -453,8 +489,8 @@ class _Segmenter:
         last_number: str | None = None
         for k, piece in enumerate(pieces):
             marker = _parse_marker(text, piece.start, piece.end)
-            if piece.inline in ("num", "sec"):
-                marker = (piece.number, "num" if piece.inline == "num" else "section", marker[2])
+            if piece.inline in ("num", "clause", "sec"):
+                marker = (piece.number, "section" if piece.inline == "sec" else "num", marker[2])
             elif piece.inline == "dotless":
                 assert piece.number is not None
                 marker = (piece.number, "num", piece.start + len(piece.number))
@@ -487,8 +523,12 @@ class _Segmenter:
                 blocks.append(block)
                 if marker_kind == "num":
                     last_number = number
-                elif marker_kind is None and (opening := _LEADING_NUMBER.match(text, piece.start)):
-                    last_number = opening.group(1)  # "11.8 Governing Law.": what 11.9 follows
+                elif (
+                    marker_kind is None
+                    and (opening := _LEADING_NUMBER.match(text, piece.start))
+                    and (last_number is None or _continues(opening.group(1), last_number))
+                ):
+                    last_number = opening.group(1)  # "11.8 Governing Law.", not "1.5 million"
             assert block is not None
             block.pieces.append((piece.start, piece.end))
             block.end = piece.end
