@@ -82,9 +82,11 @@ def mixed_folder(tmp_path: Path) -> Path:
 def jsonl_with_bad_line(tmp_path: Path) -> Path:
     path = tmp_path / "in.jsonl"
     path.write_text(
-        json.dumps({"id": "first", "text": "1. One thing.\n\n2. Another thing.\n"}) + "\n"
+        json.dumps({"id": "first", "text": "1. One thing.\n\n2. Another thing.\n"})
+        + "\n"
         + '{"id": "broken", "text": \n'
-        + json.dumps({"id": "third", "text": "1. A last thing.\n"}) + "\n",
+        + json.dumps({"id": "third", "text": "1. A last thing.\n"})
+        + "\n",
         encoding="utf-8",
     )
     return path
@@ -97,8 +99,12 @@ def test_console_script_version_and_help() -> None:
     script = Path(sys.executable).parent / "unclf"
     assert script.exists(), "the unclf console script is not installed in this environment"
     argvs = [["--version"]] + [[c, "--help"] for c in ("segment", "train", "predict", "evaluate")]
-    procs = [subprocess.Popen([str(script), *a], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for a in argvs]
+    procs = [
+        subprocess.Popen(
+            [str(script), *a], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for a in argvs
+    ]
     results = [(p.communicate(timeout=60), p.returncode) for p in procs]
     (version_out, version_err), version_code = results[0]
     assert version_code == 0, version_err
@@ -129,10 +135,10 @@ def test_segment_jsonl_fields_and_exact_offsets(tmp_path: Path, capsys) -> None:
         assert previous_end <= p["start"] < p["end"] <= len(DOC)
         previous_end = p["end"]
         if p["number"]:
-            assert DOC[p["start"]:p["end"]].startswith(p["number"] + ".")
+            assert DOC[p["start"] : p["end"]].startswith(p["number"] + ".")
     one = next(p for p in paragraphs if p["number"] == "1")
     # Offsets are in characters of the text as stored: \r\n kept, é and 😀 one character each.
-    assert DOC[one["start"]:one["end"]].rstrip() == (
+    assert DOC[one["start"] : one["end"]].rstrip() == (
         "1. The panel met in Genève and agreed — after some debate — on a plan 😀."
     )
 
@@ -156,10 +162,9 @@ def test_segment_stdin_plain_text_and_jsonl(capsys, monkeypatch: pytest.MonkeyPa
     assert code == 0
     [record] = records(out)
     assert record["id"] == "-"
-    assert any(DOC[p["start"]:p["end"]].startswith("2.") for p in record["paragraphs"])
+    assert any(DOC[p["start"] : p["end"]].startswith("2.") for p in record["paragraphs"])
 
-    lines = "".join(json.dumps({"id": f"d{i}", "text": f"1. Item {i}.\n"}) + "\n"
-                    for i in range(3))
+    lines = "".join(json.dumps({"id": f"d{i}", "text": f"1. Item {i}.\n"}) + "\n" for i in range(3))
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines.encode("utf-8"))))
     code, out, _ = run(capsys, "segment", "-")
     assert code == 0
@@ -184,8 +189,10 @@ def test_segment_some_documents_fail(mixed_folder: Path, tmp_path: Path, capsys)
     assert code == 1
     got = records(out)
     assert [r["id"] for r in got] == [
-        str(mixed_folder / "a-good.txt"), str(mixed_folder / "b-binary.txt"),
-        str(mixed_folder / "c-empty.txt"), str(missing),
+        str(mixed_folder / "a-good.txt"),
+        str(mixed_folder / "b-binary.txt"),
+        str(mixed_folder / "c-empty.txt"),
+        str(missing),
     ]
     assert "error" not in got[0] and got[0]["paragraphs"]
     for failed in got[1:]:
@@ -198,8 +205,9 @@ def test_segment_some_documents_fail(mixed_folder: Path, tmp_path: Path, capsys)
     assert "Traceback" not in err
 
 
-def test_segment_some_documents_fail_output_file(mixed_folder: Path, tmp_path: Path,
-                                                 capsys) -> None:
+def test_segment_some_documents_fail_output_file(
+    mixed_folder: Path, tmp_path: Path, capsys
+) -> None:
     target = tmp_path / "out.jsonl"
     code, out, err = run(capsys, "segment", mixed_folder, "-o", target)
     assert code == 1 and out == ""
@@ -267,8 +275,9 @@ def test_predict_jsonl_best_first(model: Path, capsys) -> None:
         assert sorted(p["index"] for p in paragraphs) == list(range(len(paragraphs)))
         assert [p["is_target"] for p in paragraphs] == [True] + [False] * (len(paragraphs) - 1)
         best = paragraphs[0]
-        assert re.match(rf"{EXPECTED_TARGET_NUMBER[file.name]}\.\s",
-                        text[best["start"]:best["end"]])
+        assert re.match(
+            rf"{EXPECTED_TARGET_NUMBER[file.name]}\.\s", text[best["start"] : best["end"]]
+        )
 
 
 def test_predict_top_k(model: Path, capsys) -> None:
@@ -292,8 +301,10 @@ def test_predict_text_format(model: Path, capsys) -> None:
     assert code == 0
     assert out.startswith(f"# {path}\n")
     line = text.count("\n", 0, best["start"]) + 1
-    assert (f"[{best['index']}] score {best['score']:.2f}, line {line}, "
-            f"chars {best['start']}-{best['end']}") in out
+    assert (
+        f"[{best['index']}] score {best['score']:.2f}, line {line}, "
+        f"chars {best['start']}-{best['end']}"
+    ) in out
     assert best["text"] in out
 
 
@@ -308,26 +319,41 @@ def test_predict_stdin(model: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> 
     assert record["paragraphs"] == records(from_file)[0]["paragraphs"]
 
 
-def test_predict_some_documents_fail(model: Path, mixed_folder: Path, jsonl_with_bad_line: Path,
-                                     tmp_path: Path, capsys) -> None:
+def test_predict_some_documents_fail(
+    model: Path, mixed_folder: Path, jsonl_with_bad_line: Path, tmp_path: Path, capsys
+) -> None:
     target = tmp_path / "out.jsonl"
     missing = tmp_path / "missing.txt"
-    code, out, err = run(capsys, "predict", mixed_folder, missing, jsonl_with_bad_line,
-                         "--model", model, "-o", target)
+    code, out, err = run(
+        capsys,
+        "predict",
+        mixed_folder,
+        missing,
+        jsonl_with_bad_line,
+        "--model",
+        model,
+        "-o",
+        target,
+    )
     assert code == 1 and out == ""
     got = records(target.read_text(encoding="utf-8"))
     assert [r["id"] for r in got] == [
-        str(mixed_folder / "a-good.txt"), str(mixed_folder / "b-binary.txt"),
-        str(mixed_folder / "c-empty.txt"), str(missing), "first",
-        f"{jsonl_with_bad_line}:2", "third",
+        str(mixed_folder / "a-good.txt"),
+        str(mixed_folder / "b-binary.txt"),
+        str(mixed_folder / "c-empty.txt"),
+        str(missing),
+        "first",
+        f"{jsonl_with_bad_line}:2",
+        "third",
     ]
     assert [("error" in r) for r in got] == [False, True, True, True, False, True, False]
     assert all(r["paragraphs"] == [] for r in got if "error" in r)
     assert all(r["paragraphs"] for r in got if "error" not in r)
     lines = err.splitlines()
     assert len(lines) == 4
-    for line, name in zip(lines, ("b-binary.txt", "c-empty.txt", "missing.txt", "in.jsonl:2"),
-                          strict=True):
+    for line, name in zip(
+        lines, ("b-binary.txt", "c-empty.txt", "missing.txt", "in.jsonl:2"), strict=True
+    ):
         assert name in line
     assert "Traceback" not in err
 
@@ -350,10 +376,18 @@ def test_evaluate_without_targets_is_valid_json(model: Path, tmp_path: Path, cap
     # The only document with a target is invalid and skipped: the means are undefined.
     data = tmp_path / "negatives.jsonl"
     data.write_text(
-        json.dumps({"id": "n", "text": "1. Nothing here.\n\n2. Still nothing.\n"}) + "\n"
-        + json.dumps({"id": "bad", "text": "1. Short.\n",
-                      "targets": [{"start": 0, "end": 999, "label": LABEL}]}) + "\n",
-        encoding="utf-8")
+        json.dumps({"id": "n", "text": "1. Nothing here.\n\n2. Still nothing.\n"})
+        + "\n"
+        + json.dumps(
+            {
+                "id": "bad",
+                "text": "1. Short.\n",
+                "targets": [{"start": 0, "end": 999, "label": LABEL}],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     code, out, _ = run(capsys, "evaluate", data, "--model", model, "--json", "--skip-invalid")
     assert code == 0
     summary = json.loads(out, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
@@ -363,8 +397,7 @@ def test_evaluate_without_targets_is_valid_json(model: Path, tmp_path: Path, cap
 # --- the default model ------------------------------------------------------------------------
 
 
-def test_predict_uses_unclf_model_env(model: Path, capsys,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_uses_unclf_model_env(model: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     path = UNLABELLED / "statelessness-flat.txt"
     _, explicit, _ = run(capsys, "predict", path, "--model", model)
     monkeypatch.setenv("UNCLF_MODEL", str(model))
@@ -381,8 +414,9 @@ def test_default_model_path_without_env(monkeypatch: pytest.MonkeyPatch) -> None
     assert unclf.persistence.default_model_path() == REPO / "models" / "default.unclf"
 
 
-def test_predict_missing_default_model(tmp_path: Path, capsys,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_missing_default_model(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gone = tmp_path / "gone.unclf"
     monkeypatch.delenv("UNCLF_MODEL", raising=False)
     monkeypatch.setattr(unclf.persistence, "default_model_path", lambda: gone)
@@ -421,14 +455,13 @@ def test_predict_refuses_pickle_model(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped"])
-def test_predict_refuses_damaged_model(damage: str, model: Path, tmp_path: Path,
-                                       capsys) -> None:
+def test_predict_refuses_damaged_model(damage: str, model: Path, tmp_path: Path, capsys) -> None:
     data = bytearray(model.read_bytes())
     if damage == "truncated":
         data = data[: len(data) // 2]
     else:
         middle = len(data) // 2
-        data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
+        data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
     bad = tmp_path / "bad.unclf"
     bad.write_bytes(bytes(data))
     code, out, err = run(capsys, "predict", UNLABELLED, "--model", bad)
@@ -458,8 +491,12 @@ def test_train_unwritable_model_out(where: str, tmp_path: Path, capsys) -> None:
 
 def test_train_without_targets(tmp_path: Path, capsys) -> None:
     data = tmp_path / "negatives.jsonl"
-    data.write_text("".join(json.dumps({"id": f"n{i}", "text": f"1. Plain text {i}.\n"}) + "\n"
-                            for i in range(3)), encoding="utf-8")
+    data.write_text(
+        "".join(
+            json.dumps({"id": f"n{i}", "text": f"1. Plain text {i}.\n"}) + "\n" for i in range(3)
+        ),
+        encoding="utf-8",
+    )
     code, out, err = run(capsys, "train", data, "--model-out", tmp_path / "m.unclf")
     assert_cannot_run(code, out, err, str(data), "no document has a target")
     assert not (tmp_path / "m.unclf").exists()
@@ -472,24 +509,24 @@ def test_train_empty_data(tmp_path: Path, capsys) -> None:
     assert_cannot_run(code, out, err, str(data))
 
 
-def test_train_invalid_data_names_the_option(jsonl_with_bad_line: Path, tmp_path: Path,
-                                             capsys) -> None:
+def test_train_invalid_data_names_the_option(
+    jsonl_with_bad_line: Path, tmp_path: Path, capsys
+) -> None:
     code, out, err = run(capsys, "train", jsonl_with_bad_line, "--model-out", tmp_path / "m")
     assert code == 2 and out == "" and "Traceback" not in err
     assert "--skip-invalid" in err and f"{jsonl_with_bad_line}:2" in err
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate"])
-def test_unknown_label_lists_the_labels(command: str, model: Path, tmp_path: Path,
-                                        capsys) -> None:
-    extra = (["--model-out", tmp_path / "m.unclf"] if command == "train"
-             else ["--model", model])
+def test_unknown_label_lists_the_labels(command: str, model: Path, tmp_path: Path, capsys) -> None:
+    extra = ["--model-out", tmp_path / "m.unclf"] if command == "train" else ["--model", model]
     code, out, err = run(capsys, command, EXAMPLES, "--label", "no such label", *extra)
     assert_cannot_run(code, out, err, "'no such label'", repr(LABEL))
 
 
-def test_output_write_failure_is_one_line(tmp_path: Path, capsys,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_output_write_failure_is_one_line(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "doc.txt"
     path.write_text("1. Text.\n", encoding="utf-8")
 

@@ -92,8 +92,11 @@ def test_folder_is_read_recursively_sorted_txt_only(tmp_path: Path) -> None:
     (tmp_path / "c.txt").write_text("C text.", encoding="utf-8")
     (tmp_path / "notes.md").write_text("not a document", encoding="utf-8")
     docs = list(read_documents([tmp_path]))
-    assert [d.id for d in docs] == [str(tmp_path / "b" / "a.txt"), str(tmp_path / "b" / "z.txt"),
-                                    str(tmp_path / "c.txt")]
+    assert [d.id for d in docs] == [
+        str(tmp_path / "b" / "a.txt"),
+        str(tmp_path / "b" / "z.txt"),
+        str(tmp_path / "c.txt"),
+    ]
     assert [d.text for d in docs] == ["A text.", "Z text.", "C text."]
 
 
@@ -155,10 +158,7 @@ def test_document_error_str() -> None:
 def test_jsonl_malformed_line_in_the_middle(tmp_path: Path) -> None:
     path = tmp_path / "docs.jsonl"
     path.write_text(
-        '{"id": "a", "text": "Alpha."}\n'
-        '{"id": "b", "text": \n'
-        "\n"
-        '{"id": "c", "text": "Gamma."}\n',
+        '{"id": "a", "text": "Alpha."}\n{"id": "b", "text": \n\n{"id": "c", "text": "Gamma."}\n',
         encoding="utf-8",
     )
     items = list(read_documents([path]))
@@ -170,14 +170,17 @@ def test_jsonl_malformed_line_in_the_middle(tmp_path: Path) -> None:
 
 
 def test_jsonl_record_problems(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "docs.jsonl", [
-        {"id": "no-text"},
-        {"id": "number", "text": 5},
-        {"id": "blank", "text": "  \n"},
-        ["not", "an", "object"],
-        {"text": "Anonymous."},
-        {"id": 7, "text": "Numbered."},
-    ])
+    path = write_jsonl(
+        tmp_path / "docs.jsonl",
+        [
+            {"id": "no-text"},
+            {"id": "number", "text": 5},
+            {"id": "blank", "text": "  \n"},
+            ["not", "an", "object"],
+            {"text": "Anonymous."},
+            {"id": 7, "text": "Numbered."},
+        ],
+    )
     items = list(read_documents([path]))
     errors = [(e.id, e.line, e.message) for e in items if isinstance(e, DocumentError)]
     assert errors == [
@@ -233,13 +236,13 @@ def test_jsonl_with_only_blank_lines_has_no_records(tmp_path: Path) -> None:
 
 def test_csv_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "docs.csv"
-    frame = pd.DataFrame({"id": ["a", "b", ""], "text": [CRLF_TEXT, "NA", "Third, \"quoted\"."]})
+    frame = pd.DataFrame({"id": ["a", "b", ""], "text": [CRLF_TEXT, "NA", 'Third, "quoted".']})
     frame.to_csv(path, index=False)
     items = list(read_documents([path]))
     assert items == [
         Document("a", CRLF_TEXT, str(path)),
         Document("b", "NA", str(path)),
-        Document(f"{path}:4", "Third, \"quoted\".", str(path)),
+        Document(f"{path}:4", 'Third, "quoted".', str(path)),
     ]
 
 
@@ -305,14 +308,16 @@ def test_empty_stdin_is_an_error() -> None:
 def test_binary_stdin_is_an_error() -> None:
     stdin = io.TextIOWrapper(io.BytesIO(b"GIF89a\x00\x01\x02 not text"))
     assert list(read_documents(["-"], stdin=stdin)) == [
-        DocumentError("-", "-", None, "binary input (NUL bytes); expected UTF-8 text")]
+        DocumentError("-", "-", None, "binary input (NUL bytes); expected UTF-8 text")
+    ]
 
 
 def test_closed_stdin_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     closed = io.StringIO("1. Text.\n")
     closed.close()
     assert list(read_documents(["-"], stdin=closed)) == [
-        DocumentError("-", "-", None, "stdin is closed")]
+        DocumentError("-", "-", None, "stdin is closed")
+    ]
     monkeypatch.setattr("sys.stdin", None)  # the process was started with stdin closed
     assert list(read_documents(["-"])) == [DocumentError("-", "-", None, "stdin is closed")]
 
@@ -325,8 +330,17 @@ def test_an_input_named_twice_is_read_once_with_a_warning(tmp_path: Path) -> Non
     link = tmp_path / "link.txt"
     link.symlink_to(folder / "b.txt")
     with pytest.warns(UserWarning) as caught:
-        items = list(read_documents([folder / "a.txt", folder, link, f"{folder}/./a.txt",
-                                     f"{tmp_path}/../{tmp_path.name}/docs/"]))
+        items = list(
+            read_documents(
+                [
+                    folder / "a.txt",
+                    folder,
+                    link,
+                    f"{folder}/./a.txt",
+                    f"{tmp_path}/../{tmp_path.name}/docs/",
+                ]
+            )
+        )
     assert [d.id for d in items] == [str(folder / "a.txt"), str(folder / "b.txt")]
     assert [str(w.message) for w in caught] == [
         f"{folder / 'a.txt'}: given more than once; read once",
@@ -344,10 +358,18 @@ def test_document_error_is_one_line_whatever_the_id() -> None:
 
 def test_jsonl_lines_json_cannot_parse_are_errors_of_their_own(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
-    path.write_text('{"id": ' + "9" * 5000 + ', "text": "x"}\n'
-                    + '{"text": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
-                    + json.dumps({"id": "after", "text": "1. Still read."}) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        '{"id": '
+        + "9" * 5000
+        + ', "text": "x"}\n'
+        + '{"text": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}\n"
+        + json.dumps({"id": "after", "text": "1. Still read."})
+        + "\n",
+        encoding="utf-8",
+    )
     items = list(read_documents([path]))
     assert kinds(items) == ["DocumentError", "DocumentError", "Document"]
     assert [e.line for e in items[:2]] == [1, 2]
@@ -356,8 +378,11 @@ def test_jsonl_lines_json_cannot_parse_are_errors_of_their_own(tmp_path: Path) -
 
 def test_jsonl_lone_surrogates_become_replacement_characters(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
-    path.write_text('{"id": "a", "text": "x\\ud800y \\ud83d\\ude00 z\\udfff"}\n'
-                    '{"id": "b\\udc00", "text": "fine"}\n', encoding="utf-8")
+    path.write_text(
+        '{"id": "a", "text": "x\\ud800y \\ud83d\\ude00 z\\udfff"}\n'
+        '{"id": "b\\udc00", "text": "fine"}\n',
+        encoding="utf-8",
+    )
     with pytest.warns(UnicodeWarning, match="line 1: lone surrogate") as caught:
         a, b = read_documents([path])
     assert len(caught) == 1  # once per file
@@ -370,7 +395,8 @@ def test_binary_record_file_is_one_error(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(b'{"id": "a", "text": "x"}\n' + bytes(range(256)) * 4)
     assert list(read_documents([path])) == [
-        DocumentError(None, str(path), None, "binary file (NUL bytes); expected UTF-8 text")]
+        DocumentError(None, str(path), None, "binary file (NUL bytes); expected UTF-8 text")
+    ]
 
 
 def test_csv_rows_with_wrong_field_counts_are_errors_in_order(tmp_path: Path) -> None:
@@ -384,10 +410,13 @@ def test_csv_rows_with_wrong_field_counts_are_errors_in_order(tmp_path: Path) ->
         items = list(read_documents([path]))
     assert len(items) == 600
     errors = [(i, e.line, e.message) for i, e in enumerate(items) if isinstance(e, DocumentError)]
-    assert errors == [(3, 5, "malformed CSV row: expected 2 fields, saw 3"),
-                      (400, 402, "malformed CSV row: expected 2 fields, saw 4")]
+    assert errors == [
+        (3, 5, "malformed CSV row: expected 2 fields, saw 3"),
+        (400, 402, "malformed CSV row: expected 2 fields, saw 4"),
+    ]
     assert [d.id for d in items if isinstance(d, Document)] == [
-        f"r{i}" for i in range(600) if i not in (3, 400)]
+        f"r{i}" for i in range(600) if i not in (3, 400)
+    ]
 
 
 @pytest.mark.parametrize("where", [5, 400])  # in the first chunk, or in a later one
@@ -399,10 +428,13 @@ def test_csv_quote_never_closed_keeps_the_rows_before_it(tmp_path: Path, where: 
     path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
     items = list(read_documents([path]))
     assert [d.id for d in items if isinstance(d, Document)] == [
-        f"r{i}" for i in range(where) if i != 2]
+        f"r{i}" for i in range(where) if i != 2
+    ]
     errors = [(e.line, e.message) for e in items if isinstance(e, DocumentError)]
-    assert errors == [(4, "malformed CSV row: expected 2 fields, saw 3"),
-                      (None, f"cannot read after row {where + 1}: a quote is never closed")]
+    assert errors == [
+        (4, "malformed CSV row: expected 2 fields, saw 3"),
+        (None, f"cannot read after row {where + 1}: a quote is never closed"),
+    ]
     assert isinstance(items[-1], DocumentError)
     with pytest.raises(InvalidDataError, match="a quote is never closed"):
         read_labelled(path, skip_invalid=True)  # a broken file is never half-trained on
@@ -410,8 +442,7 @@ def test_csv_quote_never_closed_keeps_the_rows_before_it(tmp_path: Path, where: 
 
 def test_csv_bad_rows_are_named_in_labelled_data(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
-    path.write_text('id,text,targets\na,Some text.,"[""Some""]"\nb,x,[],extra\n',
-                    encoding="utf-8")
+    path.write_text('id,text,targets\na,Some text.,"[""Some""]"\nb,x,[],extra\n', encoding="utf-8")
     with pytest.raises(InvalidDataError, match=rf"{path}:3: malformed CSV row"):
         read_labelled(path)
     docs, skipped = read_labelled(path, skip_invalid=True)
@@ -423,12 +454,21 @@ def test_csv_bad_rows_are_named_in_labelled_data(tmp_path: Path) -> None:
 
 def test_spans_label_filter_keeps_negatives(tmp_path: Path) -> None:
     text = "Preamble. Operative part. Closing."
-    path = write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "p", "text": text, "targets": [{"start": 10, "end": 25, "label": "op"},
-                                              {"start": 0, "end": 9, "label": "pre"}]},
-        {"id": "n", "text": text, "targets": [{"start": 0, "end": 9, "label": "pre"}]},
-        {"id": "s", "text": text, "targets": ["Closing."]},
-    ])
+    path = write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {
+                "id": "p",
+                "text": text,
+                "targets": [
+                    {"start": 10, "end": 25, "label": "op"},
+                    {"start": 0, "end": 9, "label": "pre"},
+                ],
+            },
+            {"id": "n", "text": text, "targets": [{"start": 0, "end": 9, "label": "pre"}]},
+            {"id": "s", "text": text, "targets": ["Closing."]},
+        ],
+    )
     docs, errors = read_labelled(path, label="op")
     assert errors == []
     assert docs == [
@@ -442,22 +482,30 @@ def test_spans_label_filter_keeps_negatives(tmp_path: Path) -> None:
 
 def test_string_targets_found_across_whitespace(tmp_path: Path) -> None:
     text = "Recalls (a) the\r\nprevious  report;\nrecalls (a) the previous report."
-    path = write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "d", "text": text, "targets": ["(a) the previous\nreport;"]},
-    ])
+    path = write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"id": "d", "text": text, "targets": ["(a) the previous\nreport;"]},
+        ],
+    )
     [doc], _ = read_labelled(path)
     [span] = doc.targets
-    assert text[span.start:span.end] == "(a) the\r\nprevious  report;"
+    assert text[span.start : span.end] == "(a) the\r\nprevious  report;"
     assert span.label is None
 
 
 def test_csv_and_parquet_targets_are_json_strings(tmp_path: Path) -> None:
     text = "First part. Second part."
-    frame = pd.DataFrame({
-        "id": ["a", "b"],
-        "text": [text, text],
-        "targets": [json.dumps([{"start": 12, "end": 24, "label": "x"}]), json.dumps(["First"])],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "text": [text, text],
+            "targets": [
+                json.dumps([{"start": 12, "end": 24, "label": "x"}]),
+                json.dumps(["First"]),
+            ],
+        }
+    )
     frame.to_csv(tmp_path / "t.csv", index=False)
     frame.to_parquet(tmp_path / "t.parquet")
     expected = [(TargetSpan(12, 24, "x"),), (TargetSpan(0, 5, None),)]
@@ -467,14 +515,17 @@ def test_csv_and_parquet_targets_are_json_strings(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "neg", "text": "Short.", "targets": [{"start": -1, "end": 3, "label": "x"}]},
-        {"id": "long", "text": "Short.", "targets": [{"start": 0, "end": 7, "label": "x"}]},
-        {"id": "flip", "text": "Short.", "targets": [{"start": 4, "end": 4, "label": "x"}]},
-        {"id": "lost", "text": "Short.", "targets": ["Longer words"]},
-        {"id": "ok", "text": "Short.", "targets": [{"start": 0, "end": 6, "label": "x"}]},
-        {"id": "ok", "text": "Again.", "targets": []},
-    ])
+    path = write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"id": "neg", "text": "Short.", "targets": [{"start": -1, "end": 3, "label": "x"}]},
+            {"id": "long", "text": "Short.", "targets": [{"start": 0, "end": 7, "label": "x"}]},
+            {"id": "flip", "text": "Short.", "targets": [{"start": 4, "end": 4, "label": "x"}]},
+            {"id": "lost", "text": "Short.", "targets": ["Longer words"]},
+            {"id": "ok", "text": "Short.", "targets": [{"start": 0, "end": 6, "label": "x"}]},
+            {"id": "ok", "text": "Again.", "targets": []},
+        ],
+    )
     with pytest.raises(InvalidDataError) as caught:
         read_labelled(path)
     lines = str(caught.value).splitlines()
@@ -488,11 +539,14 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_skip_invalid_drops_and_returns_offenders(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "good", "text": "Good text.", "targets": ["Good"]},
-        {"id": "bad", "text": "Bad text.", "targets": ["missing"]},
-        {"id": "good", "text": "Duplicate.", "targets": []},
-    ])
+    path = write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"id": "good", "text": "Good text.", "targets": ["Good"]},
+            {"id": "bad", "text": "Bad text.", "targets": ["missing"]},
+            {"id": "good", "text": "Duplicate.", "targets": []},
+        ],
+    )
     docs, errors = read_labelled(path, skip_invalid=True)
     assert [d.id for d in docs] == ["good"]
     assert [(e.id, e.line) for e in errors] == [("bad", 2), ("good", 3)]
@@ -508,9 +562,14 @@ def test_malformed_labelled_record_is_an_offender(tmp_path: Path) -> None:
 
 
 def test_unknown_label_lists_labels_most_common_first(tmp_path: Path) -> None:
-    rows = [{"id": f"d{i}", "text": "Some text.", "targets": [
-        {"start": 0, "end": 4, "label": f"L{j:02d}"} for j in range(i % 25, 25)]}
-        for i in range(25)]
+    rows = [
+        {
+            "id": f"d{i}",
+            "text": "Some text.",
+            "targets": [{"start": 0, "end": 4, "label": f"L{j:02d}"} for j in range(i % 25, 25)],
+        }
+        for i in range(25)
+    ]
     path = write_jsonl(tmp_path / "train.jsonl", rows)
     with pytest.raises(InvalidDataError) as caught:
         read_labelled(path, label="nope", skip_invalid=True)
@@ -542,13 +601,28 @@ def test_labelled_needs_a_record_file(tmp_path: Path, name: str) -> None:
 
 
 def test_labels_in_counts_documents(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "a", "text": "Some text.", "targets": [{"start": 0, "end": 4, "label": "x"},
-                                                      {"start": 5, "end": 9, "label": "x"}]},
-        {"id": "b", "text": "Some text.", "targets": [{"start": 0, "end": 4, "label": "y"},
-                                                      {"start": 5, "end": 9, "label": "x"}]},
-        {"id": "c", "text": "Some text.", "targets": ["Some"]},
-    ])
+    path = write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {
+                "id": "a",
+                "text": "Some text.",
+                "targets": [
+                    {"start": 0, "end": 4, "label": "x"},
+                    {"start": 5, "end": 9, "label": "x"},
+                ],
+            },
+            {
+                "id": "b",
+                "text": "Some text.",
+                "targets": [
+                    {"start": 0, "end": 4, "label": "y"},
+                    {"start": 5, "end": 9, "label": "x"},
+                ],
+            },
+            {"id": "c", "text": "Some text.", "targets": ["Some"]},
+        ],
+    )
     assert labels_in(path) == {"x": 2, "y": 1}
 
 
@@ -557,8 +631,9 @@ def test_labels_in_counts_documents(tmp_path: Path) -> None:
 
 def paragraphs(*bounds: tuple[int, int]) -> list[Paragraph]:
     # index deliberately differs from the position: align_targets returns positions.
-    return [Paragraph(100 + i, s, e, "", None, "paragraph", None)
-            for i, (s, e) in enumerate(bounds)]
+    return [
+        Paragraph(100 + i, s, e, "", None, "paragraph", None) for i, (s, e) in enumerate(bounds)
+    ]
 
 
 def test_straddling_target_goes_to_the_paragraph_holding_half() -> None:

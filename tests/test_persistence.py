@@ -82,8 +82,10 @@ def refusal(path: Path) -> str:
 
 def rankings(model: TargetSelector) -> list[list[tuple[int, float, bool]]]:
     texts = [p.read_text(encoding="utf-8") for p in sorted(UNLABELLED.glob("*.txt"))]
-    return [[(s.paragraph.index, s.score, s.is_target) for s in ranked.paragraphs]
-            for ranked in model.rank(texts)]
+    return [
+        [(s.paragraph.index, s.score, s.is_target) for s in ranked.paragraphs]
+        for ranked in model.rank(texts)
+    ]
 
 
 # --- round trip and metadata ------------------------------------------------------------------
@@ -115,8 +117,7 @@ def test_metadata(loaded, model_file: Path) -> None:
     assert metadata["n_documents_without_target"] == 2
     assert metadata["training_data"] == str(EXAMPLES)
     docs, _ = read_labelled(EXAMPLES, label=LABEL)
-    expected = data_fingerprint((d.id, d.text, [(t.start, t.end) for t in d.targets])
-                                for d in docs)
+    expected = data_fingerprint((d.id, d.text, [(t.start, t.end) for t in d.targets]) for d in docs)
     assert metadata["data_fingerprint"] == expected
     assert parts(model_file)[0] == metadata
 
@@ -174,8 +175,7 @@ def test_the_pickle_payloads_are_live(how: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["model.unclf", "x.skops", "x.pkl"])
 @pytest.mark.parametrize("how", ["pickle", "joblib", "joblib-compressed"])
-def test_pickle_and_joblib_files_are_refused_unopened(how: str, name: str,
-                                                      tmp_path: Path) -> None:
+def test_pickle_and_joblib_files_are_refused_unopened(how: str, name: str, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     path = tmp_path / name
     _dump(how, TouchOnUnpickle(marker), path)
@@ -201,8 +201,7 @@ UNTRUSTED_NAME = f"{TouchOnRestore.__module__}.{TouchOnRestore.__qualname__}"
 
 
 @pytest.mark.parametrize("where", ["inside the model", "the whole payload", "a function"])
-def test_untrusted_types_are_refused(where: str, loaded, model_file: Path,
-                                     tmp_path: Path) -> None:
+def test_untrusted_types_are_refused(where: str, loaded, model_file: Path, tmp_path: Path) -> None:
     model, _ = loaded
     metadata, _ = parts(model_file)
     marker = tmp_path / "ran"
@@ -254,7 +253,9 @@ def test_flipped_bytes_are_refused_cleanly(model_file: Path, tmp_path: Path) -> 
     positions = sorted({*range(0, len(data), len(data) // 40), len(data) - 30})
     for position in positions:
         damaged = bytearray(data)
-        damaged[position:position + 16] = bytes(b ^ 0x5A for b in damaged[position:position + 16])
+        damaged[position : position + 16] = bytes(
+            b ^ 0x5A for b in damaged[position : position + 16]
+        )
         path.write_bytes(bytes(damaged))
         try:
             model, _ = load_model(path)
@@ -275,8 +276,7 @@ def test_missing_member_or_bad_metadata(model_file: Path, tmp_path: Path) -> Non
     cases = {
         only_metadata: "damaged",
         write_model_zip(tmp_path / "b.unclf", ["not", "a", "dict"], payload): "not an unclf",
-        write_model_zip(tmp_path / "c.unclf", {**metadata, "format": "x"}, payload):
-            "not an unclf",
+        write_model_zip(tmp_path / "c.unclf", {**metadata, "format": "x"}, payload): "not an unclf",
     }
     for path, message in cases.items():
         assert message in refusal(path)
@@ -290,11 +290,14 @@ def _other_minor(version: str) -> str:
     return f"{major}.{int(minor) + 1}.0"
 
 
-@pytest.mark.parametrize("change", [
-    {"format_version": FORMAT_VERSION + 1},
-    {"scikit_learn_version": _other_minor(sklearn.__version__)},
-    {"scikit_learn_version": "0.24.2"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"format_version": FORMAT_VERSION + 1},
+        {"scikit_learn_version": _other_minor(sklearn.__version__)},
+        {"scikit_learn_version": "0.24.2"},
+    ],
+)
 def test_incompatible_model_says_retrain(change: dict, model_file: Path, tmp_path: Path) -> None:
     metadata, payload = parts(model_file)
     path = write_model_zip(tmp_path / "old.unclf", {**metadata, **change}, payload)
@@ -306,8 +309,9 @@ def test_incompatible_model_says_retrain(change: dict, model_file: Path, tmp_pat
 def test_other_scikit_learn_patch_release_is_accepted(model_file: Path, tmp_path: Path) -> None:
     metadata, payload = parts(model_file)
     major_minor = ".".join(sklearn.__version__.split(".")[:2])
-    path = write_model_zip(tmp_path / "patch.unclf",
-                           {**metadata, "scikit_learn_version": f"{major_minor}.99"}, payload)
+    path = write_model_zip(
+        tmp_path / "patch.unclf", {**metadata, "scikit_learn_version": f"{major_minor}.99"}, payload
+    )
     model, _ = load_model(path)
     assert isinstance(model, TargetSelector)
 
@@ -339,8 +343,9 @@ def test_replacing_a_file_keeps_its_permissions(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("failing", ["fsync", "replace"])
 @pytest.mark.parametrize("existing", [False, True])
-def test_failed_write_leaves_nothing_behind(failing: str, existing: bool, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_nothing_behind(
+    failing: str, existing: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "m.unclf"
     if existing:
         path.write_bytes(b"previous model")

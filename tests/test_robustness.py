@@ -876,8 +876,17 @@ def state_differences(a: object, b: object, path: str = "model") -> list[str]:
 
 def _train_in_subprocess(model_out: Path, hash_seed: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", HARNESS, "train", str(EXAMPLES), "--model-out", str(model_out),
-         "--seed", "0"],
+        [
+            sys.executable,
+            "-c",
+            HARNESS,
+            "train",
+            str(EXAMPLES),
+            "--model-out",
+            str(model_out),
+            "--seed",
+            "0",
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONHASHSEED": hash_seed},

@@ -375,8 +375,7 @@ def test_an_initial_after_a_joining_word_is_no_section_marker():
         "welcomes it.\n"
     )
     assert [p.text for p in segment(text)] == [
-        "This Agreement is made by and between J. Fenwick Trading Ltd with an office in "
-        "Ruritania.",
+        "This Agreement is made by and between J. Fenwick Trading Ltd with an office in Ruritania.",
         "The Council recalls Additional Protocols I and II. It urges the parties to respect them.",
         "Cooperation with regional organizations",
         "The Council welcomes it.",
@@ -460,14 +459,16 @@ RUN_TOGETHER = "\n\n".join(
     [
         "SERVICES AGREEMENT",
         "This Services Agreement is made between Northwind Ltd. and Harbour Systems Inc.",
-        "11. Term. This Agreement starts on the Effective Date. " + _CLAUSE_FILLER * 3
+        "11. Term. This Agreement starts on the Effective Date. "
+        + _CLAUSE_FILLER * 3
         + "12. Termination. Either party may end this Agreement on ninety days notice. "
         + _CLAUSE_FILLER * 2,
         "13.1 Governing Law. This Agreement is governed by the laws of the State of Fremont. "
         + _CLAUSE_FILLER * 3
         + "13.2 Arbitration. Disputes go to arbitration in Fremont City. "
         + _CLAUSE_FILLER * 2,
-        "14. Fees. The fee is 12.5 per cent of sales. " + _CLAUSE_FILLER * 3
+        "14. Fees. The fee is 12.5 per cent of sales. "
+        + _CLAUSE_FILLER * 3
         + "The fee was 10. 12.5 Million units were sold, as set out in section 15. The buyer "
         "paid in full, as described in the recitals, Tracking Systems Ltd. acting as agent. "
         + _CLAUSE_FILLER,
@@ -514,10 +515,8 @@ def test_numbers_inside_a_line_that_continue_no_list_stay_text():
     lines = [
         f"11. {filler}It recalls its general recommendation No. 19. The Committee notes it.",
         f"12. {filler}Sales rose. 4.1 Million units were sold. {filler}",
-        f"13. {filler}The State shall: 1. Pay the fee; 2. Keep records. That is all. "
-        f"14. {filler}",
-        "1.5 million people were displaced in the year under review. It is so. "
-        f"15. {filler}",
+        f"13. {filler}The State shall: 1. Pay the fee; 2. Keep records. That is all. 14. {filler}",
+        f"1.5 million people were displaced in the year under review. It is so. 15. {filler}",
         *(f"{n}. {filler}" for n in range(16, 20)),
     ]
     paragraphs = find_paragraphs("\n".join(lines))

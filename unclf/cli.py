@@ -77,8 +77,11 @@ def _output(path: str | None) -> Iterator[TextIO]:
             yield handle
         return
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                   dir=target.parent if str(target.parent) else ".")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.",
+            suffix=".tmp",
+            dir=target.parent if str(target.parent) else ".",
+        )
     except OSError as e:
         raise UsageError(f"{path}: cannot write output: {e.strerror or e}") from None
     try:
@@ -103,8 +106,9 @@ def _check_not_an_input(output: str | None, inputs: Iterable[str], option: str) 
         if item == "-" or not source.exists():
             continue
         if source.is_dir():  # a .txt written into a folder being read would become an input
-            clash = (out.suffix.lower() == ".txt"
-                     and Path(os.path.realpath(out)).is_relative_to(os.path.realpath(source)))
+            clash = out.suffix.lower() == ".txt" and Path(os.path.realpath(out)).is_relative_to(
+                os.path.realpath(source)
+            )
         else:
             clash = out.exists() and os.path.samefile(out, source)
         if clash:
@@ -144,8 +148,7 @@ def _location(text: str, offset: int) -> str:
 # --- segment --------------------------------------------------------------------------------
 
 
-def _process(process: Callable[[list[str]], Iterable], docs: list[Document],
-             debug: bool) -> list:
+def _process(process: Callable[[list[str]], Iterable], docs: list[Document], debug: bool) -> list:
     """Results of ``process`` for ``docs``; should it fail on a document (a bug), that one
     document becomes an error and the others still get their results."""
     try:
@@ -159,8 +162,11 @@ def _process(process: Callable[[list[str]], Iterable], docs: list[Document],
             [result] = process([doc.text])
             results.append(result)
         except Exception as e:
-            results.append(DocumentError(doc.id, doc.source, None,
-                                         f"internal error ({_one_line(e)}); please report it"))
+            results.append(
+                DocumentError(
+                    doc.id, doc.source, None, f"internal error ({_one_line(e)}); please report it"
+                )
+            )
     return results
 
 
@@ -243,8 +249,9 @@ def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
         docs, skipped = read_labelled(args.data, label=args.label, skip_invalid=args.skip_invalid)
     except InvalidDataError as e:
         # The reader names its Python keyword; on the command line it is the option.
-        raise UsageError(str(e).replace("(skip_invalid drops them)",
-                                        "(--skip-invalid drops them)")) from None
+        raise UsageError(
+            str(e).replace("(skip_invalid drops them)", "(--skip-invalid drops them)")
+        ) from None
     for error in skipped:
         _report(error)
     if skipped:
@@ -253,8 +260,9 @@ def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
         labels = {t.label for d in docs for t in d.targets if t.label is not None}
         if len(labels) > 1:
             shown = ", ".join(sorted(labels)[:20])
-            raise UsageError(f"{args.data}: the data has several labels, choose one with "
-                             f"--label ({shown})")
+            raise UsageError(
+                f"{args.data}: the data has several labels, choose one with --label ({shown})"
+            )
     return docs
 
 
@@ -268,8 +276,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     targets = [[(t.start, t.end) for t in d.targets] for d in docs]
     with_target = sum(1 for t in targets if t)
     if with_target == 0:
-        raise UsageError(f"{args.data}: no document has a target"
-                         + (f" labelled {args.label!r}" if args.label else ""))
+        raise UsageError(
+            f"{args.data}: no document has a target"
+            + (f" labelled {args.label!r}" if args.label else "")
+        )
     model = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
     try:
         model.fit([d.text for d in docs], targets, progress=True)
@@ -278,18 +288,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     if model.documents_with_unheld_targets_:
         ids = [docs[i].id for i in model.documents_with_unheld_targets_]
         shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
-        print(f"unclf: warning: {len(ids)} documents have a target that no paragraph holds "
-              f"(it is learned from nowhere): {shown}", file=sys.stderr)
+        print(
+            f"unclf: warning: {len(ids)} documents have a target that no paragraph holds "
+            f"(it is learned from nowhere): {shown}",
+            file=sys.stderr,
+        )
     label = args.label or next((t.label for d in docs for t in d.targets if t.label), None)
     metadata = save_model(
-        model, args.model_out, label=label, training_data=str(args.data),
+        model,
+        args.model_out,
+        label=label,
+        training_data=str(args.data),
         data_fingerprint=data_fingerprint((d.id, d.text, targets[i]) for i, d in enumerate(docs)),
     )
-    print(f"trained on {len(docs)} documents ({with_target} with a target, "
-          f"{model.n_target_paragraphs_} target paragraphs) for label {label!r}; "
-          f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
-          f"{_first_mention_note(model.lead_ratio_)}; "
-          f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})")
+    print(
+        f"trained on {len(docs)} documents ({with_target} with a target, "
+        f"{model.n_target_paragraphs_} target paragraphs) for label {label!r}; "
+        f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
+        f"{_first_mention_note(model.lead_ratio_)}; "
+        f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})"
+    )
     return EXIT_OK
 
 
@@ -344,8 +362,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.engine != "dask" and (args.workers or args.scheduler):
         raise UsageError("--workers and --scheduler need --engine dask")
     if args.workers and args.scheduler:
-        raise UsageError("--workers starts a local cluster; --scheduler uses an existing one: "
-                         "give one of them")
+        raise UsageError(
+            "--workers starts a local cluster; --scheduler uses an existing one: give one of them"
+        )
     model, metadata = _load(args.model)
 
     def write(out: TextIO, doc: Document, result: RankedDocument) -> None:
@@ -354,8 +373,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
             return
         shown = result.paragraphs[: args.top_k] if args.top_k else result.paragraphs
         fields = [
-            {"index": s.paragraph.index, "start": s.paragraph.start, "end": s.paragraph.end,
-             "score": round(s.score, 6), "text": s.paragraph.text, "is_target": s.is_target}
+            {
+                "index": s.paragraph.index,
+                "start": s.paragraph.start,
+                "end": s.paragraph.end,
+                "score": round(s.score, 6),
+                "text": s.paragraph.text,
+                "is_target": s.is_target,
+            }
             for s in shown
         ]
         out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
@@ -368,16 +393,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
     except ImportError as e:
         if not (e.name or "").startswith(("dask", "distributed")):
             raise
-        raise UsageError("--engine dask needs Dask distributed: "
-                         "pip install 'unclf[dask]'") from None
+        raise UsageError(
+            "--engine dask needs Dask distributed: pip install 'unclf[dask]'"
+        ) from None
     data = _model_path(args.model).read_bytes()
     with ExitStack() as stack:
         try:
             engine = stack.enter_context(
-                DaskEngine(data, workers=args.workers, scheduler=args.scheduler))
+                DaskEngine(data, workers=args.workers, scheduler=args.scheduler)
+            )
         except OSError as e:
-            where = (f"the Dask scheduler at {args.scheduler}" if args.scheduler
-                     else "a local Dask cluster")
+            where = (
+                f"the Dask scheduler at {args.scheduler}"
+                if args.scheduler
+                else "a local Dask cluster"
+            )
             raise UsageError(f"cannot start or reach {where}: {e}") from None
         return _stream(args, _texts(engine.rank_batches), write, also_read=also_read)
 
@@ -392,8 +422,11 @@ def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -
     for s in result.targets:
         p = s.paragraph
         number = f"{p.number}. " if p.number else ""
-        out.write(f"  [{p.index}] score {s.score:.2f}, {_location(doc.text, p.start)}-{p.end}"
-                  + (f", under {p.section!r}" if p.section else "") + "\n")
+        out.write(
+            f"  [{p.index}] score {s.score:.2f}, {_location(doc.text, p.start)}-{p.end}"
+            + (f", under {p.section!r}" if p.section else "")
+            + "\n"
+        )
         out.write(f"  {number}{p.text}\n\n")
 
 
@@ -405,13 +438,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.label is None:
         args.label = metadata.get("label")
     docs = _load_labelled(args)
-    summary = model.evaluate([d.text for d in docs], [[(t.start, t.end) for t in d.targets]
-                                                      for d in docs])
+    summary = model.evaluate(
+        [d.text for d in docs], [[(t.start, t.end) for t in d.targets] for d in docs]
+    )
     summary["label"] = args.label
     if args.json:
         # No document with a target leaves the means undefined: null, as JSON has no NaN.
-        clean = {k: None if isinstance(v, float) and math.isnan(v) else v
-                 for k, v in summary.items()}
+        clean = {
+            k: None if isinstance(v, float) and math.isnan(v) else v for k, v in summary.items()
+        }
         print(json.dumps(clean, indent=2, allow_nan=False))
         return EXIT_OK
 
@@ -422,11 +457,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"  hit@1     {show(summary['hit@1'])}")
     print(f"  MRR       {show(summary['mrr'])}")
     print(f"  recall@5  {show(summary['recall@5'])}")
-    print(f"  chosen paragraph, median chars {show(summary['chosen_chars_median'], '.0f')} "
-          f"(gold {show(summary['gold_chars_median'], '.0f')})")
+    print(
+        f"  chosen paragraph, median chars {show(summary['chosen_chars_median'], '.0f')} "
+        f"(gold {show(summary['gold_chars_median'], '.0f')})"
+    )
     if summary["documents_without_target"]:
-        print(f"  abstained on {summary['abstained_without_target']} of "
-              f"{summary['documents_without_target']} documents without a target")
+        print(
+            f"  abstained on {summary['abstained_without_target']} of "
+            f"{summary['documents_without_target']} documents without a target"
+        )
     return EXIT_OK
 
 
@@ -437,8 +476,10 @@ def _labelled_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], li
     docs = _load_labelled(args)
     targets = [[(t.start, t.end) for t in d.targets] for d in docs]
     if not any(targets):
-        raise UsageError(f"{args.data}: no document has a target"
-                         + (f" labelled {args.label!r}" if args.label else ""))
+        raise UsageError(
+            f"{args.data}: no document has a target"
+            + (f" labelled {args.label!r}" if args.label else "")
+        )
     return docs, targets
 
 
@@ -454,8 +495,15 @@ def cmd_cv(args: argparse.Namespace) -> int:
         _check_writable(args.report, "a report file")
     docs, targets = _labelled_task(args)
     try:
-        cv = cross_validate([d.text for d in docs], targets, ids=[d.id for d in docs],
-                            folds=args.folds, seed=args.seed, mode=args.mode, progress=True)
+        cv = cross_validate(
+            [d.text for d in docs],
+            targets,
+            ids=[d.id for d in docs],
+            folds=args.folds,
+            seed=args.seed,
+            mode=args.mode,
+            progress=True,
+        )
     except ValueError as e:
         raise UsageError(f"{args.data}: {e}") from None
     if args.report:
@@ -470,24 +518,37 @@ def cmd_cv(args: argparse.Namespace) -> int:
     def show(value: float | None) -> str:
         return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
-    print(f"{len(docs)} documents, {args.folds} folds, seed {args.seed}: hit@1 over the "
-          f"{s['documents']} documents with a target")
-    print(f"  {'unclf':24s} hit@1 {show(s['hit@1'])} (95% interval {show(s['hit@1_ci95'][0])}"
-          f"-{show(s['hit@1_ci95'][1])}, fold std {show(s['hit@1_fold_std'])})  "
-          f"MRR {show(s['mrr'])}  recall@5 {show(s['recall@5'])}")
-    ranked = sorted(cv.baselines.items(), key=lambda kv: (math.isnan(kv[1]["hit@1"]),
-                                                          -kv[1]["hit@1"]))
+    print(
+        f"{len(docs)} documents, {args.folds} folds, seed {args.seed}: hit@1 over the "
+        f"{s['documents']} documents with a target"
+    )
+    print(
+        f"  {'unclf':24s} hit@1 {show(s['hit@1'])} (95% interval {show(s['hit@1_ci95'][0])}"
+        f"-{show(s['hit@1_ci95'][1])}, fold std {show(s['hit@1_fold_std'])})  "
+        f"MRR {show(s['mrr'])}  recall@5 {show(s['recall@5'])}"
+    )
+    ranked = sorted(
+        cv.baselines.items(), key=lambda kv: (math.isnan(kv[1]["hit@1"]), -kv[1]["hit@1"])
+    )
     for name, b in ranked:
-        print(f"  {name:24s} hit@1 {show(b['hit@1'])}  MRR {show(b['mrr'])}  "
-              f"recall@5 {show(b['recall@5'])}")
-    print(f"  marked paragraphs: precision {show(s['precision'])}, recall {show(s['recall'])}, "
-          f"F1 {show(s['f1'])}")
-    bands = [f"{b['scores']}: {show(b['hit@1'])} ({b['documents']} documents)"
-             for b in s["hit@1_by_score"]]
+        print(
+            f"  {name:24s} hit@1 {show(b['hit@1'])}  MRR {show(b['mrr'])}  "
+            f"recall@5 {show(b['recall@5'])}"
+        )
+    print(
+        f"  marked paragraphs: precision {show(s['precision'])}, recall {show(s['recall'])}, "
+        f"F1 {show(s['f1'])}"
+    )
+    bands = [
+        f"{b['scores']}: {show(b['hit@1'])} ({b['documents']} documents)"
+        for b in s["hit@1_by_score"]
+    ]
     print(f"  hit@1 by the chosen paragraph's score: {', '.join(bands)}")
     if s["documents_without_target"]:
-        print(f"  abstained on {s['abstained_without_target']} of "
-              f"{s['documents_without_target']} documents without a target")
+        print(
+            f"  abstained on {s['abstained_without_target']} of "
+            f"{s['documents_without_target']} documents without a target"
+        )
     if args.report:
         print(f"  {len(cv.misses)} missed documents: see {args.report}")
     return EXIT_OK
@@ -498,7 +559,8 @@ def _sizes(value: str) -> list[int]:
         sizes = sorted({int(v) for v in value.split(",") if v.strip()})
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of numbers: {value!r}") from None
+            f"not a comma-separated list of numbers: {value!r}"
+        ) from None
     if not sizes or sizes[0] < 1:
         raise argparse.ArgumentTypeError(f"sizes must be 1 or more: {value!r}")
     return sizes
@@ -512,24 +574,36 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
         _check_writable(args.plot, "an image file")
     docs, targets = _labelled_task(args)
     try:
-        curve = learning_curve([d.text for d in docs], targets, args.sizes, folds=args.folds,
-                               repeats=args.repeats, seed=args.seed, mode=args.mode,
-                               progress=True)
+        curve = learning_curve(
+            [d.text for d in docs],
+            targets,
+            args.sizes,
+            folds=args.folds,
+            repeats=args.repeats,
+            seed=args.seed,
+            mode=args.mode,
+            progress=True,
+        )
     except ValueError as e:
         raise UsageError(f"{args.data}: {e}") from None
     if args.plot:
-        plot_learning_curve(curve, args.plot,
-                            f"Learning curve: {args.label or Path(args.data).name}")
+        plot_learning_curve(
+            curve, args.plot, f"Learning curve: {args.label or Path(args.data).name}"
+        )
     if args.json:
         _json_out(curve)
         return EXIT_OK
     best = curve["best_baseline"]
-    print(f"hit@1 on held-out documents, mean ± std over {args.folds} folds x {args.repeats} "
-          f"repeats (best baseline: {best})")
+    print(
+        f"hit@1 on held-out documents, mean ± std over {args.folds} folds x {args.repeats} "
+        f"repeats (best baseline: {best})"
+    )
     for p in curve["points"]:
         m, b = p["model"], p["baselines"][best]
-        print(f"  {p['size']:5d} documents: unclf {m['mean']:.3f} ± {m['std']:.3f}   "
-              f"{best} {b['mean']:.3f} ± {b['std']:.3f}")
+        print(
+            f"  {p['size']:5d} documents: unclf {m['mean']:.3f} ± {m['std']:.3f}   "
+            f"{best} {b['mean']:.3f} ± {b['std']:.3f}"
+        )
     if args.plot:
         print(f"plot: {args.plot}")
     return EXIT_OK
@@ -574,32 +648,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
     p.add_argument("--label", help="the target label to learn (required if the data has several)")
     p.add_argument("--model-out", required=True, help="where to write the model file")
-    p.add_argument("--mode", choices=("single", "multi"), default="single",
-                   help="single: one target per document; multi: every paragraph above threshold")
+    p.add_argument(
+        "--mode",
+        choices=("single", "multi"),
+        default="single",
+        help="single: one target per document; multi: every paragraph above threshold",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=-1,
-                   help="processes fitting the training folds side by side (-1: all cores)")
-    p.add_argument("--skip-invalid", action="store_true",
-                   help="train on the valid documents and report the others")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=-1,
+        help="processes fitting the training folds side by side (-1: all cores)",
+    )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="train on the valid documents and report the others",
+    )
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("predict", help="find the target paragraph(s) of new documents")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs_help)
-    p.add_argument("--model", help="model file (default: $UNCLF_MODEL, else the example "
-                   "model models/default.unclf of the source checkout)")
+    p.add_argument(
+        "--model",
+        help="model file (default: $UNCLF_MODEL, else the example "
+        "model models/default.unclf of the source checkout)",
+    )
     p.add_argument("--output", "-o", help="output file (default: stdout)")
-    p.add_argument("--top-k", type=_non_negative, default=0,
-                   help="keep the K best paragraphs (0: all)")
+    p.add_argument(
+        "--top-k", type=_non_negative, default=0, help="keep the K best paragraphs (0: all)"
+    )
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
-    p.add_argument("--engine", choices=("local", "dask"), default="local",
-                   help="dask: spread the documents over a Dask cluster "
-                   "(pip install 'unclf[dask]')")
-    p.add_argument("--workers", type=_positive, metavar="N",
-                   help="with --engine dask: start a local cluster of N worker processes "
-                   "(default: one per CPU)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="with --engine dask: use the existing cluster at ADDRESS "
-                   "(e.g. tcp://host:8786); its workers need unclf installed")
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="dask: spread the documents over a Dask cluster (pip install 'unclf[dask]')",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="with --engine dask: start a local cluster of N worker processes "
+        "(default: one per CPU)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: use the existing cluster at ADDRESS "
+        "(e.g. tcp://host:8786); its workers need unclf installed",
+    )
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="hit@1, MRR and recall@5 of a model on labelled data")
@@ -642,8 +741,9 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         if not args.debug:
             warnings.simplefilter("ignore", FutureWarning)
-        warnings.showwarning = lambda message, *_, **__: print(f"unclf: warning: {message}",
-                                                                file=sys.stderr)
+        warnings.showwarning = lambda message, *_, **__: print(
+            f"unclf: warning: {message}", file=sys.stderr
+        )
         try:
             return args.run(args)
         except UsageError as e:
@@ -668,8 +768,11 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # a bug: still one line; --debug shows where
             if args.debug:
                 raise
-            print(f"unclf: error: internal error ({_one_line(e)}); please report it, "
-                  "--debug shows the traceback", file=sys.stderr)
+            print(
+                f"unclf: error: internal error ({_one_line(e)}); please report it, "
+                "--debug shows the traceback",
+                file=sys.stderr,
+            )
             return EXIT_CANNOT_RUN
 
 

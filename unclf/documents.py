@@ -46,8 +46,13 @@ __all__ = [
     "read_labelled",
 ]
 
-_FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv",
-            ".parquet": "parquet"}
+_FORMATS = {
+    ".txt": "txt",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
 _KNOWN = ".txt, .jsonl, .jsonl.gz, .json, .csv or .parquet"
 _KNOWN_LABELLED = ".jsonl, .jsonl.gz, .json, .csv or .parquet"
 # What a damaged file raises from the readers (pyarrow's errors derive from these too). Caught
@@ -234,25 +239,36 @@ def _jsonl_records(lines: Iterable[str], source: str) -> Iterator[_Record | Docu
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             if was_first and line.lstrip().startswith("["):
-                yield DocumentError(None, source, None,
-                                    "a JSON array; expected JSON lines (one object per line)")
+                yield DocumentError(
+                    None, source, None, "a JSON array; expected JSON lines (one object per line)"
+                )
                 return
-            yield DocumentError(None, source, number,
-                                f"malformed JSON: {exc.msg} (column {exc.colno})")
+            yield DocumentError(
+                None, source, number, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            )
             continue
         except (ValueError, RecursionError) as exc:  # a 5000-digit number, deep nesting
-            yield DocumentError(None, source, number,
-                                f"malformed JSON: {_one_line(str(exc)) or 'nested too deeply'}")
+            yield DocumentError(
+                None,
+                source,
+                number,
+                f"malformed JSON: {_one_line(str(exc)) or 'nested too deeply'}",
+            )
             continue
         if "\\u" in line and _has_surrogate(value):
             value = _without_surrogates(value)
             if not warned:
                 warned = True
-                warnings.warn(f"{source}: line {number}: lone surrogate escapes (\\ud800-\\udfff)"
-                              " were replaced with U+FFFD", UnicodeWarning, stacklevel=2)
+                warnings.warn(
+                    f"{source}: line {number}: lone surrogate escapes (\\ud800-\\udfff)"
+                    " were replaced with U+FFFD",
+                    UnicodeWarning,
+                    stacklevel=2,
+                )
         if not isinstance(value, dict):
-            yield DocumentError(None, source, number,
-                                f"record is a JSON {_json_type(value)}, not an object")
+            yield DocumentError(
+                None, source, number, f"record is a JSON {_json_type(value)}, not an object"
+            )
             continue
         yield _Record(number, value)
 
@@ -263,8 +279,9 @@ def _binary_lines(path: Path, gz: bool, decode: _Decoder) -> Iterator[str]:
             yield decode(raw, f": line {number}")
 
 
-def _csv_records(path: Path, source: str, columns: tuple[str, ...],
-                 decode: _Decoder) -> Iterator[_Record | DocumentError]:
+def _csv_records(
+    path: Path, source: str, columns: tuple[str, ...], decode: _Decoder
+) -> Iterator[_Record | DocumentError]:
     """Rows in chunks. A quote that is never closed makes the rest of the file one field, which
     pandas refuses as a whole chunk: that chunk is then read again row by row, so the rows
     before the quote are kept and the file's error comes after them."""
@@ -278,35 +295,53 @@ def _csv_records(path: Path, source: str, columns: tuple[str, ...],
         try:
             yield from _csv_pass(path, source, columns, decode, done, skip=skip, size=1)
         except ParserError as exc:
-            why = ("a quote is never closed" if "EOF inside string" in str(exc)
-                   else _one_line(str(exc)))
+            why = (
+                "a quote is never closed"
+                if "EOF inside string" in str(exc)
+                else _one_line(str(exc))
+            )
             yield DocumentError(None, source, None, f"cannot read after row {done[1]}: {why}")
 
 
-def _csv_pass(path: Path, source: str, columns: tuple[str, ...], decode: _Decoder,
-              done: list[int], skip: int, size: int) -> Iterator[_Record | DocumentError]:
+def _csv_pass(
+    path: Path,
+    source: str,
+    columns: tuple[str, ...],
+    decode: _Decoder,
+    done: list[int],
+    skip: int,
+    size: int,
+) -> Iterator[_Record | DocumentError]:
     """The records after the first ``skip`` chunks (read but not handed on), ``size`` rows at
     a time; rows with the wrong number of fields are errors in their place. ``done`` counts
     the chunks and the rows read."""
     import pandas as pd
 
     # newline="" keeps \r\n inside quoted fields; na_filter=False keeps a text of "NA" as text.
-    with open(path, "rb") as raw, io.TextIOWrapper(
-        io.BufferedReader(check := _Utf8Check(raw)), encoding="utf-8-sig", errors="replace",
-        newline="",
-    ) as handle, pd.read_csv(
-        handle, chunksize=_BATCH_ROWS, dtype=str, na_filter=False, on_bad_lines="warn"
-    ) as reader:
+    with (
+        open(path, "rb") as raw,
+        io.TextIOWrapper(
+            io.BufferedReader(check := _Utf8Check(raw)),
+            encoding="utf-8-sig",
+            errors="replace",
+            newline="",
+        ) as handle,
+        pd.read_csv(
+            handle, chunksize=_BATCH_ROWS, dtype=str, na_filter=False, on_bad_lines="warn"
+        ) as reader,
+    ):
         row = 1  # the header
         bad: dict[int, str] = {}  # rows with the wrong number of fields: skipped by pandas
-        while (chunk := _next_chunk(reader, _BATCH_ROWS if done[0] < skip else size, bad)) \
-                is not None:
+        while (
+            chunk := _next_chunk(reader, _BATCH_ROWS if done[0] < skip else size, bad)
+        ) is not None:
             handing_on = done[0] >= skip
             if check.invalid:
                 decode.warn()
             if "text" not in chunk.columns:
-                yield DocumentError(None, source, None,
-                                    f"no 'text' column (columns: {', '.join(chunk.columns)})")
+                yield DocumentError(
+                    None, source, None, f"no 'text' column (columns: {', '.join(chunk.columns)})"
+                )
                 return
             present = [c for c in columns if c in chunk.columns]
             for fields in chunk[present].to_dict("records"):
@@ -341,20 +376,23 @@ def _next_chunk(reader, size: int, bad: dict[int, str]):
         if issubclass(warning.category, ParserWarning) and skipped:
             bad.update((int(number), why) for number, why in skipped)
         else:  # anything else, or a message pandas words differently, is passed on as it is
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno)
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     return chunk
 
 
-def _parquet_records(path: Path, source: str, columns: tuple[str, ...],
-                     decode: _Decoder) -> Iterator[_Record | DocumentError]:
+def _parquet_records(
+    path: Path, source: str, columns: tuple[str, ...], decode: _Decoder
+) -> Iterator[_Record | DocumentError]:
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as parquet:
         names = parquet.schema_arrow.names
         if "text" not in names:
-            yield DocumentError(None, source, None,
-                                f"no 'text' column (columns: {', '.join(names)})")
+            yield DocumentError(
+                None, source, None, f"no 'text' column (columns: {', '.join(names)})"
+            )
             return
         present = [c for c in columns if c in names]
         row = 0
@@ -372,13 +410,18 @@ def _is_binary(path: Path) -> bool:
         return b"\0" in handle.read(_BINARY_PROBE)
 
 
-def _records(path: Path, source: str, fmt: str,
-             columns: tuple[str, ...]) -> Iterator[_Record | DocumentError]:
+def _records(
+    path: Path, source: str, fmt: str, columns: tuple[str, ...]
+) -> Iterator[_Record | DocumentError]:
     """Records of a JSON lines, CSV or Parquet file; a damaged file ends in a DocumentError."""
     try:
-        problem = ("empty file" if path.stat().st_size == 0
-                   else "binary file (NUL bytes); expected UTF-8 text"
-                   if fmt in ("jsonl", "csv") and _is_binary(path) else None)
+        problem = (
+            "empty file"
+            if path.stat().st_size == 0
+            else "binary file (NUL bytes); expected UTF-8 text"
+            if fmt in ("jsonl", "csv") and _is_binary(path)
+            else None
+        )
     except OSError as exc:
         problem = _reason(exc)
     if problem is not None:
@@ -427,8 +470,9 @@ def _text_problem(fields: dict) -> str | None:
 # --- read_documents ---------------------------------------------------------------------------
 
 
-def read_documents(inputs: Iterable[str | Path], *,
-                   stdin: TextIO | None = None) -> Iterator[Document | DocumentError]:
+def read_documents(
+    inputs: Iterable[str | Path], *, stdin: TextIO | None = None
+) -> Iterator[Document | DocumentError]:
     """Documents of every input, streamed in order; unreadable ones come as DocumentError.
 
     An input is a ``.txt`` file (one document, id = the path), a folder (every ``.txt`` below
@@ -525,7 +569,8 @@ def _stdin_documents(stream: TextIO) -> Iterator[Document | DocumentError]:
     raw = getattr(stream, "buffer", None)
     decode = _Decoder("-")
     lines: Iterator[str] = (
-        (decode(line, f": line {n}") for n, line in enumerate(raw, 1)) if raw is not None
+        (decode(line, f": line {n}") for n, line in enumerate(raw, 1))
+        if raw is not None
         else iter(stream)
     )
     head: list[str] = []
@@ -597,8 +642,10 @@ def _parse_targets(value: object, text: str | None) -> tuple[list[TargetSpan], l
                     spans.append(TargetSpan(found.start(), found.end(), None))
             continue
         if not isinstance(target, dict):
-            problems.append(f"target {k} is a {_json_type(target)}, "
-                            "expected a {start, end, label} object or a string")
+            problems.append(
+                f"target {k} is a {_json_type(target)}, "
+                "expected a {start, end, label} object or a string"
+            )
             continue
         start, end, label = target.get("start"), target.get("end"), target.get("label")
         if any(isinstance(v, bool) or not isinstance(v, int) for v in (start, end)):
@@ -654,8 +701,9 @@ def _missing_label(label: str, counts: Counter[str], source: str) -> str:
     return f"{source}: no document has label {label!r}; labels in the file: {shown}{tail}"
 
 
-def read_labelled(path: str | Path, *, label: str | None = None,
-                  skip_invalid: bool = False) -> tuple[list[LabelledDocument], list[DocumentError]]:
+def read_labelled(
+    path: str | Path, *, label: str | None = None, skip_invalid: bool = False
+) -> tuple[list[LabelledDocument], list[DocumentError]]:
     """Training/evaluation documents with their target spans, validated all at once.
 
     ``targets`` holds ``{start, end, label}`` spans or strings found in the text (whitespace
@@ -686,8 +734,9 @@ def read_labelled(path: str | Path, *, label: str | None = None,
             continue
         assert item.id is not None and item.text is not None
         kept = {s for s in item.spans if label is None or s.label in (None, label)}
-        documents.append(LabelledDocument(item.id, item.text,
-                                          tuple(sorted(kept, key=_span_key)), source))
+        documents.append(
+            LabelledDocument(item.id, item.text, tuple(sorted(kept, key=_span_key)), source)
+        )
 
     lines = [str(error) for error in fatal]
     if label is not None and not fatal and counts[label] == 0:
@@ -718,8 +767,9 @@ def labels_in(path: str | Path) -> Counter[str]:
 # --- targets -> paragraphs --------------------------------------------------------------------
 
 
-def align_targets(paragraphs: Sequence[Paragraph],
-                  targets: Sequence[TargetSpan]) -> tuple[list[int], list[TargetSpan]]:
+def align_targets(
+    paragraphs: Sequence[Paragraph], targets: Sequence[TargetSpan]
+) -> tuple[list[int], list[TargetSpan]]:
     """Positions of the paragraphs that hold a target, and the targets no paragraph holds.
 
     A paragraph holds a target when it contains at least half of the span's characters

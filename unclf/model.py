@@ -540,11 +540,7 @@ def _lead_ratio(probability: np.ndarray, labels: np.ndarray, offsets: np.ndarray
     its cover page rather than in its preamble. Chosen on the out-of-fold probabilities of
     the training documents with a target; ties go to the ratio listed first.
     """
-    documents = [
-        (probability[a:b], labels[a:b])
-        for a, b in pairwise(offsets)
-        if labels[a:b].any()
-    ]
+    documents = [(probability[a:b], labels[a:b]) for a, b in pairwise(offsets) if labels[a:b].any()]
     hits = [sum(int(y[_first_within(p, r)]) for p, y in documents) for r in LEAD_RATIOS]
     best = int(np.argmax(hits))
     return LEAD_RATIOS[best] if hits[best] - hits[0] >= _LEAD_MARGIN else 1.0

@@ -77,9 +77,11 @@ def _one_line(error: BaseException) -> str:
 
 def _looks_pickled(data: bytes) -> bool:
     """A pickle (protocol 2+), or joblib's zlib, gzip, bz2, lzma or xz compressed pickle."""
-    return (data[:1] == b"\x80"
-            or (data[:1] == b"\x78" and data[1:2] in (b"\x01", b"\x5e", b"\x9c", b"\xda"))
-            or data.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00")))
+    return (
+        data[:1] == b"\x80"
+        or (data[:1] == b"\x78" and data[1:2] in (b"\x01", b"\x5e", b"\x9c", b"\xda"))
+        or data.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00"))
+    )
 
 
 def _minor(version: str) -> str:
@@ -167,15 +169,20 @@ def load_model_bytes(data: bytes, path: str = "<model bytes>") -> tuple[TargetSe
     if not data:
         raise ModelFileError(f"{path}: empty file, not an unclf model file")
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        hint = " (it looks like a pickle/joblib file, which unclf never loads)" if (
-            _looks_pickled(data)) else ""
+        hint = (
+            " (it looks like a pickle/joblib file, which unclf never loads)"
+            if (_looks_pickled(data))
+            else ""
+        )
         raise ModelFileError(f"{path}: not an unclf model file{hint}")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             for name in (_METADATA, _MODEL):
                 if z.getinfo(name).file_size > _MAX_MEMBER_BYTES:
-                    raise ModelFileError(f"{path}: {name} unpacks to more than "
-                                         f"{_MAX_MEMBER_BYTES} bytes; refusing it")
+                    raise ModelFileError(
+                        f"{path}: {name} unpacks to more than "
+                        f"{_MAX_MEMBER_BYTES} bytes; refusing it"
+                    )
             metadata = json.loads(z.read(_METADATA))
             payload = z.read(_MODEL)
     except ModelFileError:
@@ -183,8 +190,9 @@ def load_model_bytes(data: bytes, path: str = "<model bytes>") -> tuple[TargetSe
     # A damaged zip fails in many ways: BadZipFile (bad CRC), zlib.error, KeyError (a mangled
     # name), NotImplementedError (a mangled compression method), UnicodeDecodeError, ...
     except Exception as e:
-        raise ModelFileError(f"{path}: damaged or not an unclf model file "
-                             f"({_one_line(e)})") from None
+        raise ModelFileError(
+            f"{path}: damaged or not an unclf model file ({_one_line(e)})"
+        ) from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an unclf model file")
     if metadata.get("format_version") != FORMAT_VERSION:

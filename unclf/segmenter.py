@@ -118,9 +118,7 @@ _BEFORE_NUMBER = '.;:!?,)”"*'
 # A wide gap inside a line after a sentence end, before what can start a paragraph: where a
 # viewer or converter turned line breaks into runs of spaces (contracts from EDGAR). Not
 # before "And": there the gap joins two party names ("WIDGETS, INC.   And   FENWICK LTD.").
-_GAP_START = re.compile(
-    r'(?<=[.;:!?)”"])[ \t]{3,}(?!(?:And|AND)\s)(?=[\dA-Z(“"]|[a-z]{1,3}[.)]\s)'
-)
+_GAP_START = re.compile(r'(?<=[.;:!?)”"])[ \t]{3,}(?!(?:And|AND)\s)(?=[\dA-Z(“"]|[a-z]{1,3}[.)]\s)')
 # A line that ends on a joining word, or is nothing but one, leaves its statement open,
 # whatever blank lines, capitals or sentence ends follow: a cover page spreads one statement
 # over short lines ("by and between" / "Nuance Inc." / "and" / "Cerence Inc."), and a page
