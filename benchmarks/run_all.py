@@ -8,7 +8,7 @@ corpus (UPR, CUAD) side by side (``--jobs`` at a time; their hit@1 does not depe
 then the training/prediction speed alone, then ``benchmarks/throughput.py`` alone if it exists.
 The learning curve of UPR Minorities runs in the same pool as the target tasks and is drawn to
 ``learning-curve.png`` beside the output. The full run takes about 50 minutes on 2 cores;
-``--seeds 0,1,2`` adds a table of every task on three fold splits (each further split about 40
+``--seeds 0,1,2`` adds a table of every task on three fold splits (each further split about 55
 minutes more; the other tables stay those of the first). ``--tasks upr:Minorities --folds 2
 --skip-small --skip-speed --skip-segmentation --curve-sizes 3,6`` is a quick check of the runner
 itself.
