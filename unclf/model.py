@@ -172,7 +172,7 @@ class TargetSelector(BaseEstimator):
     featurizer : a :class:`ParagraphFeaturizer` (default settings when None).
     views : names of :data:`VIEWS`, one linear scorer each.
     log_count_ratio : views scored a second time, over features scaled by their naive-Bayes
-        log-count ratio (see the README's results).
+        log-count ratio (measured in benchmarks/experiments.md).
     n_jobs : processes fitting the folds' scorers side by side (None: 1; -1: all cores).
     first_mention : let an earlier paragraph that scores close to the best go first, where
         the training documents show that their annotators mark the first statement of a thing
