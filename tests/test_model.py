@@ -17,7 +17,7 @@ from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
 from unclf.model import (
     TargetSelector,
-    _lead_ratio,
+    _first_mention_rule,
     _log_count_ratio,
     _neighbour_scores,
     parse_documents,
@@ -202,12 +202,29 @@ def test_first_mention_rule_is_learned_only_where_annotators_mark_first_mentions
     offsets = np.array([0, 3, 6, 9, 12])
     first_marked = np.array([1, 0, 0] * 4, dtype=np.int8)
     best_marked = np.array([0, 0, 1] * 4, dtype=np.int8)
-    assert _lead_ratio(probability, first_marked, offsets) == 0.7  # 0.6 / 0.8 = 0.75
-    assert _lead_ratio(probability, best_marked, offsets) == 1.0
+    no_lead_ins = np.zeros(12, dtype=bool)
+    assert _first_mention_rule(probability, first_marked, offsets, no_lead_ins) == (0.7, False)
+    assert _first_mention_rule(probability, best_marked, offsets, no_lead_ins) == (1.0, False)
     # The rule would win one document and lose none: not enough to switch it on.
     one_lucky = np.array([0.6, 0.1, 0.8] + [0.1, 0.1, 0.8] * 3)
     labels = np.concatenate([first_marked[:3], best_marked[3:]])
-    assert _lead_ratio(one_lucky, labels, offsets) == 1.0
+    assert _first_mention_rule(one_lucky, labels, offsets, no_lead_ins) == (1.0, False)
+
+
+def test_first_mention_passes_over_lead_ins_where_that_finds_the_marked_paragraph():
+    # 4 documents of a cover line, a lead-in ("... BETWEEN:") and the parties. In the first two
+    # the cover line scores close to the best and is marked (a first mention); in the other two
+    # it scores low and the parties, the best, are marked.
+    probability = np.array([0.7, 0.75, 0.8] * 2 + [0.1, 0.75, 0.8] * 2)
+    offsets = np.array([0, 3, 6, 9, 12])
+    lead_ins = np.array([False, True, False] * 4)
+    labels = np.array([1, 0, 0] * 2 + [0, 0, 1] * 2, dtype=np.int8)
+    # Never: 2 hits; ratio 0.7: the cover lines but the lead-ins before the parties, 2 hits;
+    # ratio 0.7 passing over lead-ins: all 4.
+    assert _first_mention_rule(probability, labels, offsets, lead_ins) == (0.7, True)
+    # Where annotators mark the lead-in itself (a date stated in it), it is not passed over.
+    date_in_lead_in = np.array([0, 1, 0] * 4, dtype=np.int8)
+    assert _first_mention_rule(probability, date_in_lead_in, offsets, lead_ins) == (0.9, False)
 
 
 def test_an_earlier_paragraph_close_to_the_best_goes_first(fitted, examples):
@@ -224,7 +241,22 @@ def test_an_earlier_paragraph_close_to_the_best_goes_first(fitted, examples):
     assert [p.paragraph.index for p in ranked.paragraphs] == [1, 0, 2]
     parsed, targets = examples
     never = TargetSelector(first_mention=False, n_folds=2).fit(parsed[:6], targets[:6])
-    assert never.lead_ratio_ == 1.0
+    assert (never.lead_ratio_, never.passes_lead_ins_) == (1.0, False)
+
+
+def test_a_lead_in_is_passed_over_unless_it_is_the_best(fitted):
+    model = copy.copy(fitted)
+    doc = next(parse_documents(["Cover page\n\nMade on 1 May BETWEEN:\n\nACME Ltd and Foo Inc."]))
+    model.lead_ratio_, model.passes_lead_ins_ = 0.7, True
+    ranked = model._decide(doc, np.array([0.1, 0.7, 0.8]))
+    assert ranked.paragraphs[0].paragraph.index == 2  # the lead-in does not go first
+    ranked = model._decide(doc, np.array([0.6, 0.7, 0.8]))
+    assert ranked.paragraphs[0].paragraph.index == 0  # an earlier statement still does
+    ranked = model._decide(doc, np.array([0.1, 0.8, 0.7]))
+    assert ranked.paragraphs[0].paragraph.index == 1  # the best goes first, lead-in or not
+    model.passes_lead_ins_ = False
+    ranked = model._decide(doc, np.array([0.1, 0.7, 0.8]))
+    assert ranked.paragraphs[0].paragraph.index == 1
 
 
 def test_neighbour_scores_stay_inside_their_document():

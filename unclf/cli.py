@@ -305,16 +305,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"trained on {len(docs)} documents ({with_target} with a target, "
         f"{model.n_target_paragraphs_} target paragraphs) for label {label!r}; "
         f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
-        f"{_first_mention_note(model.lead_ratio_)}; "
+        f"{_first_mention_note(model.lead_ratio_, model.passes_lead_ins_)}; "
         f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})"
     )
     return EXIT_OK
 
 
-def _first_mention_note(lead_ratio: float) -> str:
+def _first_mention_note(lead_ratio: float, passes_lead_ins: bool) -> str:
     if lead_ratio >= 1.0:
         return ""
-    return f", an earlier paragraph goes first within {lead_ratio:.1f}x of the best"
+    passing = ", lead-ins passed over" if passes_lead_ins else ""
+    return f", an earlier paragraph goes first within {lead_ratio:.1f}x of the best{passing}"
 
 
 def _check_writable(path: str, what: str = "a model file") -> None:

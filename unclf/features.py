@@ -22,7 +22,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from unclf.segmenter import KINDS, ParsedDocument
 
-__all__ = ["LAYOUT_FEATURES", "ParagraphFeaturizer", "document_offsets", "layout_features"]
+__all__ = [
+    "LAYOUT_FEATURES",
+    "ParagraphFeaturizer",
+    "document_offsets",
+    "layout_features",
+    "lead_ins",
+]
 
 _PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
@@ -75,12 +81,18 @@ def layout_features(doc: ParsedDocument) -> np.ndarray:
     return np.column_stack(columns)
 
 
+def lead_ins(doc: ParsedDocument) -> np.ndarray:
+    """Paragraphs ending with a colon: they introduce what follows ("by and between:",
+    "Decides:") rather than state it."""
+    return np.array([p.text.rstrip().endswith(":") for p in doc.paragraphs], dtype=bool)
+
+
 def _punctuation(doc: ParsedDocument) -> list[np.ndarray]:
-    """How a paragraph ends and starts. A lead-in ends with a colon and what it introduces
-    follows ("by and between:", "Decides:"); list items (recommendations, operative
-    paragraphs) end with a semicolon; a paragraph starting in lower case continues another."""
+    """How a paragraph ends and starts: a lead-in (see :func:`lead_ins`); list items
+    (recommendations, operative paragraphs) end with a semicolon; a paragraph starting in
+    lower case continues another."""
     last = [p.text.rstrip()[-1:] for p in doc.paragraphs]
-    colon = np.array([c == ":" for c in last], dtype=float)
+    colon = lead_ins(doc).astype(float)
     return [
         colon,
         np.array([c == ";" for c in last], dtype=float),

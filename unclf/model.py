@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from unclf.documents import TargetSpan, align_targets
-from unclf.features import ParagraphFeaturizer, document_offsets, layout_features
+from unclf.features import ParagraphFeaturizer, document_offsets, layout_features, lead_ins
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.segmenter import Paragraph, ParsedDocument, parse_many
 
@@ -176,7 +176,8 @@ class TargetSelector(BaseEstimator):
     n_jobs : processes fitting the folds' scorers side by side (None: 1; -1: all cores).
     first_mention : let an earlier paragraph that scores close to the best go first, where
         the training documents show that their annotators mark the first statement of a thing
-        (``lead_ratio_``: how close; 1.0 when they do not).
+        (``lead_ratio_``: how close, 1.0 when they do not; ``passes_lead_ins_``: whether a
+        lead-in such as "... BETWEEN:" is passed over, as it introduces the statement).
     random_state : seed for the folds and the ranker.
     """
 
@@ -277,7 +278,13 @@ class TargetSelector(BaseEstimator):
             ranker = self._fit_ranker(stage_two[train], labels[train])
             probability[test] = _probability(ranker, stage_two[test])
         self.abstain_threshold_, self.multi_threshold_ = _thresholds(probability, labels, offsets)
-        self.lead_ratio_ = _lead_ratio(probability, labels, offsets) if self.first_mention else 1.0
+        self.lead_ratio_, self.passes_lead_ins_ = (
+            _first_mention_rule(
+                probability, labels, offsets, np.concatenate([lead_ins(d) for d in docs])
+            )
+            if self.first_mention
+            else (1.0, False)
+        )
 
         self.ranker_ = self._fit_ranker(stage_two, labels)
         self.n_documents_ = n_docs
@@ -397,7 +404,8 @@ class TargetSelector(BaseEstimator):
     def _decide(self, doc: ParsedDocument, probability: np.ndarray) -> RankedDocument:
         order = np.argsort(-probability, kind="stable")
         if len(order) and self.lead_ratio_ < 1.0:
-            lead = _first_within(probability, self.lead_ratio_)
+            passed = lead_ins(doc) if self.passes_lead_ins_ else None
+            lead = _first_within(probability, self.lead_ratio_, passed)
             order = np.concatenate([[lead], order[order != lead]])
         floor = self.abstain_threshold_ if self.abstain else -np.inf
         chosen: set[int] = set()
@@ -521,29 +529,50 @@ def _probability(ranker: Pipeline | float, features: np.ndarray) -> np.ndarray:
     return ranker.predict_proba(features)[:, 1]
 
 
-# Candidate ratios for the first-mention rule, 1.0 (never) first so that it wins ties.
-LEAD_RATIOS = (1.0, 0.9, 0.7, 0.5, 0.3)
-# Another ratio must hit this many more training documents than 1.0: with a few dozen
+# Candidate first-mention rules, (ratio, whether lead-ins are passed over); "never" (1.0)
+# first so that it wins ties.
+FIRST_MENTION_RULES = (
+    (1.0, False),
+    *((ratio, passes) for passes in (False, True) for ratio in (0.9, 0.7, 0.5, 0.3)),
+)
+# Another rule must hit this many more training documents than "never": with a few dozen
 # documents a single lucky one decided it (UPR Minorities, 20 documents: 0.773 -> 0.735).
 _LEAD_MARGIN = 2
 
 
-def _first_within(probability: np.ndarray, ratio: float) -> int:
-    """The first paragraph scoring at least ``ratio`` times the document's best."""
-    return int(np.flatnonzero(probability >= ratio * probability.max())[0])
+def _first_within(probability: np.ndarray, ratio: float, passed: np.ndarray | None = None) -> int:
+    """The first paragraph scoring at least ``ratio`` times the document's best; if given,
+    ``passed`` marks paragraphs that may not go first unless they are the best."""
+    close = probability >= ratio * probability.max()
+    if passed is not None:
+        close &= ~passed
+        close[np.argmax(probability)] = True
+    return int(np.flatnonzero(close)[0])
 
 
-def _lead_ratio(probability: np.ndarray, labels: np.ndarray, offsets: np.ndarray) -> float:
-    """How close to the best an earlier paragraph must score to go first (1.0: never).
+def _first_mention_rule(
+    probability: np.ndarray, labels: np.ndarray, offsets: np.ndarray, lead_ins: np.ndarray
+) -> tuple[float, bool]:
+    """How close to the best an earlier paragraph must score to go first (1.0: never), and
+    whether lead-ins are passed over.
 
     Annotators often mark the first statement of a thing: a contract's date and parties on
-    its cover page rather than in its preamble. Chosen on the out-of-fold probabilities of
-    the training documents with a target; ties go to the ratio listed first.
+    its cover page rather than in its preamble. A lead-in ("This Agreement is made on 26
+    September 2019 BETWEEN:") states the date but only introduces the parties, so whether it
+    may go first depends on the task. Chosen on the out-of-fold probabilities of the training
+    documents with a target; ties go to the rule listed first.
     """
-    documents = [(probability[a:b], labels[a:b]) for a, b in pairwise(offsets) if labels[a:b].any()]
-    hits = [sum(int(y[_first_within(p, r)]) for p, y in documents) for r in LEAD_RATIOS]
+    documents = [
+        (probability[a:b], labels[a:b], lead_ins[a:b])
+        for a, b in pairwise(offsets)
+        if labels[a:b].any()
+    ]
+    hits = [
+        sum(int(y[_first_within(p, ratio, leads if passes else None)]) for p, y, leads in documents)
+        for ratio, passes in FIRST_MENTION_RULES
+    ]
     best = int(np.argmax(hits))
-    return LEAD_RATIOS[best] if hits[best] - hits[0] >= _LEAD_MARGIN else 1.0
+    return FIRST_MENTION_RULES[best] if hits[best] - hits[0] >= _LEAD_MARGIN else (1.0, False)
 
 
 def _thresholds(
