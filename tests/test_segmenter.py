@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unclf import find_paragraphs, segment, segment_many
-from unclf.segmenter import parse_many
+from unclf.segmenter import parse_many, repair_mac_roman
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
@@ -291,6 +291,31 @@ def test_lone_surrogates_segment_and_parse_with_offsets_kept() -> None:
     assert [text[p.start : p.end] for p in paragraphs] == ["1. a \ud800 b.", "2. Second one here."]
     parsed = next(parse_many([text]))
     assert "second" in parsed.words
+
+
+def test_mac_roman_read_as_windows_1252_is_read_again_with_offsets_kept() -> None:
+    # Written for this test in the way PDFs made on a Mac arrive: apostrophes as "Õ", quotes
+    # as "Ò...Ó", a bullet as "¥", "é" as "Ž".
+    text = (
+        "1. Protect the rights of the StateÕs minorities (CÕte dÕIvoire);\n\n"
+        "¥ Adopt the ÒNational planÓ for RŽunion.\n"
+    )
+    paragraphs = segment(text)
+    assert [p.text for p in paragraphs] == [
+        "Protect the rights of the State’s minorities (C’te d’Ivoire);",
+        "Adopt the “National plan” for Réunion.",
+    ]
+    assert [text[p.start : p.end][:6] for p in paragraphs] == ["1. Pro", "¥ Adop"]
+    assert paragraphs[1].kind == "list_item"
+    words = set(next(parse_many([text])).words)
+    assert {"state", "’s", "national", "plan", "réunion"} <= words
+    assert not any("õ" in w or "ò" in w for w in words)
+
+
+def test_text_without_the_signs_of_mac_roman_is_left_as_it_is() -> None:
+    text = "1. OWNER: PIÑON GATHERING COMPANY, LLC, Òscar Ñúñez and São Tomé."
+    assert repair_mac_roman(text) == text
+    assert segment(text)[0].text == text[3:]
 
 
 def test_wide_gaps_after_a_sentence_end_split_clauses_of_one_line():

@@ -1,6 +1,8 @@
 """Raw UN document text -> the paragraphs a reader sees, with exact offsets.
 
-The text arrives hard-wrapped from PDFs, flattened onto one line by web viewers, or clean.
+The text arrives hard-wrapped from PDFs, flattened onto one line by web viewers, or clean,
+sometimes with its punctuation garbled by the wrong character set ("StateÕs", see
+:func:`repair_mac_roman`).
 One pass splits it into line *pieces* (a line, or the part of a flattened line between two
 inline paragraph starts); a second pass decides for each piece whether it starts a new
 paragraph, is page furniture (running headers, page numbers), or is interface text glued on by
@@ -33,6 +35,7 @@ __all__ = [
     "make_paragraph_segmenter",
     "paragraph_pipeline",
     "parse_many",
+    "repair_mac_roman",
     "segment",
     "segment_many",
 ]
@@ -475,6 +478,7 @@ class _Segmenter:
         return _is_terminal(prev_text) and first in '“"'
 
     def find(self, text: str) -> list[Paragraph]:
+        text = repair_mac_roman(text)
         # Interface text is rare: look for it once, and only then in every line.
         interface = any(probe.search(text) for probe in self._interface_probes)
         pieces, blank_before, line_length = self._pieces(text, interface)
@@ -756,6 +760,36 @@ def _component(nlp: Language) -> ParagraphSegmenter:
     raise ValueError("the pipeline has no unclf_paragraphs component")
 
 
+def _mac_roman_table() -> dict[int, str]:
+    """Each character that Windows-1252 (or Latin-1, where it has none) makes of a byte
+    -> the character Mac Roman makes of it."""
+    table = {}
+    for byte in range(0x80, 0x100):
+        try:
+            read_as = bytes([byte]).decode("cp1252")
+        except UnicodeDecodeError:
+            read_as = chr(byte)
+        table[ord(read_as)] = bytes([byte]).decode("mac_roman")
+    return table
+
+
+_MAC_ROMAN = _mac_roman_table()
+# What only Mac Roman read as Windows-1252 writes: an apostrophe inside a word ("StateÕs",
+# "dÕIvoire") or a closing quote after one ("planÓ."); "PIÑON" and "Òscar" are left alone.
+_MAC_ROMAN_SIGNS = re.compile(r"[a-z]Õ[a-z]|[a-z]Ó(?![^\W\d_])")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def repair_mac_roman(text: str) -> str:
+    """``text`` read again as Mac Roman where it shows the signs of a Mac file read as
+    Windows-1252 (all 136 UPR dev reports: "AfghanistanÕs", "ÒNational planÓ", "¥" for a
+    bullet); otherwise ``text`` itself. One character for one, so offsets stay valid."""
+    if ("Õ" in text or "Ó" in text) and _MAC_ROMAN_SIGNS.search(text):
+        # Only the runs of non-ASCII characters: 4x faster than translating the whole text.
+        return _NON_ASCII.sub(lambda run: run.group().translate(_MAC_ROMAN), text)
+    return text
+
+
 # Tokenizing in chunks: spaCy needs about 70 bytes per character for a Doc.
 _CHUNK_CHARS = 100_000
 _WHITESPACE_END = re.compile(r"(?<=\s)\S")
@@ -785,8 +819,9 @@ def _parse(nlp: Language, text: str, paragraphs: list[Paragraph]) -> ParsedDocum
     first = numpy.array([p.start for p in paragraphs], dtype=numpy.int64)
     last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
     ids, owners = [], []
-    for low, high in _chunks(text, _CHUNK_CHARS):
-        tokens = nlp.tokenizer(_tokenizable(text[low:high]))
+    readable = repair_mac_roman(text)
+    for low, high in _chunks(readable, _CHUNK_CHARS):
+        tokens = nlp.tokenizer(_tokenizable(readable[low:high]))
         attrs = tokens.to_array([IDX, LOWER, IS_PUNCT, IS_SPACE])
         if len(attrs) == 0:
             continue
