@@ -20,8 +20,10 @@ from unclf.model import (
     _first_mention_rule,
     _log_count_ratio,
     _neighbour_scores,
+    _target_kinds,
     parse_documents,
 )
+from unclf.segmenter import KINDS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -248,6 +250,7 @@ def test_a_lead_in_is_passed_over_unless_it_is_the_best(fitted):
     model = copy.copy(fitted)
     doc = next(parse_documents(["Cover page\n\nMade on 1 May BETWEEN:\n\nACME Ltd and Foo Inc."]))
     model.lead_ratio_, model.passes_lead_ins_ = 0.7, True
+    model.target_kinds_ = KINDS  # the cover page is a heading
     ranked = model._decide(doc, np.array([0.1, 0.7, 0.8]))
     assert ranked.paragraphs[0].paragraph.index == 2  # the lead-in does not go first
     ranked = model._decide(doc, np.array([0.6, 0.7, 0.8]))
@@ -257,6 +260,35 @@ def test_a_lead_in_is_passed_over_unless_it_is_the_best(fitted):
     model.passes_lead_ins_ = False
     ranked = model._decide(doc, np.array([0.1, 0.7, 0.8]))
     assert ranked.paragraphs[0].paragraph.index == 1
+
+
+def test_a_kind_the_targets_never_are_is_ruled_out_only_on_enough_evidence():
+    kinds = np.array([0, 0, 0, 1] * 25)  # a quarter of the paragraphs are headings
+    labels = np.zeros(100, dtype=np.int8)
+    labels[[0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44]] = 1  # 12 paragraphs, no heading
+    # 12 targets marked without regard to kind would hold 3 headings: none is evidence. List
+    # items, none of 100, are not ruled out either: nothing says anything of them.
+    assert _target_kinds(labels, kinds) == ("paragraph", "list_item")
+    # 8 would hold 2: too few to rule headings out.
+    labels[[32, 36, 40, 44]] = 0
+    assert _target_kinds(labels, kinds) == ("paragraph", "heading", "list_item")
+    labels[3] = 1  # one heading marked
+    assert "heading" in _target_kinds(labels, kinds)
+
+
+def test_a_paragraph_of_a_ruled_out_kind_does_not_go_first(fitted):
+    model = copy.copy(fitted)
+    model.lead_ratio_, model.target_kinds_ = 1.0, ("paragraph",)
+    doc = next(parse_documents(["A. AUDIT\n\nThe Buyer may audit the records once a year."]))
+    assert [p.kind for p in doc.paragraphs] == ["heading", "paragraph"]
+    ranked = model._decide(doc, np.array([0.9, 0.4]))
+    assert [p.paragraph.index for p in ranked.paragraphs] == [1, 0]
+    assert [p.paragraph.index for p in ranked.targets] == [1]
+    model.target_kinds_ = ("paragraph", "heading")
+    assert model._decide(doc, np.array([0.9, 0.4])).paragraphs[0].paragraph.index == 0
+    # A document with nothing but ruled-out kinds still gets its best paragraph first.
+    model.target_kinds_ = ("list_item",)
+    assert model._decide(doc, np.array([0.4, 0.9])).paragraphs[0].paragraph.index == 1
 
 
 def test_neighbour_scores_stay_inside_their_document():

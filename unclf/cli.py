@@ -305,10 +305,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"trained on {len(docs)} documents ({with_target} with a target, "
         f"{model.n_target_paragraphs_} target paragraphs) for label {label!r}; "
         f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
-        f"{_first_mention_note(model.lead_ratio_, model.passes_lead_ins_)}; "
+        f"{_first_mention_note(model.lead_ratio_, model.passes_lead_ins_)}"
+        f"{_kinds_note(model.target_kinds_)}; "
         f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})"
     )
     return EXIT_OK
+
+
+def _kinds_note(target_kinds: tuple[str, ...]) -> str:
+    from unclf.segmenter import KINDS
+
+    ruled_out = [kind for kind in KINDS if kind not in target_kinds]
+    return f", never first: {' or '.join(ruled_out)}" if ruled_out else ""
 
 
 def _first_mention_note(lead_ratio: float, passes_lead_ins: bool) -> str:

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from unclf.documents import TargetSpan, align_targets
 from unclf.features import ParagraphFeaturizer, document_offsets, layout_features, lead_ins
 from unclf.metrics import DocumentResult, score_document, summarize
-from unclf.segmenter import Paragraph, ParsedDocument, parse_many
+from unclf.segmenter import KINDS, Paragraph, ParsedDocument, parse_many
 
 __all__ = [
     "RankedDocument",
@@ -178,6 +178,9 @@ class TargetSelector(BaseEstimator):
         the training documents show that their annotators mark the first statement of a thing
         (``lead_ratio_``: how close, 1.0 when they do not; ``passes_lead_ins_``: whether a
         lead-in such as "... BETWEEN:" is passed over, as it introduces the statement).
+        Independently of it, a paragraph of a kind that the training targets never are, where
+        they are many enough to show it (``target_kinds_``), does not go first: the heading
+        "AUDIT" is not the audit clause.
     random_state : seed for the folds and the ranker.
     """
 
@@ -285,6 +288,8 @@ class TargetSelector(BaseEstimator):
             if self.first_mention
             else (1.0, False)
         )
+
+        self.target_kinds_ = _target_kinds(labels, np.concatenate([_kinds(d) for d in docs]))
 
         self.ranker_ = self._fit_ranker(stage_two, labels)
         self.n_documents_ = n_docs
@@ -403,9 +408,13 @@ class TargetSelector(BaseEstimator):
 
     def _decide(self, doc: ParsedDocument, probability: np.ndarray) -> RankedDocument:
         order = np.argsort(-probability, kind="stable")
-        if len(order) and self.lead_ratio_ < 1.0:
-            passed = lead_ins(doc) if self.passes_lead_ins_ else None
-            lead = _first_within(probability, self.lead_ratio_, passed)
+        eligible = np.isin(_kinds(doc), [KINDS.index(k) for k in self.target_kinds_])
+        if not eligible.any():
+            eligible[:] = True
+        if len(order) and (self.lead_ratio_ < 1.0 or not eligible.all()):
+            candidates = np.flatnonzero(eligible)
+            passed = lead_ins(doc)[candidates] if self.passes_lead_ins_ else None
+            lead = candidates[_first_within(probability[candidates], self.lead_ratio_, passed)]
             order = np.concatenate([[lead], order[order != lead]])
         floor = self.abstain_threshold_ if self.abstain else -np.inf
         chosen: set[int] = set()
@@ -573,6 +582,27 @@ def _first_mention_rule(
     ]
     best = int(np.argmax(hits))
     return FIRST_MENTION_RULES[best] if hits[best] - hits[0] >= _LEAD_MARGIN else (1.0, False)
+
+
+# A kind of paragraph is not chosen first when the training targets hold none of it although,
+# marked without regard to kind, they would hold this many (P(none) = e^-3, about 0.05).
+_KIND_EVIDENCE = 3.0
+
+
+def _kinds(doc: ParsedDocument) -> np.ndarray:
+    """Each paragraph's kind, as its position in ``KINDS``."""
+    return np.array([KINDS.index(p.kind) for p in doc.paragraphs], dtype=np.int64)
+
+
+def _target_kinds(labels: np.ndarray, kinds: np.ndarray) -> tuple[str, ...]:
+    """The kinds of paragraph that may go first: those of a training target, and those the
+    targets are too few to rule out (10 documents rarely can)."""
+    targets = kinds[labels == 1]
+    return tuple(
+        kind
+        for k, kind in enumerate(KINDS)
+        if (targets == k).any() or len(targets) * np.mean(kinds == k) < _KIND_EVIDENCE
+    )
 
 
 def _thresholds(
