@@ -478,7 +478,10 @@ class _Segmenter:
         return _is_terminal(prev_text) and first in '“"'
 
     def find(self, text: str) -> list[Paragraph]:
-        text = repair_mac_roman(text)
+        return self.find_readable(repair_mac_roman(text))
+
+    def find_readable(self, text: str) -> list[Paragraph]:
+        """``find`` of a text that :func:`repair_mac_roman` has seen already."""
         # Interface text is rare: look for it once, and only then in every line.
         interface = any(probe.search(text) for probe in self._interface_probes)
         pieces, blank_before, line_length = self._pieces(text, interface)
@@ -748,9 +751,10 @@ def parse_many(texts: Iterable[str], nlp: Language | None = None) -> Iterator[Pa
     the paragraphs as the component's spans align them (``alignment_mode="expand"``).
     """
     nlp = nlp or paragraph_pipeline()
-    find = _component(nlp)._segmenter.find
+    find_readable = _component(nlp)._segmenter.find_readable
     for text in texts:
-        yield _parse(nlp, text, find(text))
+        readable = repair_mac_roman(text)
+        yield _parse(nlp, text, readable, find_readable(readable))
 
 
 def _component(nlp: Language) -> ParagraphSegmenter:
@@ -812,14 +816,15 @@ def _chunks(text: str, size: int) -> Iterator[tuple[int, int]]:
         start = end
 
 
-def _parse(nlp: Language, text: str, paragraphs: list[Paragraph]) -> ParsedDocument:
+def _parse(nlp: Language, text: str, readable: str, paragraphs: list[Paragraph]) -> ParsedDocument:
+    """``text``'s paragraphs and word tokens; ``readable`` is it as :func:`repair_mac_roman`
+    reads it, the same length, and is what gets tokenized."""
     none = numpy.zeros(0, dtype=numpy.int32)
     if not paragraphs:
         return ParsedDocument(text, [], numpy.zeros(0, dtype=numpy.uint64), none, [], none)
     first = numpy.array([p.start for p in paragraphs], dtype=numpy.int64)
     last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
     ids, owners = [], []
-    readable = repair_mac_roman(text)
     for low, high in _chunks(readable, _CHUNK_CHARS):
         tokens = nlp.tokenizer(_tokenizable(readable[low:high]))
         attrs = tokens.to_array([IDX, LOWER, IS_PUNCT, IS_SPACE])
