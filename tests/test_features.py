@@ -1,10 +1,11 @@
-"""Layout features: one named column each, and what the punctuation columns say."""
+"""Layout features: one named column each, and what the punctuation columns say; the sparse
+blocks: what the character n-grams share that the words do not."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from unclf.features import LAYOUT_FEATURES, layout_features
+from unclf.features import LAYOUT_FEATURES, ParagraphFeaturizer, layout_features
 from unclf.model import parse_documents
 
 LEAD_IN = (
@@ -35,3 +36,20 @@ def test_punctuation_marks_lead_in_list_item_and_continuation():
 def test_a_document_without_paragraphs_has_no_rows():
     (doc,) = parse_documents([""])
     assert layout_features(doc).shape == (0, len(LAYOUT_FEATURES))
+
+
+def _cosines(rows) -> np.ndarray:
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)))
+    unit = rows.multiply(1 / norms).tocsr()
+    return (unit @ unit.T).toarray()
+
+
+def test_character_ngrams_join_the_forms_of_a_word_that_the_words_keep_apart():
+    docs = list(parse_documents(["1. The minority.\n\n2. Some minorities.\n\n3. A budget line."]))
+    featurizer = ParagraphFeaturizer(min_df=1).fit(docs)
+    features = featurizer.transform(docs)
+    words = _cosines(features[:, featurizer.block_columns(["words"])])
+    chars = _cosines(features[:, featurizer.block_columns(["chars"])])
+    assert words[0, 1] == 0
+    assert chars[0, 1] > 0.2
+    assert chars[0, 2] == 0 and chars[1, 2] == 0
