@@ -178,6 +178,17 @@ def test_folds_fitted_in_processes_give_the_same_model(examples):
     np.testing.assert_array_equal(one.ranker_[-1].coef_, two.ranker_[-1].coef_)
 
 
+def test_texts_parsed_in_processes_come_back_the_same_and_in_order(examples):
+    parsed, _ = examples
+    mixed = [doc if i % 3 == 0 else doc.text for i, doc in enumerate(parsed)]
+    again = list(parse_documents(mixed, n_jobs=2))
+    assert [d.text for d in again] == [d.text for d in parsed]
+    assert all(again[i] is parsed[i] for i in range(0, len(parsed), 3))
+    for a, b in zip(again, parsed, strict=True):
+        assert a.paragraphs == b.paragraphs
+        np.testing.assert_array_equal(a.token_ids, b.token_ids)
+
+
 def test_log_count_ratio_favours_the_targets_words_and_is_folded_into_the_scorer():
     # Columns: a word only targets have, one only the others have, one everywhere.
     features = sp.csr_matrix(

@@ -668,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         default=-1,
-        help="processes fitting the training folds side by side (-1: all cores)",
+        help="processes parsing the documents and fitting the folds side by side (-1: all cores)",
     )
     p.add_argument(
         "--skip-invalid",
