@@ -33,6 +33,29 @@ def test_punctuation_marks_lead_in_list_item_and_continuation():
     np.testing.assert_array_equal(column["starts_lower_case"], [0, 0, 0, 1])
 
 
+COVER_PAGE = (
+    "Exhibit 10.3\n\n"
+    "SUPPLY AGREEMENT dated January 29, 2007\n\n"
+    "This Agreement is made on 26 September 2019 between Acme Trading Ltd and "
+    "CURO MANAGEMENT, LLC.\n\n"
+    "The Distributor shall use limited resources under A/HRC/9/8 and clause 13.1.12.\n\n"
+    "Signed on 03/01/05 for Wells Fargo Bank, N.A."
+)
+
+
+def test_mentions_count_dates_and_companies_and_mark_the_first_paragraph_to_name_one():
+    (doc,) = parse_documents([COVER_PAGE])
+    assert len(doc.paragraphs) == 5
+    layout = layout_features(doc)
+    column = {name: layout[:, i] for i, name in enumerate(LAYOUT_FEATURES)}
+    # a document symbol, a clause number and "limited resources" are neither
+    np.testing.assert_array_equal(column["dates"], [0, 1, 1, 0, 1])
+    np.testing.assert_array_equal(column["dates_first_in_document"], [0, 1, 0, 0, 0])
+    np.testing.assert_allclose(column["dates_log_paragraphs_before"], np.log1p([0, 0, 1, 2, 2]))
+    np.testing.assert_array_equal(column["organisations"], [0, 0, 2, 0, 1])
+    np.testing.assert_array_equal(column["organisations_first_in_document"], [0, 0, 1, 0, 0])
+
+
 def test_a_document_without_paragraphs_has_no_rows():
     (doc,) = parse_documents([""])
     assert layout_features(doc).shape == (0, len(LAYOUT_FEATURES))

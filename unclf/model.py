@@ -9,8 +9,9 @@ Two stages, both scikit-learn models:
    own, and its cosine similarity to the training targets (to their mean, to the nearest one,
    to the three nearest) says how close it is to the targets seen so far;
 2. a *ranker* (logistic regression) sees those scores relative to the rest of the same
-   document ("the most target-like of its document"), plus layout, and outputs a calibrated
-   probability that the paragraph is a target.
+   document ("the most target-like of its document"), plus layout and mentions (the first
+   paragraph to name a date or a company), and outputs a calibrated probability that the
+   paragraph is a target.
 
 The ranker and the decision thresholds are trained on out-of-fold scores (document-grouped
 folds inside the training set), so they learn how the scorer behaves on documents it has not
