@@ -39,21 +39,27 @@ COVER_PAGE = (
     "This Agreement is made on 26 September 2019 between Acme Trading Ltd and "
     "CURO MANAGEMENT, LLC.\n\n"
     "The Distributor shall use limited resources under A/HRC/9/8 and clause 13.1.12.\n\n"
-    "Signed on 03/01/05 for Wells Fargo Bank, N.A."
+    "Signed on 03/01/05 for Wells Fargo Bank, N.A.\n\n"
+    "Company-wide deliveries on 1 May 2020, 1 June 2020, 1 July 2020, 1 August 2020, "
+    "1 September 2020 and 1 October 2020."
 )
 
 
 def test_mentions_count_dates_and_companies_and_mark_the_first_paragraph_to_name_one():
     (doc,) = parse_documents([COVER_PAGE])
-    assert len(doc.paragraphs) == 5
+    assert len(doc.paragraphs) == 6
     layout = layout_features(doc)
     column = {name: layout[:, i] for i, name in enumerate(LAYOUT_FEATURES)}
-    # a document symbol, a clause number and "limited resources" are neither
-    np.testing.assert_array_equal(column["dates"], [0, 1, 1, 0, 1])
-    np.testing.assert_array_equal(column["dates_first_in_document"], [0, 1, 0, 0, 0])
-    np.testing.assert_allclose(column["dates_log_paragraphs_before"], np.log1p([0, 0, 1, 2, 2]))
-    np.testing.assert_array_equal(column["organisations"], [0, 0, 2, 0, 1])
-    np.testing.assert_array_equal(column["organisations_first_in_document"], [0, 0, 1, 0, 0])
+    # a document symbol, a clause number, "limited resources" and "Company-wide" are neither;
+    # six dates count as five
+    np.testing.assert_array_equal(column["dates"], [0, 1, 1, 0, 1, 5])
+    np.testing.assert_array_equal(column["dates_first_in_document"], [0, 1, 0, 0, 0, 0])
+    np.testing.assert_allclose(column["dates_log_paragraphs_before"], np.log1p([0, 0, 1, 2, 2, 3]))
+    np.testing.assert_array_equal(column["organisations"], [0, 0, 2, 0, 1, 0])
+    np.testing.assert_array_equal(column["organisations_first_in_document"], [0, 0, 1, 0, 0, 0])
+    np.testing.assert_allclose(
+        column["organisations_log_paragraphs_before"], np.log1p([0, 0, 0, 1, 1, 2])
+    )
 
 
 def test_a_document_without_paragraphs_has_no_rows():

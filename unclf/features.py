@@ -53,17 +53,25 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 # A company named by its legal form: "Acme Trading Ltd", "CURO MANAGEMENT, LLC",
-# "Wells Fargo Bank, N.A."; capitalised, so that "limited resources" is not one.
+# "Wells Fargo Bank, N.A."; capitalised, so that "limited resources" is not one, and not the
+# start of a compound ("Company-wide"). "Company", "Corporation" and "Limited" also count
+# where a contract names a party by them ("the Company"): without "Company" CUAD Parties lost
+# documents (benchmarks/experiments.md).
 _ORGANISATION = re.compile(
     r"\b(?=[ILCGASNPBp])(?:Inc|INC|LLC|L\.L\.C|Ltd|LTD|Limited|LIMITED|Corp|CORP|Corporation"
     r"|CORPORATION|Company|COMPANY|GmbH|AG|S\.A|N\.A|L\.P|LLP|PLC|plc|B\.V|N\.V|S\.p\.A|Pty)"
     r"\b(?!-)"
 )
-# What a paragraph may mention, with a cheap test that a text without any mention fails.
+# What a paragraph may mention: the pattern, and a cheap pre-filter that every text with a
+# mention passes (every date has two digits in a row or a form's blank).
 _MENTIONS = {
     "dates": (_DATE, re.compile(r"\d\d|__")),
     "organisations": (_ORGANISATION, None),
 }
+_MENTION_COLUMNS = ("", "_first_in_document", "_log_paragraphs_before")  # as _mentions returns
+# A paragraph's count stops here: a schedule of 40 delivery dates is not 40 times as much a
+# statement of the agreement's date.
+_MAX_MENTIONS = 5
 
 
 LAYOUT_FEATURES = (
@@ -82,11 +90,7 @@ LAYOUT_FEATURES = (
     "ends_with_period",
     "starts_lower_case",
     "previous_ends_with_colon",
-    *(
-        f"{name}{suffix}"
-        for name in _MENTIONS
-        for suffix in ("", "_first_in_document", "_log_paragraphs_before")
-    ),
+    *(f"{name}{suffix}" for name in _MENTIONS for suffix in _MENTION_COLUMNS),
 )
 
 
@@ -117,7 +121,7 @@ def layout_features(doc: ParsedDocument) -> np.ndarray:
         *(np.array([p.kind == kind for p in doc.paragraphs], dtype=float) for kind in KINDS),
         np.array([p.section is not None for p in doc.paragraphs], dtype=float),
         *_punctuation(doc),
-        *(column for name in _MENTIONS for column in _mentions(doc, name)),
+        *(column for name in _MENTIONS for column in _mentions(doc, *_MENTIONS[name])),
     ]
     return np.column_stack(columns)
 
@@ -143,14 +147,17 @@ def _punctuation(doc: ParsedDocument) -> list[np.ndarray]:
     ]
 
 
-def _mentions(doc: ParsedDocument, name: str) -> list[np.ndarray]:
+def _mentions(
+    doc: ParsedDocument, pattern: re.Pattern, prefilter: re.Pattern | None
+) -> list[np.ndarray]:
     """How often a paragraph mentions a date (or a company), whether it is the first of its
     document to, and after how many that do: a contract's date and parties are stated first
-    on its cover page and in its opening lines, and a blank trained pipeline has no entities."""
-    pattern, hint = _MENTIONS[name]
+    on its cover page and in its opening lines, and a blank spaCy pipeline has no entities."""
     count = np.array(
         [
-            min(len(pattern.findall(p.text)), 5) if hint is None or hint.search(p.text) else 0
+            min(sum(1 for _ in pattern.finditer(p.text)), _MAX_MENTIONS)
+            if prefilter is None or prefilter.search(p.text)
+            else 0
             for p in doc.paragraphs
         ],
         dtype=float,
