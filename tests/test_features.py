@@ -38,7 +38,8 @@ COVER_PAGE = (
     "SUPPLY AGREEMENT dated January 29, 2007\n\n"
     "This Agreement is made on 26 September 2019 between Acme Trading Ltd and "
     "CURO MANAGEMENT, LLC.\n\n"
-    "The Distributor shall use limited resources under A/HRC/9/8 and clause 13.1.12.\n\n"
+    "The Distributor may 2010 units of limited resources under A/HRC/9/8 and clause 13.1.12 "
+    "in the U.S.A.\n\n"
     "Signed on 03/01/05 for Wells Fargo Bank, N.A.\n\n"
     "Company-wide deliveries on 1 May 2020, 1 June 2020, 1 July 2020, 1 August 2020, "
     "1 September 2020 and 1 October 2020."
@@ -50,7 +51,8 @@ def test_mentions_count_dates_and_companies_and_mark_the_first_paragraph_to_name
     assert len(doc.paragraphs) == 6
     layout = layout_features(doc)
     column = {name: layout[:, i] for i, name in enumerate(LAYOUT_FEATURES)}
-    # a document symbol, a clause number, "limited resources" and "Company-wide" are neither;
+    # a document symbol, a clause number, "may 2010", "limited resources", "U.S.A." and
+    # "Company-wide" are neither;
     # six dates count as five
     np.testing.assert_array_equal(column["dates"], [0, 1, 1, 0, 1, 5])
     np.testing.assert_array_equal(column["dates_first_in_document"], [0, 1, 0, 0, 0, 0])

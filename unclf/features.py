@@ -33,20 +33,21 @@ __all__ = [
 
 _PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_MONTH = (  # capitalised, so that "may 2010" is not one
+    r"(?-i:(?=[A-Z]))(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?"
+    r"|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
-_YEAR = r"(?:\d{4}|__+)"  # a form's blank counts: "the ___ day of ______, 20__"
+_YEAR = r"(?:\d{4}(?!\d)|__+)"  # a form's blank counts: "the ___ day of ______, 20__"
 # The date forms of contracts and UN documents: "January 29, 2007", "26 September 2019",
 # "the 5th day of December 2008", "December 2009", "03/01/05", "2020-04-08"; not a symbol
-# such as A/HRC/9/8 or a clause number such as 13.1.12. The look-ahead and the test for two
-# digits or a blank, which every date has, make the search 5x faster.
+# such as A/HRC/9/8, a clause number such as 13.1.12, "may 2010" or "June 302010". The
+# look-ahead and the test for two digits or a blank, which every date has, make the search 5x
+# faster.
 _DATE = re.compile(
     r"(?=[\dJFMASONDjfmasond])(?:"
-    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\s*,?\s*{_YEAR}"
-    rf"|\b\d{{1,2}}(?:\s*(?:st|nd|rd|th))?\s+(?:day\s+of\s+)?{_MONTH},?\s+{_YEAR}"
-    rf"|\b{_MONTH}\s+\d{{4}}"
+    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:\s*,\s*|\s+){_YEAR}"
+    rf"|\b\d{{1,2}}(?:\s*(?:st|nd|rd|th))?\s+(?:day\s+of\s+)?{_MONTH},?\s*{_YEAR}"
+    rf"|\b{_MONTH},?\s+\d{{4}}(?!\d)"
     r"|(?<![\d/.])(?:\d{1,2}([/-])\d{1,2}\1(?:\d{4}|\d{2})|\d{1,2}\.\d{1,2}\.\d{4})(?![\d/.])"
     r"|\b\d{4}-\d{2}-\d{2}\b"
     rf"|\bday\s+of\s+(?:{_MONTH}|_+),?\s+(?:\d{{2,4}}_*|__+))",
@@ -58,9 +59,9 @@ _DATE = re.compile(
 # where a contract names a party by them ("the Company"): without "Company" CUAD Parties lost
 # documents (benchmarks/experiments.md).
 _ORGANISATION = re.compile(
-    r"\b(?=[ILCGASNPBp])(?:Inc|INC|LLC|L\.L\.C|Ltd|LTD|Limited|LIMITED|Corp|CORP|Corporation"
-    r"|CORPORATION|Company|COMPANY|GmbH|AG|S\.A|N\.A|L\.P|LLP|PLC|plc|B\.V|N\.V|S\.p\.A|Pty)"
-    r"\b(?!-)"
+    r"\b(?<!\.)(?=[ILCGASNPBp])"  # not the "S.A" of "U.S.A."
+    r"(?:Inc|INC|LLC|L\.L\.C|Ltd|LTD|Limited|LIMITED|Corp|CORP|Corporation|CORPORATION"
+    r"|Company|COMPANY|GmbH|AG|S\.A|N\.A|L\.P|LLP|PLC|plc|B\.V|N\.V|S\.p\.A|Pty)\b(?!-)"
 )
 # What a paragraph may mention: the pattern, and a cheap pre-filter that every text with a
 # mention passes (every date has two digits in a row or a form's blank).
