@@ -52,8 +52,7 @@ def test_mentions_count_dates_and_companies_and_mark_the_first_paragraph_to_name
     layout = layout_features(doc)
     column = {name: layout[:, i] for i, name in enumerate(LAYOUT_FEATURES)}
     # a document symbol, a clause number, "may 2010", "limited resources", "U.S.A." and
-    # "Company-wide" are neither;
-    # six dates count as five
+    # "Company-wide" are neither a date nor a company; six dates count as five
     np.testing.assert_array_equal(column["dates"], [0, 1, 1, 0, 1, 5])
     np.testing.assert_array_equal(column["dates_first_in_document"], [0, 1, 0, 0, 0, 0])
     np.testing.assert_allclose(column["dates_log_paragraphs_before"], np.log1p([0, 0, 1, 2, 2, 3]))
