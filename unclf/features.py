@@ -7,7 +7,9 @@ neighbours' words. A fourth block holds the character n-grams of the paragraph's
 scikit-learn's ``char_wb`` analyzer makes them), computed once per distinct word and summed per
 paragraph with a sparse product, so that "minority" and "minorities" share evidence. Layout
 (where the paragraph sits, what kind it is, how it ends, whether it is the first to name a date
-or a company) is a small dense array that the second stage uses directly.
+or a company) is a small dense array that the second stage uses directly. The mentions are the
+one search of the paragraph text itself: the hashed forms are lower case ("limited resources"
+would be a company) and a date spans several tokens; it costs 0.4 s on the 136 UPR reports.
 """
 
 from __future__ import annotations
