@@ -21,6 +21,7 @@ from unclf.model import (
     _log_count_ratio,
     _neighbour_scores,
     _target_kinds,
+    _thresholds,
     parse_documents,
 )
 from unclf.segmenter import KINDS
@@ -106,6 +107,15 @@ def test_documents_without_targets_teach_abstention(examples):
     never = clone(model).set_params(abstain=False).fit(parsed, targets)
     blank = list(never.rank(["1. The meeting was opened by the Chair.\n\n2. It was closed."]))
     assert len(blank[0].targets) == 1  # without abstention, some paragraph is always chosen
+
+
+def test_abstention_threshold_keeps_every_training_document_it_decides_right():
+    # Best scores 0.9 and 0.8 with a target, 0.2 without: any threshold in (0.2, 0.8] is right
+    # on all three; one above 0.8 would make the 0.8 document abstain.
+    probability = np.array([0.9, 0.1, 0.8, 0.1, 0.2, 0.1])
+    labels = np.array([1, 0, 1, 0, 0, 0])
+    abstain, _ = _thresholds(probability, labels, np.array([0, 2, 4, 6]))
+    assert 0.2 < abstain <= 0.8
 
 
 def test_multi_mode_marks_more_than_one_paragraph_where_several_score_high(examples):

@@ -191,8 +191,9 @@ class TargetSelector(BaseEstimator):
 
     Parameters
     ----------
-    mode : "single" marks the best paragraph of a document as its target, "multi" marks every
-        paragraph scoring at least ``multi_threshold``.
+    mode : "single" marks the best paragraph of a document as its target, "multi" also every
+        paragraph scoring at least ``multi_threshold_`` (learned for the best F1 of the marked
+        paragraphs on the training folds, never below the abstention threshold).
     abstain : whether a document whose best score is below the learned threshold gets no
         target. The threshold is only learned from training documents without targets.
     C : inverse regularisation of the linear scorers.
@@ -650,9 +651,9 @@ def _thresholds(
         candidates = np.unique(np.concatenate([[0.0], best]))
         accuracy = [np.mean(np.where(has_target, best >= t, best < t)) for t in candidates]
         i = int(np.argmax(accuracy))
-        # Midway to the next candidate so that the threshold is not sitting on a training value.
-        upper = candidates[i + 1] if i + 1 < len(candidates) else candidates[i]
-        abstain_threshold = float((candidates[i] + upper) / 2) if i > 0 else 0.0
+        # Any threshold above the candidate below the best one and up to it decides the same on
+        # the training documents; midway leaves a margin on both sides for unseen ones.
+        abstain_threshold = float((candidates[i - 1] + candidates[i]) / 2) if i > 0 else 0.0
 
     multi_threshold = 0.5
     rows = np.repeat(has_target, np.diff(offsets))
