@@ -458,6 +458,8 @@ def test_output_in_a_read_only_folder_by_its_mode(tmp_path: Path, capsys) -> Non
         "a .txt in the input folder",
         "the model",
         "the training data",
+        "the cross-validated data",
+        "the learning curve's data",
     ],
 )
 def test_output_that_would_overwrite_an_input_is_refused(
@@ -476,6 +478,8 @@ def test_output_that_would_overwrite_an_input_is_refused(
         "a .txt in the input folder": ["segment", tmp_path, "-o", tmp_path / "new.txt"],
         "the model": ["predict", doc, "--model", mine, "-o", mine],
         "the training data": ["train", data, "--model-out", data],
+        "the cross-validated data": ["cv", data, "--report", data],
+        "the learning curve's data": ["learning-curve", data, "--sizes", "5", "--plot", data],
     }[case]
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     no_work(monkeypatch)
@@ -498,6 +502,9 @@ def test_usage_errors_exit_2_without_traceback(capsys) -> None:
         [],
         ["predict"],
         ["train", str(EXAMPLES)],
+        ["train", str(EXAMPLES), "--model-out", "m.unclf", "--jobs", "0"],
+        ["cv", str(EXAMPLES), "--folds", "1"],
+        ["learning-curve", str(EXAMPLES), "--sizes", "5", "--repeats", "0"],
         ["segment", "x", "--format", "xml"],
         ["nonsense"],
     ):

@@ -502,6 +502,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
 
     if args.report:
         _check_writable(args.report, "a report file")
+        _check_not_an_input(args.report, [args.data], "--report")
     docs, targets = _labelled_task(args)
     try:
         cv = cross_validate(
@@ -581,6 +582,7 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
 
     if args.plot:
         _check_writable(args.plot, "an image file")
+        _check_not_an_input(args.plot, [args.data], "--plot")
     docs, targets = _labelled_task(args)
     try:
         curve = learning_curve(
@@ -638,6 +640,24 @@ def _positive(value: str) -> int:
     return number
 
 
+def _folds(value: str) -> int:
+    number = _non_negative(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"must be 2 or more, got {number}")
+    return number
+
+
+def _jobs(value: str) -> int:
+    """joblib's convention: a count of processes, or -1 for every core (-2 all but one)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (-1: every core)")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unclf", description="Find the target paragraph of UN documents."
@@ -666,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         default=-1,
         help="processes parsing the documents and fitting the folds side by side (-1: all cores)",
     )
@@ -721,7 +741,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cv", help="cross-validate the model and the baselines on labelled data")
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
     p.add_argument("--label", help="the target label (required if the data has several)")
-    p.add_argument("--folds", type=int, default=5, help="document folds (default 5)")
+    p.add_argument("--folds", type=_folds, default=5, help="document folds (default 5)")
     p.add_argument("--mode", choices=("single", "multi"), default="single")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-invalid", action="store_true")
@@ -733,8 +753,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
     p.add_argument("--label", help="the target label (required if the data has several)")
     p.add_argument("--sizes", type=_sizes, required=True, help="training sizes, e.g. 5,10,20,50")
-    p.add_argument("--folds", type=int, default=5, help="document folds (default 5)")
-    p.add_argument("--repeats", type=int, default=1, help="fold splits to repeat (default 1)")
+    p.add_argument("--folds", type=_folds, default=5, help="document folds (default 5)")
+    p.add_argument("--repeats", type=_positive, default=1, help="fold splits to repeat (default 1)")
     p.add_argument("--mode", choices=("single", "multi"), default="single")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-invalid", action="store_true")
