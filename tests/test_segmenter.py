@@ -10,6 +10,7 @@ import pytest
 import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spacy.tokens import Doc, DocBin
 
 from unclf import find_paragraphs, segment, segment_many
 from unclf.segmenter import parse_many, repair_mac_roman
@@ -219,6 +220,18 @@ def test_spacy_component_writes_spans_on_the_doc():
     assert [s.label_ for s in spans] == [p.kind for p in doc._.paragraphs]
     for span, p in zip(spans, doc._.paragraphs, strict=True):
         assert span.start_char <= p.start and p.end <= span.end_char
+
+
+def test_spacy_component_results_survive_serialisation():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("unclf_paragraphs")
+    doc = nlp(WRAPPED)
+    again = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert again._.paragraphs == doc._.paragraphs == find_paragraphs(WRAPPED)
+    stored = DocBin(store_user_data=True, docs=[doc]).to_bytes()
+    (loaded,) = DocBin().from_bytes(stored).get_docs(nlp.vocab)
+    assert loaded._.paragraphs == doc._.paragraphs
+    assert [s.label_ for s in loaded.spans["paragraphs"]] == [p.kind for p in doc._.paragraphs]
 
 
 def test_factory_is_registered_through_the_entry_point():

@@ -634,8 +634,17 @@ def _kind(block: _Block, clean: str) -> str:
 
 # --- spaCy component and plain API -----------------------------------------------------------
 
-if not Doc.has_extension("paragraphs"):
-    Doc.set_extension("paragraphs", default=None)
+# The paragraphs are kept on the Doc as plain tuples, which msgpack can write: a Doc must
+# survive ``to_bytes``, ``DocBin(store_user_data=True)`` and ``nlp.pipe(n_process=2)``.
+_PARAGRAPHS_KEY = "unclf_paragraphs"
+
+
+def _doc_paragraphs(doc: Doc) -> list[Paragraph] | None:
+    rows = doc.user_data.get(_PARAGRAPHS_KEY)
+    return None if rows is None else [Paragraph(*row) for row in rows]
+
+
+Doc.set_extension("paragraphs", getter=_doc_paragraphs, force=True)
 
 
 class ParagraphSegmenter:
@@ -653,7 +662,9 @@ class ParagraphSegmenter:
         # doc.text is rebuilt token by token; segment_many hands the original text over instead.
         text = doc.user_data.get(TEXT_KEY)
         paragraphs = self._segmenter.find(doc.text if text is None else text)
-        doc._.paragraphs = paragraphs
+        doc.user_data[_PARAGRAPHS_KEY] = [
+            (p.index, p.start, p.end, p.text, p.number, p.kind, p.section) for p in paragraphs
+        ]
         if not paragraphs or len(doc) == 0:
             doc.spans[self.spans_key] = []
             return doc
