@@ -244,6 +244,36 @@ def test_unreadable_file_in_a_folder(
         assert_one_error_line_each(err, "b.txt", "d.txt")
 
 
+def test_input_under_a_folder_that_cannot_be_searched(
+    model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a.txt", "c.txt"):
+        (tmp_path / name).write_text(TEXT, encoding="utf-8")
+    hidden = tmp_path / "locked" / "b.txt"
+    stat = Path.stat
+
+    def refused(self: Path, **kwargs):  # what stat says under a folder without search rights
+        if self.parent.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return stat(self, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", refused)
+    inputs = [tmp_path / "a.txt", hidden, tmp_path / "c.txt"]
+    for command in COMMANDS:
+        output = tmp_path / f"{command}.jsonl"
+        code, out, err = run(capsys, *stream(command, model, *inputs, "-o", output))
+        assert code == 1 and out == ""
+        got = records(output.read_text(encoding="utf-8"))
+        assert [Path(r["id"] or r["file"]).name for r in got] == ["a.txt", "b.txt", "c.txt"]
+        assert "permission denied" in got[1]["error"]
+        assert got[0]["paragraphs"] and got[2]["paragraphs"]
+        assert_one_error_line_each(err, "b.txt")
+    code, out, err = run(
+        capsys, "train", tmp_path / "locked" / "d.jsonl", "--model-out", tmp_path / "m"
+    )
+    assert_cannot_run(code, out, err, "ermission denied")
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_file_by_its_mode(tmp_path: Path, capsys) -> None:
     (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")

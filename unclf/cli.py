@@ -103,7 +103,10 @@ def _check_not_an_input(output: str | None, inputs: Iterable[str], option: str) 
     out = Path(output)
     for item in inputs:
         source = Path(item)
-        if item == "-" or not source.exists():
+        try:
+            if item == "-" or not source.exists():
+                continue
+        except OSError:  # an input that cannot be looked at is the reader's error to report
             continue
         if source.is_dir():  # a .txt written into a folder being read would become an input
             clash = out.suffix.lower() == ".txt" and Path(os.path.realpath(out)).is_relative_to(

@@ -491,10 +491,15 @@ def read_documents(
                 yield from _read_stdin(sys.stdin if stdin is None else stdin)
             continue
         path = Path(source)
-        if path.is_dir():
+        try:  # under a folder that cannot be searched, even asking is refused
+            is_folder, exists = path.is_dir(), path.exists()
+        except OSError as exc:
+            yield DocumentError(None, source, None, _reason(exc))
+            continue
+        if is_folder:
             if _first_time(os.path.realpath(path), source, seen):
                 yield from _read_folder(path, seen)
-        elif not path.exists():
+        elif not exists:
             yield DocumentError(None, source, None, "no such file or directory")
         elif _first_time(os.path.realpath(path), source, seen):
             yield from _read_file(path, source)
@@ -670,10 +675,15 @@ def _labelled_items(path: str | Path) -> Iterator[_Labelled | DocumentError]:
     source = os.fspath(path)
     path = Path(path)
     fmt = _format(path)
-    if source == "-" or path.is_dir() or fmt in (None, "txt"):
+    try:
+        is_folder, exists = path.is_dir(), path.exists()
+    except OSError as exc:
+        yield DocumentError(None, source, None, _reason(exc))
+        return
+    if source == "-" or is_folder or fmt in (None, "txt"):
         yield DocumentError(None, source, None, f"expected a file ending in {_KNOWN_LABELLED}")
         return
-    if not path.exists():
+    if not exists:
         yield DocumentError(None, source, None, "no such file")
         return
     for record in _records(path, source, fmt, ("id", "text", "targets")):
