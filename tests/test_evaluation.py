@@ -272,7 +272,6 @@ def test_learning_curve_command(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["cv", str(EXAMPLES), "--folds", "1"], "at least 2 folds"),
         (["learning-curve", str(EXAMPLES), "--sizes", "5,99", "--folds", "3"], "training size"),
         (["cv", str(EXAMPLES), "--report", "no-such-folder/errors.html"], "cannot write there"),
         (["learning-curve", str(EXAMPLES), "--sizes", "5", "--plot", "no-such/c.png"], "no folder"),

@@ -22,11 +22,11 @@ from sklearn.linear_model import LogisticRegression
 import unclf
 import unclf.persistence
 from unclf.documents import read_labelled
+from unclf.files import atomic_open
 from unclf.model import TargetSelector
 from unclf.persistence import (
     FORMAT_VERSION,
     ModelFileError,
-    atomic_write,
     data_fingerprint,
     load_model,
     save_model,
@@ -317,6 +317,11 @@ def test_other_scikit_learn_patch_release_is_accepted(model_file: Path, tmp_path
 
 
 # --- atomic writes and permissions --------------------------------------------------------
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as out:
+        out.write(data)
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o027])

@@ -11,7 +11,6 @@ import argparse
 import json
 import math
 import os
-import stat
 import sys
 import tempfile
 import warnings
@@ -31,6 +30,7 @@ from unclf.documents import (
     read_documents,
     read_labelled,
 )
+from unclf.files import atomic_open
 
 if TYPE_CHECKING:
     from unclf.model import RankedDocument
@@ -46,16 +46,6 @@ class UsageError(Exception):
 # --- output ---------------------------------------------------------------------------------
 
 
-def _file_mode(target: Path) -> int:
-    """The mode a replaced file keeps, or what a new file gets under the umask (not 0600)."""
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 @contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
     """stdout, or a file that appears complete or not at all (written aside, then renamed)."""
@@ -64,36 +54,14 @@ def _output(path: str | None) -> Iterator[TextIO]:
             raise UsageError("stdout is closed; give an output file with --output")
         yield sys.stdout
         return
-    target = Path(path)
-    if target.is_dir():
+    if Path(path).is_dir():
         raise UsageError(f"{path}: is a folder, not an output file")
-    if target.exists() and not target.is_file():
-        # /dev/stdout, /dev/null, a pipe: written to as it is; renaming would replace it.
+    with ExitStack() as stack:
         try:
-            handle = open(target, "w", encoding="utf-8")  # noqa: SIM115
+            handle = stack.enter_context(atomic_open(path))
         except OSError as e:
             raise UsageError(f"{path}: cannot write output: {e.strerror or e}") from None
-        with handle:
-            yield handle
-        return
-    try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.",
-            suffix=".tmp",
-            dir=target.parent if str(target.parent) else ".",
-        )
-    except OSError as e:
-        raise UsageError(f"{path}: cannot write output: {e.strerror or e}") from None
-    try:
-        with open(fd, "w", encoding="utf-8") as handle:
-            os.chmod(tmp, _file_mode(target))  # mkstemp creates it 0600
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield handle
 
 
 def _check_not_an_input(output: str | None, inputs: Iterable[str], option: str) -> None:
@@ -269,20 +237,25 @@ def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
     return docs
 
 
+def _labelled_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], list[list]]:
+    docs = _load_labelled(args)
+    targets = [[(t.start, t.end) for t in d.targets] for d in docs]
+    if not any(targets):
+        raise UsageError(
+            f"{args.data}: no document has a target"
+            + (f" labelled {args.label!r}" if args.label else "")
+        )
+    return docs, targets
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from unclf.model import TargetSelector
     from unclf.persistence import data_fingerprint, save_model
 
     _check_writable(args.model_out)
     _check_not_an_input(args.model_out, [args.data], "--model-out")
-    docs = _load_labelled(args)
-    targets = [[(t.start, t.end) for t in d.targets] for d in docs]
+    docs, targets = _labelled_task(args)
     with_target = sum(1 for t in targets if t)
-    if with_target == 0:
-        raise UsageError(
-            f"{args.data}: no document has a target"
-            + (f" labelled {args.label!r}" if args.label else "")
-        )
     model = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
     try:
         model.fit([d.text for d in docs], targets, progress=True)
@@ -482,17 +455,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 # --- cv, learning-curve ----------------------------------------------------------------------
-
-
-def _labelled_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], list[list]]:
-    docs = _load_labelled(args)
-    targets = [[(t.start, t.end) for t in d.targets] for d in docs]
-    if not any(targets):
-        raise UsageError(
-            f"{args.data}: no document has a target"
-            + (f" labelled {args.label!r}" if args.label else "")
-        )
-    return docs, targets
 
 
 def _json_out(value: dict) -> None:

@@ -14,8 +14,6 @@ import hashlib
 import io
 import json
 import os
-import stat
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -28,13 +26,13 @@ import spacy
 from sklearn.utils.validation import check_is_fitted
 
 import unclf
+from unclf.files import atomic_open
 from unclf.model import TargetSelector
 
 __all__ = [
     "FORMAT_VERSION",
     "TRUSTED_TYPES",
     "ModelFileError",
-    "atomic_write",
     "data_fingerprint",
     "default_model_path",
     "load_model",
@@ -88,41 +86,6 @@ def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def _file_mode(path: Path) -> int:
-    """The mode a replaced file keeps, or what a new file gets under the umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        umask = os.umask(0)  # the only portable way to read it; set straight back
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def atomic_write(path: str | Path, data: bytes) -> None:
-    """Write all of ``data`` or nothing: a temporary file in the same folder, then a rename.
-
-    The file gets the permissions an ordinary new file would (or keeps those of the file it
-    replaces), not the 0600 of the temporary file. A device or pipe (``/dev/null``) is written
-    to as it is: renaming over it would replace it with a file.
-    """
-    path = Path(path)
-    if path.exists() and not path.is_file() and not path.is_dir():
-        with open(path, "wb") as f:
-            f.write(data)
-        return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model(model: TargetSelector, path: str | Path, **summary: object) -> dict:
     """Save a fitted model with its versions and training summary; returns the metadata."""
     check_is_fitted(model, "ranker_")
@@ -141,11 +104,12 @@ def save_model(model: TargetSelector, path: str | Path, **summary: object) -> di
         "views": list(model.views),
         **summary,
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    with (
+        atomic_open(path, "wb") as out,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z,
+    ):
         z.writestr(_METADATA, json.dumps(metadata, indent=2))
         z.writestr(_MODEL, sio.dumps(model))
-    atomic_write(path, buffer.getvalue())
     return metadata
 
 

@@ -7,14 +7,13 @@ scores, ranks and where they sit in the document. Text is escaped with :func:`ht
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
 from unclf.evaluation import CrossValidation, DocumentOutcome, ParagraphView
-from unclf.persistence import atomic_write
+from unclf.files import atomic_open
 
 __all__ = ["plot_learning_curve", "render_report"]
 
@@ -241,10 +240,9 @@ def plot_learning_curve(curve: dict, path: str | Path, title: str = "") -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    with atomic_open(path, "wb") as out:
+        fig.savefig(out, format="png")
     plt.close(fig)
-    atomic_write(path, buffer.getvalue())
 
 
 def _nan(value: float | None) -> float:
