@@ -524,6 +524,24 @@ def test_unknown_label_lists_the_labels(command: str, model: Path, tmp_path: Pat
     assert_cannot_run(code, out, err, "'no such label'", repr(LABEL))
 
 
+def test_data_with_several_labels_needs_label(tmp_path: Path, capsys) -> None:
+    text = "1. The first paragraph.\n\n2. The second paragraph."
+    rows = [("a", ["x", "y"]), ("b", ["x"]), ("c", [])]
+    data = tmp_path / "data.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps(
+                {"id": i, "text": text, "targets": [{"start": 0, "end": 5, "label": x} for x in xs]}
+            )
+            + "\n"
+            for i, xs in rows
+        ),
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "train", data, "--model-out", tmp_path / "m.unclf")
+    assert_cannot_run(code, out, err, "choose one with --label ('x' (2), 'y' (1))")
+
+
 def test_output_write_failure_is_one_line(
     tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,7 +19,6 @@ from unclf.documents import (
     LabelledDocument,
     TargetSpan,
     align_targets,
-    labels_in,
     read_documents,
     read_labelled,
 )
@@ -598,32 +597,6 @@ def test_labelled_needs_a_record_file(tmp_path: Path, name: str) -> None:
     path = name if name == "-" else tmp_path / name
     with pytest.raises(InvalidDataError):
         read_labelled(path, skip_invalid=True)
-
-
-def test_labels_in_counts_documents(tmp_path: Path) -> None:
-    path = write_jsonl(
-        tmp_path / "train.jsonl",
-        [
-            {
-                "id": "a",
-                "text": "Some text.",
-                "targets": [
-                    {"start": 0, "end": 4, "label": "x"},
-                    {"start": 5, "end": 9, "label": "x"},
-                ],
-            },
-            {
-                "id": "b",
-                "text": "Some text.",
-                "targets": [
-                    {"start": 0, "end": 4, "label": "y"},
-                    {"start": 5, "end": 9, "label": "x"},
-                ],
-            },
-            {"id": "c", "text": "Some text.", "targets": ["Some"]},
-        ],
-    )
-    assert labels_in(path) == {"x": 2, "y": 1}
 
 
 # --- align_targets --------------------------------------------------------------------------

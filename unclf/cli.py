@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import warnings
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from itertools import islice
@@ -27,6 +27,7 @@ from unclf.documents import (
     DocumentError,
     InvalidDataError,
     LabelledDocument,
+    describe_labels,
     read_documents,
     read_labelled,
 )
@@ -228,11 +229,11 @@ def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
     if skipped:
         print(f"unclf: skipped {len(skipped)} invalid documents", file=sys.stderr)
     if args.label is None:
-        labels = {t.label for d in docs for t in d.targets if t.label is not None}
+        labels = Counter(label for d in docs for label in {t.label for t in d.targets} - {None})
         if len(labels) > 1:
-            shown = ", ".join(sorted(labels)[:20])
             raise UsageError(
-                f"{args.data}: the data has several labels, choose one with --label ({shown})"
+                f"{args.data}: the data has several labels, choose one with --label "
+                f"({describe_labels(labels)})"
             )
     return docs
 

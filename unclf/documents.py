@@ -41,7 +41,7 @@ __all__ = [
     "LabelledDocument",
     "TargetSpan",
     "align_targets",
-    "labels_in",
+    "describe_labels",
     "read_documents",
     "read_labelled",
 ]
@@ -702,13 +702,19 @@ def _span_key(span: TargetSpan) -> tuple[int, int, str]:
     return span.start, span.end, span.label or ""
 
 
+def describe_labels(counts: Counter[str]) -> str:
+    """The labels a file has, most documents first, for an error that asks to choose one."""
+    shown = ", ".join(f"{name!r} ({n})" for name, n in counts.most_common(_MAX_LABELS_SHOWN))
+    more = len(counts) - _MAX_LABELS_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
 def _missing_label(label: str, counts: Counter[str], source: str) -> str:
     if not counts:
         return f"{source}: no document has label {label!r}; no target in the file has a label"
-    shown = ", ".join(f"{name!r} ({n})" for name, n in counts.most_common(_MAX_LABELS_SHOWN))
-    more = len(counts) - _MAX_LABELS_SHOWN
-    tail = f" and {more} more" if more > 0 else ""
-    return f"{source}: no document has label {label!r}; labels in the file: {shown}{tail}"
+    return (
+        f"{source}: no document has label {label!r}; labels in the file: {describe_labels(counts)}"
+    )
 
 
 def read_labelled(
@@ -760,18 +766,6 @@ def read_labelled(
     if lines:
         raise InvalidDataError("\n".join(lines))
     return documents, invalid
-
-
-def labels_in(path: str | Path) -> Counter[str]:
-    """How many documents carry each label, to offer the user the labels a file really has."""
-    counts: Counter[str] = Counter()
-    for item in _labelled_items(path):
-        if isinstance(item, DocumentError):
-            if item.line is None:
-                raise InvalidDataError(str(item))
-            continue
-        counts.update({s.label for s in item.spans if s.label is not None})
-    return counts
 
 
 # --- targets -> paragraphs --------------------------------------------------------------------
