@@ -524,6 +524,24 @@ def test_unknown_label_lists_the_labels(command: str, model: Path, tmp_path: Pat
     assert_cannot_run(code, out, err, "'no such label'", repr(LABEL))
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("command", ["segment", "predict"])
+def test_documents_done_are_counted_on_a_terminal_only(
+    command: str, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = [command, str(UNLABELLED), "-o", str(tmp_path / "out.jsonl")]
+    argv += ["--model", str(model)] if command == "predict" else []
+    for terminal in (False, True):
+        err = Terminal() if terminal else io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        assert main(argv) == 0
+        assert (f"{command}: " in err.getvalue()) == terminal, err.getvalue()
+
+
 def test_data_with_several_labels_needs_label(tmp_path: Path, capsys) -> None:
     text = "1. The first paragraph.\n\n2. The second paragraph."
     rows = [("a", ["x", "y"]), ("b", ["x"]), ("c", [])]

@@ -166,7 +166,12 @@ def _stream(
 ) -> int:
     """Feed ``run`` the readable documents batch by batch (it yields each batch's results, in
     order) and write every input's result in order; unreadable documents are reported and
-    written as error records. Only the batches ``run`` has not answered yet are held."""
+    written as error records. Only the batches ``run`` has not answered yet are held.
+
+    The documents done are counted on stderr when it is a terminal (the total is not known
+    before a stream ends)."""
+    from tqdm.auto import tqdm
+
     _check_not_an_input(args.output, [*args.inputs, *also_read], "--output")
     failed = 0
     waiting: deque[list] = deque()
@@ -176,7 +181,8 @@ def _stream(
             waiting.append(batch)
             yield [d for d in batch if isinstance(d, Document)]
 
-    with _output(args.output) as out:
+    done = tqdm(desc=args.command, unit="doc", disable=None, leave=False)
+    with _output(args.output) as out, done:
         for batch_results in run(documents()):
             batch = waiting.popleft()
             results = iter(batch_results)
@@ -188,11 +194,13 @@ def _stream(
                         continue
                     item = result
                 failed += 1
-                _report(item)
+                with tqdm.external_write_mode():
+                    _report(item)
                 if args.format == "jsonl":
                     out.write(json.dumps(_error_record(item), ensure_ascii=False) + "\n")
                 else:
                     out.write(f"# {_error_id(item)}\n  error: {item.message}\n\n")
+            done.update(len(batch))
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 

@@ -426,12 +426,10 @@ class TargetSelector(BaseEstimator):
         probability = _probability(self.ranker_, stage_two)
         return [probability[offsets[i] : offsets[i + 1]] for i in range(len(docs))]
 
-    def rank(
-        self, X: Iterable[str | ParsedDocument], progress: bool = False, total: int | None = None
-    ) -> Iterator[RankedDocument]:
+    def rank(self, X: Iterable[str | ParsedDocument]) -> Iterator[RankedDocument]:
         """Rank each document's paragraphs, chosen first, and mark the target(s); streams."""
         check_is_fitted(self, "ranker_")
-        docs = parse_documents(X, progress=progress, total=total)
+        docs = parse_documents(X)
         while batch := list(islice(docs, 64)):
             for doc, probability in zip(batch, self.predict_proba_paragraphs(batch), strict=True):
                 yield self._decide(doc, probability)
