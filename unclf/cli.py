@@ -1,8 +1,9 @@
 """The ``unclf`` command: segment, train, predict, evaluate, cv, learning-curve.
 
 Only argument handling, reading and writing live here; every decision is made by the library.
-Exit status: 0 every document done, 1 some documents failed (the others are written), 2 the
-command could not run. Expected failures print one line, never a traceback (``--debug`` shows it).
+Exit status: 0 every document done, 1 some documents failed (the others are written) or the
+reader of the output went away, 2 the command could not run, 130 interrupted (Ctrl-C). Expected
+failures print one line, never a traceback (``--debug`` shows it).
 """
 
 from __future__ import annotations
@@ -209,6 +210,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
     def write(out: TextIO, doc: Document, paragraphs: list) -> None:
         if args.format == "jsonl":
+            # The record the segment command promises; a paragraph's section (a heading's text,
+            # repeated on every paragraph under it) is in the text format and the library.
             fields = [{k: v for k, v in p.to_dict().items() if k != "section"} for p in paragraphs]
             out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
             return
@@ -427,6 +430,23 @@ def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -
 # --- evaluate -------------------------------------------------------------------------------
 
 
+def _json_out(value: dict) -> None:
+    print(json.dumps(value, indent=2, allow_nan=False))
+
+
+def _show(value: float | None, spec: str = ".3f") -> str:
+    """A figure for a person; "n/a" where it is undefined (no document with a target)."""
+    return "n/a" if value is None or math.isnan(value) else format(value, spec)
+
+
+def _print_abstained(summary: dict) -> None:
+    if summary["documents_without_target"]:
+        print(
+            f"  abstained on {summary['abstained_without_target']} of "
+            f"{summary['documents_without_target']} documents without a target"
+        )
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model, metadata = _load(args.model)
     if args.label is None:
@@ -438,36 +458,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     summary["label"] = args.label
     if args.json:
         # No document with a target leaves the means undefined: null, as JSON has no NaN.
-        clean = {
-            k: None if isinstance(v, float) and math.isnan(v) else v for k, v in summary.items()
-        }
-        print(json.dumps(clean, indent=2, allow_nan=False))
-        return EXIT_OK
-
-    def show(value: float, spec: str = ".3f") -> str:
-        return "n/a" if math.isnan(value) else format(value, spec)
-
-    print(f"label {args.label!r}: {summary['documents']} documents with a target")
-    print(f"  hit@1     {show(summary['hit@1'])}")
-    print(f"  MRR       {show(summary['mrr'])}")
-    print(f"  recall@5  {show(summary['recall@5'])}")
-    print(
-        f"  chosen paragraph, median chars {show(summary['chosen_chars_median'], '.0f')} "
-        f"(gold {show(summary['gold_chars_median'], '.0f')})"
-    )
-    if summary["documents_without_target"]:
-        print(
-            f"  abstained on {summary['abstained_without_target']} of "
-            f"{summary['documents_without_target']} documents without a target"
+        _json_out(
+            {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in summary.items()}
         )
+        return EXIT_OK
+    print(f"label {args.label!r}: {summary['documents']} documents with a target")
+    print(f"  hit@1     {_show(summary['hit@1'])}")
+    print(f"  MRR       {_show(summary['mrr'])}")
+    print(f"  recall@5  {_show(summary['recall@5'])}")
+    print(
+        f"  chosen paragraph, median chars {_show(summary['chosen_chars_median'], '.0f')} "
+        f"(gold {_show(summary['gold_chars_median'], '.0f')})"
+    )
+    _print_abstained(summary)
     return EXIT_OK
 
 
 # --- cv, learning-curve ----------------------------------------------------------------------
-
-
-def _json_out(value: dict) -> None:
-    print(json.dumps(value, indent=2, allow_nan=False))
 
 
 def cmd_cv(args: argparse.Namespace) -> int:
@@ -499,40 +506,33 @@ def cmd_cv(args: argparse.Namespace) -> int:
         return EXIT_OK
     s = cv.summary
 
-    def show(value: float | None) -> str:
-        return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
-
     print(
         f"{len(docs)} documents, {args.folds} folds, seed {args.seed}: hit@1 over the "
         f"{s['documents']} documents with a target"
     )
     print(
-        f"  {'unclf':24s} hit@1 {show(s['hit@1'])} (95% interval {show(s['hit@1_ci95'][0])}"
-        f"-{show(s['hit@1_ci95'][1])}, fold std {show(s['hit@1_fold_std'])})  "
-        f"MRR {show(s['mrr'])}  recall@5 {show(s['recall@5'])}"
+        f"  {'unclf':24s} hit@1 {_show(s['hit@1'])} (95% interval {_show(s['hit@1_ci95'][0])}"
+        f"-{_show(s['hit@1_ci95'][1])}, fold std {_show(s['hit@1_fold_std'])})  "
+        f"MRR {_show(s['mrr'])}  recall@5 {_show(s['recall@5'])}"
     )
     ranked = sorted(
         cv.baselines.items(), key=lambda kv: (math.isnan(kv[1]["hit@1"]), -kv[1]["hit@1"])
     )
     for name, b in ranked:
         print(
-            f"  {name:24s} hit@1 {show(b['hit@1'])}  MRR {show(b['mrr'])}  "
-            f"recall@5 {show(b['recall@5'])}"
+            f"  {name:24s} hit@1 {_show(b['hit@1'])}  MRR {_show(b['mrr'])}  "
+            f"recall@5 {_show(b['recall@5'])}"
         )
     print(
-        f"  marked paragraphs: precision {show(s['precision'])}, recall {show(s['recall'])}, "
-        f"F1 {show(s['f1'])}"
+        f"  marked paragraphs: precision {_show(s['precision'])}, recall {_show(s['recall'])}, "
+        f"F1 {_show(s['f1'])}"
     )
     bands = [
-        f"{b['scores']}: {show(b['hit@1'])} ({b['documents']} documents)"
+        f"{b['scores']}: {_show(b['hit@1'])} ({b['documents']} documents)"
         for b in s["hit@1_by_score"]
     ]
     print(f"  hit@1 by the chosen paragraph's score: {', '.join(bands)}")
-    if s["documents_without_target"]:
-        print(
-            f"  abstained on {s['abstained_without_target']} of "
-            f"{s['documents_without_target']} documents without a target"
-        )
+    _print_abstained(s)
     if args.report:
         print(f"  {len(cv.misses)} missed documents: see {args.report}")
     return EXIT_OK
