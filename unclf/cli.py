@@ -211,7 +211,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     def write(out: TextIO, doc: Document, paragraphs: list) -> None:
         if args.format == "jsonl":
             # The record the segment command promises; a paragraph's section (a heading's text,
-            # repeated on every paragraph under it) is in the text format and the library.
+            # repeated on every paragraph under it) is in predict's text format and the library.
             fields = [{k: v for k, v in p.to_dict().items() if k != "section"} for p in paragraphs]
             out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
             return
