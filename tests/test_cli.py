@@ -308,6 +308,20 @@ def test_predict_text_format(model: Path, capsys) -> None:
     assert best["text"] in out
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_predict_text_format_counts_lines_of_any_ending(
+    newline: str, model: Path, tmp_path: Path, capsys
+) -> None:
+    text = (UNLABELLED / "water-sanitation-belmira-clean.txt").read_text(encoding="utf-8")
+    unix = tmp_path / "unix.txt"
+    unix.write_bytes(text.encode())
+    other = tmp_path / "other.txt"
+    other.write_bytes(text.replace("\n", newline).encode())
+    _, out, _ = run(capsys, "predict", unix, other, "--model", model, "--format", "text")
+    lines = re.findall(r"score [\d.]+, (line \d+),", out)
+    assert len(lines) == 2 and lines[0] == lines[1] and lines[0] != "line 1", out
+
+
 def test_predict_stdin(model: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     path = UNLABELLED / "statelessness-flat.txt"
     _, from_file, _ = run(capsys, "predict", path, "--model", model)

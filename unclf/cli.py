@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -113,8 +114,11 @@ def _batches(items: Iterable[Document | DocumentError]) -> Iterator[list]:
         yield batch
 
 
+_LINE_BREAK = re.compile(r"\r\n?|\n")  # as the segmenter reads lines: old Mac text has only \r
+
+
 def _location(text: str, offset: int) -> str:
-    line = text.count("\n", 0, offset) + 1
+    line = sum(1 for _ in _LINE_BREAK.finditer(text, 0, offset)) + 1
     return f"line {line}, chars {offset}"
 
 
