@@ -106,7 +106,9 @@ _PREAMBLE_START = re.compile(
 
 # Inline paragraph starts inside a line (flattened text): a number or section marker after a
 # sentence end, a multi-level number without its dot after a sentence end ("... LAWS. 11.9
-# Arbitration."), a preambular participle after a comma, an opening quote after a sentence end.
+# Arbitration."), a short heading run into the numbered paragraph after it ("... rights. Legal
+# framework 12. The State"), a preambular participle after a comma, an opening quote after a
+# sentence end.
 # The pattern starts with the space so the regex engine can skip ahead; what must precede the
 # space is checked on the few matches.
 _INLINE_START = re.compile(
@@ -722,8 +724,10 @@ def segment_many(
 ) -> Iterator[list[Paragraph]]:
     """Paragraphs of many texts, streamed in batches through ``nlp.pipe``.
 
-    A text longer than ``nlp.max_length`` is segmented without making a ``Doc`` of it (spaCy
-    needs about 70 bytes per character for one); its paragraphs are the same.
+    Through the pipeline, not the segmenter alone, so that a pipeline the caller passes (a
+    trained one, with its own components and settings) runs as it is configured; the tokens
+    are the price. A text longer than ``nlp.max_length`` is segmented without making a ``Doc``
+    of it (spaCy needs about 70 bytes per character for one); its paragraphs are the same.
     """
     nlp = nlp or paragraph_pipeline()
     find = _component(nlp)._segmenter.find
