@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
+import unclf.model
 from unclf.documents import read_labelled
 from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
@@ -24,7 +25,7 @@ from unclf.model import (
     _thresholds,
     parse_documents,
 )
-from unclf.segmenter import KINDS
+from unclf.segmenter import KINDS, ParsedDocument
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -188,15 +189,30 @@ def test_folds_fitted_in_processes_give_the_same_model(examples):
     np.testing.assert_array_equal(one.ranker_[-1].coef_, two.ranker_[-1].coef_)
 
 
-def test_texts_parsed_in_processes_come_back_the_same_and_in_order(examples):
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_texts_parsed_in_processes_come_back_the_same_and_in_order(n_jobs, examples, monkeypatch):
     parsed, _ = examples
-    mixed = [doc if i % 3 == 0 else doc.text for i, doc in enumerate(parsed)]
-    again = list(parse_documents(mixed, n_jobs=2))
-    assert [d.text for d in again] == [d.text for d in parsed]
-    assert all(again[i] is parsed[i] for i in range(0, len(parsed), 3))
-    for a, b in zip(again, parsed, strict=True):
-        assert a.paragraphs == b.paragraphs
-        np.testing.assert_array_equal(a.token_ids, b.token_ids)
+    every_third = [doc if i % 3 == 0 else doc.text for i, doc in enumerate(parsed)]
+    # Whole batches parsed already (16 in processes, 64 in one), before, between and after.
+    runs = [*parsed, *parsed, *parsed, parsed[0].text, *parsed, *parsed, *parsed]
+    sent: list[int] = []
+    parse_all = unclf.model._parse_all
+    monkeypatch.setattr(
+        unclf.model, "_parse_all", lambda raw: sent.append(len(raw)) or parse_all(raw)
+    )
+    for mixed in (every_third, runs, parsed):
+        again = list(parse_documents(mixed, n_jobs=n_jobs))
+        expected = [doc if isinstance(doc, ParsedDocument) else None for doc in mixed]
+        assert len(again) == len(mixed)
+        for a, doc, original in zip(again, mixed, expected, strict=True):
+            if original is not None:
+                assert a is original
+            else:
+                (b,) = parse_documents([doc])
+                assert a.text == b.text and a.paragraphs == b.paragraphs
+                np.testing.assert_array_equal(a.token_ids, b.token_ids)
+    if n_jobs is None:  # in one process the batches sent can be counted: never an empty one
+        assert sent and 0 not in sent
 
 
 def test_log_count_ratio_favours_the_targets_words_and_is_folded_into_the_scorer():

@@ -98,11 +98,25 @@ def parse_documents(
     texts = iter(texts)
     batches = iter(lambda: list(islice(texts, 16 if in_processes else 64)), [])
     waiting: deque[list] = deque()  # batches sent to be parsed, in order
+    bar = tqdm(total=total, desc="segmenting", unit="doc", disable=not progress, leave=False)
 
     def unparsed() -> Iterator[list[str]]:
         for batch in batches:
             waiting.append(batch)
-            yield [t for t in batch if isinstance(t, str)]
+            raw = [t for t in batch if isinstance(t, str)]
+            if raw:  # a batch parsed already waits for the next one sent, or for the end
+                yield raw
+
+    def ready(result: list[ParsedDocument] | None) -> Iterator[ParsedDocument]:
+        """The waiting batches up to the one ``result`` answers (None: every one left)."""
+        parsed = iter(result or [])
+        while waiting:
+            batch = waiting.popleft()
+            answered = any(isinstance(item, str) for item in batch)
+            yield from (next(parsed) if isinstance(item, str) else item for item in batch)
+            bar.update(len(batch))
+            if answered and result is not None:
+                return
 
     if in_processes:
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
@@ -110,13 +124,10 @@ def parse_documents(
         )
     else:
         results = map(_parse_all, unparsed())
-    bar = tqdm(total=total, desc="segmenting", unit="doc", disable=not progress, leave=False)
     with bar:
         for result in results:
-            batch, parsed = waiting.popleft(), iter(result)
-            for item in batch:
-                yield next(parsed) if isinstance(item, str) else item
-            bar.update(len(batch))
+            yield from ready(result)
+        yield from ready(None)
 
 
 def _parse_all(texts: list[str]) -> list[ParsedDocument]:
