@@ -351,10 +351,13 @@ def _model_path(path: str | None) -> Path:
 
 
 def _load(path: str | None):
-    from unclf.persistence import ModelFileError, load_model
+    """The model, its metadata and the file's bytes (for workers: the same model)."""
+    from unclf.persistence import ModelFileError, load_model_bytes, read_model_file
 
+    path = _model_path(path)
     try:
-        return load_model(_model_path(path))
+        data = read_model_file(path)
+        return (*load_model_bytes(data, str(path)), data)
     except ModelFileError as e:
         raise UsageError(str(e)) from None
 
@@ -366,7 +369,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UsageError(
             "--workers starts a local cluster; --scheduler uses an existing one: give one of them"
         )
-    model, metadata = _load(args.model)
+    model, metadata, data = _load(args.model)
 
     def write(out: TextIO, doc: Document, result: RankedDocument) -> None:
         if args.format == "text":
@@ -397,7 +400,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UsageError(
             "--engine dask needs Dask distributed: pip install 'unclf[dask]'"
         ) from None
-    data = _model_path(args.model).read_bytes()
     with ExitStack() as stack:
         try:
             engine = stack.enter_context(
@@ -452,7 +454,7 @@ def _print_abstained(summary: dict) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    model, metadata = _load(args.model)
+    model, metadata, _ = _load(args.model)
     if args.label is None:
         args.label = metadata.get("label")
     docs = _load_labelled(args)

@@ -37,6 +37,7 @@ __all__ = [
     "default_model_path",
     "load_model",
     "load_model_bytes",
+    "read_model_file",
     "save_model",
 ]
 
@@ -115,6 +116,11 @@ def save_model(model: TargetSelector, path: str | Path, **summary: object) -> di
 
 def load_model(path: str | Path) -> tuple[TargetSelector, dict]:
     """Load a model file, refusing anything that is not a compatible, trusted unclf model."""
+    return load_model_bytes(read_model_file(path), str(path))
+
+
+def read_model_file(path: str | Path) -> bytes:
+    """A model file's content, read once: what is loaded here is what is sent to workers."""
     path = Path(path)
     if path.is_dir():
         raise ModelFileError(f"{path}: is a folder, not a model file")
@@ -124,7 +130,7 @@ def load_model(path: str | Path) -> tuple[TargetSelector, dict]:
         data = path.read_bytes()
     except OSError as e:
         raise ModelFileError(f"{path}: cannot read model file: {e.strerror or e}") from None
-    return load_model_bytes(data, str(path))
+    return data
 
 
 def load_model_bytes(data: bytes, path: str = "<model bytes>") -> tuple[TargetSelector, dict]:
