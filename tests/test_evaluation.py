@@ -18,11 +18,10 @@ from unclf.evaluation import (
     DocumentOutcome,
     ParagraphView,
     cross_validate,
-    document_folds,
     learning_curve,
 )
 from unclf.metrics import hits
-from unclf.model import TargetSelector, parse_documents
+from unclf.model import TargetSelector, document_folds, parse_documents
 from unclf.report import plot_learning_curve, render_report
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples.jsonl"

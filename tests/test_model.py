@@ -110,6 +110,21 @@ def test_documents_without_targets_teach_abstention(examples):
     assert len(blank[0].targets) == 1  # without abstention, some paragraph is always chosen
 
 
+def test_copies_of_a_document_share_an_inner_fold(examples, monkeypatch):
+    parsed, targets = examples
+    docs, spans = [*parsed[:8], *parsed[:4]], [*targets[:8], *targets[:4]]
+    made = []
+    folds = unclf.model.document_folds
+    monkeypatch.setattr(
+        unclf.model, "document_folds", lambda *a, **k: made.append(folds(*a, **k)) or made[-1]
+    )
+    TargetSelector(n_folds=4).fit(docs, spans)
+    (splits,) = made
+    for _, test in splits:  # a copy scored out of fold must not have its twin in training
+        held = {docs[i].text for i in test}
+        assert all(docs[i].text not in held for i in range(len(docs)) if i not in set(test))
+
+
 def test_abstention_threshold_keeps_every_training_document_it_decides_right():
     # Best scores 0.9 and 0.8 with a target, 0.2 without: any threshold in (0.2, 0.8] is right
     # on all three; one above 0.8 would make the 0.8 document abstain.

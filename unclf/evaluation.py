@@ -17,12 +17,17 @@ from itertools import pairwise
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
 from unclf.baselines import Ranker, default_baselines
 from unclf.metrics import DocumentResult, hits, score_document, summarize
-from unclf.model import RankedDocument, ScoredParagraph, TargetSelector, parse_documents
+from unclf.model import (
+    RankedDocument,
+    ScoredParagraph,
+    TargetSelector,
+    document_folds,
+    parse_documents,
+)
 from unclf.segmenter import ParsedDocument
 
 __all__ = [
@@ -30,7 +35,6 @@ __all__ = [
     "DocumentOutcome",
     "ParagraphView",
     "cross_validate",
-    "document_folds",
     "learning_curve",
 ]
 
@@ -116,31 +120,6 @@ def _json_ready(value: object) -> object:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
-
-
-def document_folds(
-    texts: Sequence[str], n_folds: int, seed: int = 0
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seeded (train, test) document positions; identical texts are one group, in one fold."""
-    group_of: dict[str, int] = {}
-    groups = np.array([group_of.setdefault(t, len(group_of)) for t in texts], dtype=np.int64)
-    if n_folds < 2:
-        raise ValueError(f"cross-validation needs at least 2 folds, got {n_folds}")
-    if len(group_of) < n_folds:
-        raise ValueError(
-            f"{n_folds} folds need at least {n_folds} distinct documents, got {len(group_of)}"
-        )
-    splits = []
-    for train_groups, test_groups in KFold(n_folds, shuffle=True, random_state=seed).split(
-        np.arange(len(group_of))
-    ):
-        splits.append(
-            (
-                np.flatnonzero(np.isin(groups, train_groups)),
-                np.flatnonzero(np.isin(groups, test_groups)),
-            )
-        )
-    return splits
 
 
 def _draw(

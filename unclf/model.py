@@ -46,6 +46,7 @@ __all__ = [
     "RankedDocument",
     "ScoredParagraph",
     "TargetSelector",
+    "document_folds",
     "paragraph_labels",
     "parse_documents",
 ]
@@ -128,6 +129,33 @@ def parse_documents(
         for result in results:
             yield from ready(result)
         yield from ready(None)
+
+
+def document_folds(
+    texts: Sequence[str], n_folds: int, seed: int | None = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded (train, test) document positions; identical texts are one group, in one fold, so
+    that no document is scored by a model that was trained on its copy. Without copies, the
+    folds of ``KFold(n_folds, shuffle=True, random_state=seed)``."""
+    group_of: dict[str, int] = {}
+    groups = np.array([group_of.setdefault(t, len(group_of)) for t in texts], dtype=np.int64)
+    if n_folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, got {n_folds}")
+    if len(group_of) < n_folds:
+        raise ValueError(
+            f"{n_folds} folds need at least {n_folds} distinct documents, got {len(group_of)}"
+        )
+    splits = []
+    for train_groups, test_groups in KFold(n_folds, shuffle=True, random_state=seed).split(
+        np.arange(len(group_of))
+    ):
+        splits.append(
+            (
+                np.flatnonzero(np.isin(groups, train_groups)),
+                np.flatnonzero(np.isin(groups, test_groups)),
+            )
+        )
+    return splits
 
 
 def _parse_all(texts: list[str]) -> list[ParsedDocument]:
@@ -285,10 +313,9 @@ class TargetSelector(BaseEstimator):
 
         n_docs = len(docs)
         doc_of_row = np.repeat(np.arange(n_docs), np.diff(offsets))
-        n_folds = max(2, min(self.n_folds, n_docs))
-        folds = list(
-            KFold(n_folds, shuffle=True, random_state=self.random_state).split(np.arange(n_docs))
-        )
+        texts = [d.text for d in docs]
+        n_folds = max(2, min(self.n_folds, len(set(texts))))
+        folds = document_folds(texts, n_folds, self.random_state)
         fold_of_doc = np.empty(n_docs, dtype=np.int64)
         for k, (_, test) in enumerate(folds):
             fold_of_doc[test] = k
