@@ -603,36 +603,29 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
 # --- entry point ----------------------------------------------------------------------------
 
 
-def _non_negative(value: str) -> int:
+def _whole_number(value: str) -> int:
     try:
-        number = int(value)
+        return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
-    return number
 
 
-def _positive(value: str) -> int:
-    number = _non_negative(value)
-    if number == 0:
-        raise argparse.ArgumentTypeError("must be 1 or more, got 0")
-    return number
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = _whole_number(value)
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {number}")
+        return number
+
+    return parse
 
 
-def _folds(value: str) -> int:
-    number = _non_negative(value)
-    if number < 2:
-        raise argparse.ArgumentTypeError(f"must be 2 or more, got {number}")
-    return number
+_non_negative, _positive, _folds = _at_least(0), _at_least(1), _at_least(2)
 
 
 def _jobs(value: str) -> int:
     """joblib's convention: a count of processes, or -1 for every core (-2 all but one)."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    number = _whole_number(value)
     if number == 0:
         raise argparse.ArgumentTypeError("must not be 0 (-1: every core)")
     return number
