@@ -310,6 +310,7 @@ def main() -> None:
             command("benchmarks/segmentation.py", "--data", str(data), "--json"),
             tmp / "segmentation.log",
         )
+        (tmp / "segmentation.json").write_text(out)
         body += segmentation_section(json.loads(out))
 
     groups: dict[str, list[str]] = {}
@@ -408,7 +409,7 @@ def main() -> None:
 
     throughput = HERE / "throughput.py"
     if throughput.exists() and not args.skip_throughput:
-        out = run(command("benchmarks/throughput.py"), tmp / "throughput.log")
+        out = run(command("benchmarks/throughput.py", "--data", str(data)), tmp / "throughput.log")
         body += [
             "### Throughput (`benchmarks/throughput.py`)",
             "",
