@@ -118,7 +118,7 @@ _LINE_BREAK = re.compile(r"\r\n?|\n")  # as the segmenter reads lines: old Mac t
 
 
 def _location(text: str, offset: int) -> str:
-    line = sum(1 for _ in _LINE_BREAK.finditer(text, 0, offset)) + 1
+    line = len(_LINE_BREAK.findall(text, 0, offset)) + 1
     return f"line {line}, chars {offset}"
 
 
