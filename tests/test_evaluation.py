@@ -281,3 +281,23 @@ def test_impossible_settings_are_one_line(argv: list[str], message: str, capsys)
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_baselines_rank_many_labels_as_they_rank_one():
+    from sklearn.base import clone
+
+    from unclf.baselines import TfidfLogistic, TfidfSimilarity, rank_labels
+    from unclf.documents import read_labelled
+    from unclf.model import parse_documents
+
+    docs, _ = read_labelled(Path(__file__).resolve().parents[1] / "data" / "examples.jsonl")
+    parsed = list(parse_documents([d.text for d in docs]))
+    first = [[(t.start, t.end) for t in d.targets][:1] for d in docs]
+    every = [[(t.start, t.end) for t in d.targets] for d in docs]
+    for baseline in (TfidfLogistic(), TfidfLogistic(naive=True), TfidfSimilarity()):
+        together = rank_labels(
+            baseline, parsed[:15], {"a": first[:15], "b": every[:15]}, parsed[15:]
+        )
+        for name, targets in (("a", first), ("b", every)):
+            alone = clone(baseline).fit(parsed[:15], targets[:15])
+            assert together[name] == [alone.rank(doc) for doc in parsed[15:]]

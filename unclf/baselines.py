@@ -10,11 +10,12 @@ text naively, as the benchmark data's README measures it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
-from sklearn.base import BaseEstimator
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -31,6 +32,7 @@ __all__ = [
     "TfidfSimilarity",
     "default_baselines",
     "naive_paragraphs",
+    "rank_labels",
 ]
 
 Spans = Sequence[tuple[int, int]]
@@ -133,22 +135,44 @@ class PositionPrior(_ParagraphRanker):
         return self.density_[self._bin(_relative_position(len(doc.paragraphs)))]
 
 
-class TfidfSimilarity(_ParagraphRanker):
-    """Cosine similarity (TF-IDF of words and word pairs) to the mean training target."""
+class _TfidfRanker(_ParagraphRanker):
+    """Ranks paragraphs by a model over their TF-IDF rows: the vectorizer sees no label, so
+    :func:`rank_labels` fits it once for many labels."""
 
-    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> TfidfSimilarity:
+    def _vectorizer(self) -> TfidfVectorizer:
+        raise NotImplementedError
+
+    def _fit_rows(self, features: sp.csr_matrix, labels: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _scores_of(self, features: sp.csr_matrix) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> _TfidfRanker:
         rows, labels = self._training_rows(docs, targets)
-        self.vectorizer_ = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))
-        matrix = self.vectorizer_.fit_transform(rows)
-        centroid = np.asarray(matrix[labels == 1].mean(axis=0)).ravel() if labels.any() else None
-        self.centroid_ = np.zeros(matrix.shape[1]) if centroid is None else centroid
+        self.vectorizer_ = self._vectorizer()
+        self._fit_rows(self.vectorizer_.fit_transform(rows), labels)
         return self
 
     def _scores(self, doc: ParsedDocument) -> np.ndarray:
-        return self.vectorizer_.transform(self._texts(doc)) @ self.centroid_
+        return self._scores_of(self.vectorizer_.transform(self._texts(doc)))
 
 
-class TfidfLogistic(_ParagraphRanker):
+class TfidfSimilarity(_TfidfRanker):
+    """Cosine similarity (TF-IDF of words and word pairs) to the mean training target."""
+
+    def _vectorizer(self) -> TfidfVectorizer:
+        return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))
+
+    def _fit_rows(self, features: sp.csr_matrix, labels: np.ndarray) -> None:
+        centroid = np.asarray(features[labels == 1].mean(axis=0)).ravel() if labels.any() else None
+        self.centroid_ = np.zeros(features.shape[1]) if centroid is None else centroid
+
+    def _scores_of(self, features: sp.csr_matrix) -> np.ndarray:
+        return features @ self.centroid_
+
+
+class TfidfLogistic(_TfidfRanker):
     """TF-IDF + logistic regression per paragraph; ``naive=True`` over naive blank-line/number
     splitting of the raw text (the benchmark data's reference), else over unclf's paragraphs."""
 
@@ -163,21 +187,61 @@ class TfidfLogistic(_ParagraphRanker):
             return [doc.text[s:e] for s, e in naive_paragraphs(doc.text)]
         return super()._texts(doc)
 
-    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> TfidfLogistic:
-        rows, labels = self._training_rows(docs, targets)
-        self.vectorizer_ = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
-        features = self.vectorizer_.fit_transform(rows)
+    def _vectorizer(self) -> TfidfVectorizer:
+        return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
+
+    def _fit_rows(self, features: sp.csr_matrix, labels: np.ndarray) -> None:
         self.classifier_ = None
         if labels.min() != labels.max():  # one class only: nothing to tell apart, all tie
             self.classifier_ = LogisticRegression(max_iter=1000, class_weight="balanced")
             self.classifier_.fit(features, labels)
-        return self
 
-    def _scores(self, doc: ParsedDocument) -> np.ndarray:
-        texts = self._texts(doc)
+    def _scores_of(self, features: sp.csr_matrix) -> np.ndarray:
         if self.classifier_ is None:
-            return np.zeros(len(texts))
-        return self.classifier_.decision_function(self.vectorizer_.transform(texts))
+            return np.zeros(features.shape[0])
+        return self.classifier_.decision_function(features)
+
+
+def rank_labels(
+    baseline: Ranker,
+    train: Sequence[ParsedDocument],
+    targets_by_label: Mapping[str, Sequence[Spans]],
+    test: Sequence[ParsedDocument],
+) -> dict[str, list[list[tuple[int, int]]]]:
+    """Per label, the ranked spans of every test document by ``baseline`` fitted on that
+    label's targets; a TF-IDF baseline vectorizes the training and test paragraphs once for
+    all labels, so that a panel of many labels costs little more than their classifiers."""
+    if not isinstance(baseline, _TfidfRanker):
+        return {
+            label: [fitted.rank(doc) for doc in test]
+            for label, targets in targets_by_label.items()
+            for fitted in [clone(baseline).fit(train, targets)]
+        }
+    template = clone(baseline)
+    texts = [text for doc in train for text in template._texts(doc)]
+    vectorizer = template._vectorizer()
+    features = vectorizer.fit_transform(texts)
+    test_spans = [template._spans(doc) for doc in test]
+    test_features = vectorizer.transform([t for doc in test for t in template._texts(doc)])
+    bounds = np.cumsum([0, *(len(spans) for spans in test_spans)])
+    ranked = {}
+    for label, targets in targets_by_label.items():
+        labels = np.array(
+            [
+                int(bool(hits(s, e, spans)))
+                for doc, spans in zip(train, targets, strict=True)
+                for s, e in template._spans(doc)
+            ],
+            dtype=np.int8,
+        )
+        fitted = clone(baseline)
+        fitted._fit_rows(features, labels)
+        scores = fitted._scores_of(test_features)
+        ranked[label] = [
+            [spans[i] for i in np.argsort(-scores[a:b], kind="stable")]
+            for spans, a, b in zip(test_spans, bounds[:-1], bounds[1:], strict=True)
+        ]
+    return ranked
 
 
 REFERENCE = "tfidf-lr-naive"

@@ -265,7 +265,7 @@ def _labelled_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], li
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from unclf.model import TargetSelector
+    from unclf.model import UNSEEN_MISS_RATE, TargetSelector
     from unclf.persistence import data_fingerprint, save_model
 
     _check_writable(args.model_out)
@@ -277,6 +277,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         model.fit([d.text for d in docs], targets, progress=True)
     except ValueError as e:
         raise UsageError(f"{args.data}: {e}") from None
+    if model.n_documents_without_target_ == 0:
+        print(
+            "unclf: note: every training document has a target, so none shows what a document "
+            "without one looks like; a document is left unmarked when its best paragraph scores "
+            f"below {model.abstain_threshold_:.2f}, as the lowest {UNSEEN_MISS_RATE:.0%} of the "
+            "training documents "
+            "do. Label some documents without a target to learn this instead.",
+            file=sys.stderr,
+        )
     if model.documents_with_unheld_targets_:
         ids = [docs[i].id for i in model.documents_with_unheld_targets_]
         shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
@@ -297,11 +306,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"trained on {len(docs)} documents ({with_target} with a target, "
         f"{model.n_target_paragraphs_} target paragraphs) for label {label!r}; "
         f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
+        f"{_ranking_note(model.ranking_)}"
         f"{_first_mention_note(model.lead_ratio_, model.passes_lead_ins_)}"
         f"{_kinds_note(model.target_kinds_)}; "
         f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})"
     )
     return EXIT_OK
+
+
+def _ranking_note(ranking: str) -> str:
+    if ranking == "plain":
+        return ", ranked by its words alone (the full model found fewer targets in held-out folds)"
+    return ""
 
 
 def _kinds_note(target_kinds: tuple[str, ...]) -> str:
