@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from unclf.features import plain_tfidf
 from unclf.metrics import hits
 from unclf.segmenter import ParsedDocument
 
@@ -188,7 +189,7 @@ class TfidfLogistic(_TfidfRanker):
         return super()._texts(doc)
 
     def _vectorizer(self) -> TfidfVectorizer:
-        return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
+        return plain_tfidf()
 
     def _fit_rows(self, features: sp.csr_matrix, labels: np.ndarray) -> None:
         self.classifier_ = None

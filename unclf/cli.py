@@ -316,7 +316,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _ranking_note(ranking: str) -> str:
     if ranking == "plain":
-        return ", ranked by its words alone (the full model found fewer targets in held-out folds)"
+        return (
+            ", ranked by its words alone (the full model found no more targets in held-out "
+            "documents)"
+        )
     return ""
 
 

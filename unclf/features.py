@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from unclf.segmenter import KINDS, ParsedDocument
@@ -31,6 +32,7 @@ __all__ = [
     "document_offsets",
     "layout_features",
     "lead_ins",
+    "plain_tfidf",
 ]
 
 _PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -95,6 +97,13 @@ LAYOUT_FEATURES = (
     "previous_ends_with_colon",
     *(f"{name}{suffix}" for name in _MENTIONS for suffix in _MENTION_COLUMNS),
 )
+
+
+def plain_tfidf() -> TfidfVectorizer:
+    """TF-IDF of the words and word pairs of paragraph texts, with scikit-learn's tokenizer:
+    what a user would build first, so both the baseline and the model's plain scorer, which
+    the model falls back on where its own features do not find more targets."""
+    return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, dtype=np.float32)
 
 
 def document_offsets(docs: Sequence[ParsedDocument]) -> np.ndarray:

@@ -38,7 +38,13 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from unclf.documents import TargetSpan, align_targets
-from unclf.features import ParagraphFeaturizer, document_offsets, layout_features, lead_ins
+from unclf.features import (
+    ParagraphFeaturizer,
+    document_offsets,
+    layout_features,
+    lead_ins,
+    plain_tfidf,
+)
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.segmenter import KINDS, Paragraph, ParsedDocument, parse_many
 
@@ -64,6 +70,8 @@ VIEWS = {
     "context": ("section", "neighbours"),
 }
 _MAX_TARGETS_KEPT = 2000
+# The plain scorer's regularisation: scikit-learn's default, as a user's first model has it.
+_PLAIN_C = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +87,8 @@ class _Rows:
     computed once and shared by every fold and, when several labels are learnt, every label."""
 
     texts: list[str]
-    views: list[sp.csr_matrix]  # one per scorer (see ``TargetSelector._scorer_plan``)
+    # One per scorer (see ``TargetSelector._scorer_plan``), then the plain TF-IDF's.
+    views: list[sp.csr_matrix]
     words: sp.csr_matrix
     layout: np.ndarray
     offsets: np.ndarray
@@ -324,8 +333,6 @@ class TargetSelector(BaseEstimator):
         unknown = sorted(set(self.views) - set(VIEWS))
         if unknown or not self.views:
             raise ValueError(f"views must be a non-empty subset of {sorted(VIEWS)}, got {unknown}")
-        if self.guard and "words" not in self.views:
-            raise ValueError("guard needs the 'words' view, the plain scorer it falls back on")
         unscored = sorted(set(self.log_count_ratio) - set(self.views))
         if unscored:
             raise ValueError(f"log_count_ratio must be a subset of views, got {unscored}")
@@ -338,6 +345,7 @@ class TargetSelector(BaseEstimator):
             None if VIEWS[v] is None else self.featurizer_.block_columns(VIEWS[v])
             for v in self.views
         ]
+        self.paragraph_tfidf_ = plain_tfidf().fit([p.text for d in docs for p in d.paragraphs])
         rows = self._rows(docs, features, self.featurizer_.own_words(docs))
         for view in rows.views:
             view.sum_duplicates()  # sorted once here, not again by every fold's fit
@@ -348,7 +356,10 @@ class TargetSelector(BaseEstimator):
     ) -> _Rows:
         return _Rows(
             texts=[d.text for d in docs],
-            views=self._views(features),
+            views=[
+                *self._views(features),
+                self.paragraph_tfidf_.transform([p.text for d in docs for p in d.paragraphs]),
+            ],
             words=words,
             layout=np.vstack([layout_features(d) for d in docs]),
             offsets=document_offsets(docs),
@@ -406,8 +417,13 @@ class TargetSelector(BaseEstimator):
         }
         # The stacked ranker must earn its place: it is used only where it finds more targets
         # in documents it did not see than the plain scorer does (ties go to the plain one).
+        # Equal hits are decided by how high the targets rank (mean reciprocal rank).
+        merit = {
+            name: (choices[name][0], _reciprocal_rank(probability[name], labels, offsets))
+            for name in candidates
+        }
         self.ranking_ = "stacked"
-        if self.guard and choices["plain"][0] >= choices["stacked"][0]:
+        if self.guard and merit["plain"] >= merit["stacked"]:
             self.ranking_ = "plain"
         _, self.lead_ratio_, self.passes_lead_ins_, self.target_kinds_ = choices[self.ranking_]
         self.inner_hits_ = {name: choice[0] for name, choice in choices.items()}
@@ -423,9 +439,9 @@ class TargetSelector(BaseEstimator):
         )
 
     def _plain_scorer(self) -> int:
-        """Position among the scorers of the plain word scorer (TF-IDF words and word pairs,
-        logistic regression: the plain baseline that the stacked ranker must beat)."""
-        return self._scorer_plan().index((self.views.index("words"), False))
+        """Position among the scorers of the plain one (scikit-learn's TF-IDF of the words
+        and word pairs of the paragraph text, logistic regression): the last."""
+        return len(self._scorer_plan())
 
     def _scorer_plan(self) -> list[tuple[int, bool]]:
         """Per scorer, the position of its view and whether it scales the columns by their
@@ -455,20 +471,21 @@ class TargetSelector(BaseEstimator):
             warnings.simplefilter("ignore")
             scorers = [
                 self._fit_scorer(view, labels, by_ratio)
-                for view, by_ratio in zip(features, scaled, strict=True)
+                for view, by_ratio in zip(features[:-1], scaled, strict=True)
             ]
+            scorers.append(self._fit_scorer(features[-1], labels, False, C=_PLAIN_C))
         return scorers, targets
 
     def _fit_scorer(
-        self, features: sp.csr_matrix, labels: np.ndarray, by_ratio: bool
+        self, features: sp.csr_matrix, labels: np.ndarray, by_ratio: bool, C: float | None = None
     ) -> LogisticRegression:
         ratio = _log_count_ratio(features, labels) if by_ratio else None
         # lbfgs: on the character n-grams (14M non-zeros on the 136 UPR reports) 2.4x faster
         # than liblinear's dual solver at C=1 (0.7 s against 1.7 s), equal on the word views.
         scorer = LogisticRegression(
-            C=self.C,
+            C=self.C if C is None else C,
             class_weight="balanced",
-            max_iter=300,
+            max_iter=1000,
             random_state=self.random_state,
         )
         if ratio is None:
@@ -618,6 +635,7 @@ def fit_labels(
             raise ValueError(f"{label!r}: no paragraph holds a target: nothing to learn from")
         model = clone(selector)
         model.featurizer_, model.view_columns_ = shared.featurizer_, shared.view_columns_
+        model.paragraph_tfidf_ = shared.paragraph_tfidf_
         model._fit_rows(rows, labels)
         model.documents_with_unheld_targets_ = unheld
         models[label] = model
@@ -783,6 +801,16 @@ def _hits_under(
             )
             found += int(labels[a + first])
     return found
+
+
+def _reciprocal_rank(probability: np.ndarray, labels: np.ndarray, offsets: np.ndarray) -> float:
+    """Mean over documents with a target of 1 / the rank of the first paragraph holding one."""
+    ranks = []
+    for a, b in pairwise(offsets):
+        if labels[a:b].any():
+            order = np.argsort(-probability[a:b], kind="stable")
+            ranks.append(1.0 / (1 + int(np.flatnonzero(labels[a:b][order])[0])))
+    return float(np.mean(ranks)) if ranks else 0.0
 
 
 def _decision_rules(

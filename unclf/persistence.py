@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 FORMAT = "unclf-model"
-FORMAT_VERSION = 10
+FORMAT_VERSION = 11
 # The project's own classes that a model file may contain; nothing else outside skops' defaults.
 TRUSTED_TYPES = (
     "unclf.features.ParagraphFeaturizer",
