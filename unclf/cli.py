@@ -315,9 +315,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _ranking_note(ranking: str) -> str:
-    if ranking == "plain":
+    simple = {
+        "plain": "by its words alone",
+        "similar": "by closeness to the training targets alone",
+    }
+    if ranking in simple:
         return (
-            ", ranked by its words alone (the full model found no more targets in held-out "
+            f", ranked {simple[ranking]} (the full model found no more targets in held-out "
             "documents)"
         )
     return ""

@@ -60,6 +60,9 @@ __all__ = [
 ]
 
 MODES = ("single", "multi")
+# What ranks the paragraphs, simplest first (the guard's order of preference on equal merit):
+# the plain TF-IDF scorer, the similarity to the mean training target, the stacked ranker.
+RANKINGS = ("plain", "similar", "stacked")
 # Each view is a separate linear scorer over some of the featurizer's blocks (None: all of
 # them); the ranker weighs the views per task, e.g. the context for a clause that a heading
 # names, the character n-grams where words vary in form.
@@ -275,10 +278,11 @@ class TargetSelector(BaseEstimator):
         Independently of it, a paragraph of a kind that the training targets never are, where
         they are many enough to show it (``target_kinds_``), does not go first: the heading
         "AUDIT" is not the audit clause.
-    guard : choose on the inner folds between the stacked ranker and the plain word scorer
-        (TF-IDF words and word pairs, logistic regression), keeping the stacked one only where
-        it finds more targets in documents it did not see (``ranking_``, ``inner_hits_``).
-        Without it the stacked ranker is always used.
+    guard : choose on the inner folds between the stacked ranker and two simple rankings (the
+        plain TF-IDF + logistic regression scorer; the similarity to the mean training target),
+        keeping the stacked one only where it finds more targets in documents it did not see
+        (``ranking_``, one of :data:`RANKINGS`; ``inner_hits_``). Without it the stacked
+        ranker is always used.
     random_state : seed for the folds and the ranker.
     """
 
@@ -345,21 +349,25 @@ class TargetSelector(BaseEstimator):
             None if VIEWS[v] is None else self.featurizer_.block_columns(VIEWS[v])
             for v in self.views
         ]
-        self.paragraph_tfidf_ = plain_tfidf().fit([p.text for d in docs for p in d.paragraphs])
-        rows = self._rows(docs, features, self.featurizer_.own_words(docs))
+        self.paragraph_tfidf_ = plain_tfidf()
+        plain = self.paragraph_tfidf_.fit_transform([p.text for d in docs for p in d.paragraphs])
+        rows = self._rows(docs, features, self.featurizer_.own_words(docs), plain)
         for view in rows.views:
             view.sum_duplicates()  # sorted once here, not again by every fold's fit
         return rows
 
     def _rows(
-        self, docs: Sequence[ParsedDocument], features: sp.csr_matrix, words: sp.csr_matrix
+        self,
+        docs: Sequence[ParsedDocument],
+        features: sp.csr_matrix,
+        words: sp.csr_matrix,
+        plain: sp.csr_matrix | None = None,
     ) -> _Rows:
+        if plain is None:
+            plain = self.paragraph_tfidf_.transform([p.text for d in docs for p in d.paragraphs])
         return _Rows(
             texts=[d.text for d in docs],
-            views=[
-                *self._views(features),
-                self.paragraph_tfidf_.transform([p.text for d in docs for p in d.paragraphs]),
-            ],
+            views=[*self._views(features), plain],
             words=words,
             layout=np.vstack([layout_features(d) for d in docs]),
             offsets=document_offsets(docs),
@@ -401,36 +409,36 @@ class TargetSelector(BaseEstimator):
         stage_two = self._stage_two_features(score, similarity, rows.layout, offsets)
 
         # Out-of-fold probabilities of the candidates (the stacked ranker; with the guard, the
-        # plain word scorer, calibrated), to choose between them and the thresholds honestly.
+        # plain scorer and the similarity to the mean training target, each calibrated), to
+        # choose between them and the thresholds honestly.
         candidates = {"stacked": stage_two}
         if self.guard:
             candidates["plain"] = score[:, [self._plain_scorer()]]
+            candidates["similar"] = similarity[:, [0]]
         probability = {name: np.zeros(len(labels)) for name in candidates}
         for k in range(n_folds):
             train, test = fold_of_row != k, fold_of_row == k
             for name, inputs in candidates.items():
-                ranker = self._fit_ranker(inputs[train], labels[train], plain=name == "plain")
+                ranker = self._fit_ranker(inputs[train], labels[train], plain=name != "stacked")
                 probability[name][test] = _probability(ranker, inputs[test])
         choices = {
             name: _decision_rules(probability[name], labels, rows, self.first_mention)
             for name in candidates
         }
         # The stacked ranker must earn its place: it is used only where it finds more targets
-        # in documents it did not see than the plain scorer does (ties go to the plain one).
-        # Equal hits are decided by how high the targets rank (mean reciprocal rank).
+        # in documents it did not see than the simple rankings do; equal hits are decided by
+        # how high the targets rank (mean reciprocal rank), then the simplest wins.
         merit = {
             name: (choices[name][0], _reciprocal_rank(probability[name], labels, offsets))
             for name in candidates
         }
-        self.ranking_ = "stacked"
-        if self.guard and merit["plain"] >= merit["stacked"]:
-            self.ranking_ = "plain"
+        self.ranking_ = max([n for n in RANKINGS if n in candidates], key=merit.__getitem__)
         _, self.lead_ratio_, self.passes_lead_ins_, self.target_kinds_ = choices[self.ranking_]
         self.inner_hits_ = {name: choice[0] for name, choice in choices.items()}
         chosen = probability[self.ranking_]
         self.abstain_threshold_, self.multi_threshold_ = _thresholds(chosen, labels, offsets)
         self.ranker_ = self._fit_ranker(
-            candidates[self.ranking_], labels, plain=self.ranking_ == "plain"
+            candidates[self.ranking_], labels, plain=self.ranking_ != "stacked"
         )
         self.n_documents_ = n_docs
         self.n_target_paragraphs_ = int(labels.sum())
@@ -546,7 +554,10 @@ class TargetSelector(BaseEstimator):
             inputs = score[:, [self._plain_scorer()]]
         else:
             similarity = _similarities(rows.words, self.target_words_)
-            inputs = self._stage_two_features(score, similarity, rows.layout, offsets)
+            if self.ranking_ == "similar":
+                inputs = similarity[:, [0]]
+            else:
+                inputs = self._stage_two_features(score, similarity, rows.layout, offsets)
         probability = _probability(self.ranker_, inputs)
         return [probability[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
