@@ -369,12 +369,23 @@ def test_the_ranker_tells_paragraphs_apart_by_their_neighbours():
     assert not np.allclose(features[2], features[6])
 
 
-def test_guard_keeps_the_ranking_that_found_more_targets_in_held_out_folds(examples):
+def test_guard_falls_back_on_the_plain_scorer_only_where_it_is_clearly_better(examples):
     parsed, targets = examples
     guarded = TargetSelector().fit(parsed, targets)
-    assert set(guarded.inner_hits_) == {"stacked", "plain", "similar"}
-    assert guarded.inner_hits_[guarded.ranking_] == max(guarded.inner_hits_.values())
+    assert set(guarded.inner_hits_) == {"stacked", "plain"}
+    assert guarded.ranking_ in unclf.model.RANKINGS
     assert TargetSelector(guard=False).fit(parsed, targets).ranking_ == "stacked"
+    # Same 20 documents: what each ranking found.
+    both = np.ones(20, dtype=bool)
+    five_more = np.r_[np.ones(15, bool), np.zeros(5, bool)]
+    assert unclf.model._clearly_better(both, five_more)
+    assert not unclf.model._clearly_better(five_more, both)
+    three = np.r_[np.ones(3, bool), np.zeros(17, bool)]
+    another_one = np.r_[np.zeros(3, bool), np.ones(1, bool), np.zeros(16, bool)]
+    assert not unclf.model._clearly_better(three, another_one)  # 3 against 1: chance
+    ten_two = np.r_[np.ones(10, bool), np.zeros(10, bool)]
+    two_ten = np.r_[np.zeros(10, bool), np.ones(2, bool), np.zeros(8, bool)]
+    assert unclf.model._clearly_better(ten_two, two_ten)  # 10 against 2: 8 >= 2 * sqrt(12)
 
 
 def test_plain_ranking_orders_paragraphs_as_the_tfidf_baseline_does(examples):

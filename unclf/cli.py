@@ -315,13 +315,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _ranking_note(ranking: str) -> str:
-    simple = {
-        "plain": "by its words alone",
-        "similar": "by closeness to the training targets alone",
-    }
-    if ranking in simple:
+    if ranking == "plain":
         return (
-            f", ranked {simple[ranking]} (the full model found no more targets in held-out "
+            ", ranked by its words alone (the full model found no more targets in held-out "
             "documents)"
         )
     return ""
