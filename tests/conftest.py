@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from unclf.cli import main
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "data" / "examples.jsonl"
+
+
+@pytest.fixture(scope="session")
+def benchmark_script() -> Callable[[str], ModuleType]:
+    """Imports a script of ``benchmarks/`` by name. The scripts import their siblings, so the
+    folder is on the path while one loads."""
+
+    def load(name: str) -> ModuleType:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        try:
+            spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        finally:
+            sys.path.remove(str(ROOT / "benchmarks"))
+
+    return load
 
 
 @pytest.fixture(scope="session")

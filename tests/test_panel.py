@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 LABEL = "regional cooperation"
 
 
-def _panel():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location("panel", ROOT / "benchmarks" / "panel.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     docs, errors = read_labelled(ROOT / "data" / "examples.jsonl")
@@ -40,8 +27,10 @@ def corpus(tmp_path_factory):
     return path, parsed, targets
 
 
-def test_panel_hit_at_1_is_cross_validation_s_for_the_model_and_every_baseline(corpus):
-    panel = _panel()
+def test_panel_hit_at_1_is_cross_validation_s_for_the_model_and_every_baseline(
+    corpus, benchmark_script
+):
+    panel = benchmark_script("panel")
     path, parsed, targets = corpus
     assert panel.panel_labels(targets, 20) == [LABEL] and panel.panel_labels(targets, 23) == []
     folds = [panel.run_fold(path, [LABEL], 3, 0, k, None, {}) for k in range(3)]
@@ -58,8 +47,8 @@ def test_panel_hit_at_1_is_cross_validation_s_for_the_model_and_every_baseline(c
     assert summary["below"] == int(row["lead"] < 0)
 
 
-def test_marking_counts_marked_right_targets_and_targets_found():
-    panel = _panel()
+def test_marking_counts_marked_right_targets_and_targets_found(benchmark_script):
+    panel = benchmark_script("panel")
     marked = [[(0, 10), (20, 30)], [], [(5, 8)]]
     gold = [[(0, 10), (40, 50)], [(0, 4)], []]
     # Document 1: two marked, one right, 2 targets, 1 found; 2: a target missed; 3: a false mark.

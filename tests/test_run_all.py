@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,17 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "data" / "examples.jsonl"
 
 
-def _load(name: str):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-
 @pytest.fixture(scope="module")
 def examples() -> tuple[list, list]:
     docs, _ = read_labelled(EXAMPLES, label="regional cooperation")
@@ -37,8 +24,8 @@ def examples() -> tuple[list, list]:
     ]
 
 
-def test_target_and_curve_tables(examples) -> None:
-    run_all, targets = _load("run_all"), _load("targets")
+def test_target_and_curve_tables(examples, benchmark_script) -> None:
+    run_all, targets = benchmark_script("run_all"), benchmark_script("targets")
     parsed, spans = examples
     # Through JSON, as the runner reads the scripts' output (NaN survives as NaN).
     task = json.loads(json.dumps(targets.run_task(parsed, spans, folds=3, seed=0)))
@@ -68,8 +55,8 @@ def test_target_and_curve_tables(examples) -> None:
     assert run_all.IMAGE in text and "| 3 | **" in text and "first hit@1" in text
 
 
-def test_fold_splits_table(examples) -> None:
-    run_all, targets = _load("run_all"), _load("targets")
+def test_fold_splits_table(examples, benchmark_script) -> None:
+    run_all, targets = benchmark_script("run_all"), benchmark_script("targets")
     parsed, spans = examples
     task = json.loads(json.dumps(targets.run_splits(parsed, spans, folds=3, seeds=[0, 1])))
     single = targets.run_task(parsed, spans, folds=3, seed=1)
@@ -93,8 +80,8 @@ def test_fold_splits_table(examples) -> None:
     assert any(line.startswith("| **mean** |") for line in lines[header:])
 
 
-def test_segmentation_and_speed_paragraphs() -> None:
-    run_all = _load("run_all")
+def test_segmentation_and_speed_paragraphs(benchmark_script) -> None:
+    run_all = benchmark_script("run_all")
     layout = {"precision": 0.99, "recall": 0.98, "f1": 0.985}
     segmentation = {
         "clean": layout,
