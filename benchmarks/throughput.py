@@ -1,4 +1,4 @@
-"""Throughput and memory at scale: the issue's three ratios, measured in one run.
+"""Throughput and memory at scale: three ratios, measured in one run.
 
 Run: python benchmarks/throughput.py [--data ../shared/data] [--repeat 2] [--memory-docs 128]
                                      [--large-mb 30] [--skip-train] [--skip-large] [--json]
