@@ -282,8 +282,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "unclf: note: every training document has a target, so none shows what a document "
             "without one looks like; a document is left unmarked when its best paragraph scores "
             f"below {model.abstain_threshold_:.2f}, as the lowest {UNSEEN_MISS_RATE:.0%} of the "
-            "training documents "
-            "do. Label some documents without a target to learn this instead.",
+            "training documents do. Label some documents without a target to learn this instead.",
             file=sys.stderr,
         )
     if model.documents_with_unheld_targets_:
@@ -317,8 +316,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _ranking_note(ranking: str) -> str:
     if ranking == "plain":
         return (
-            ", ranked by its words alone (the full model found no more targets in held-out "
-            "documents)"
+            ", ranked by its words alone (they found clearly more targets in held-out "
+            "documents than the full model)"
         )
     return ""
 

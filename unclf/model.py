@@ -2,12 +2,13 @@
 
 Two stages, both scikit-learn models:
 
-1. linear *scorers* over the sparse paragraph features, one per view (all of them; own words;
-   character n-grams; section and neighbours), and for the views but "all" a second one over
-   the same weights scaled by each column's naive-Bayes log-count ratio (NBSVM), which lets a
-   few targets' telling words count for more. They say how target-like each paragraph is on its
-   own, and its cosine similarity to the training targets (to their mean, to the nearest one,
-   to the three nearest) says how close it is to the targets seen so far;
+1. linear *scorers* over the sparse paragraph features, one per view (own words; character
+   n-grams; section and neighbours), a second one over the own words scaled by each column's
+   naive-Bayes log-count ratio (NBSVM), which lets a few targets' telling words count for more,
+   and the *plain scorer*, scikit-learn's TF-IDF + logistic regression over the paragraph text
+   (the ``tfidf-lr`` baseline). They say how target-like each paragraph is on its own, and its
+   cosine similarity to the training targets (to their mean, to the nearest one, to the three
+   nearest) says how close it is to the targets seen so far;
 2. a *ranker* (logistic regression) sees those scores relative to the rest of the same
    document ("the most target-like of its document"), plus layout and mentions (the first
    paragraph to name a date or a company), and outputs a calibrated probability that the
@@ -15,7 +16,8 @@ Two stages, both scikit-learn models:
 
 The ranker and the decision thresholds are trained on out-of-fold scores (document-grouped
 folds inside the training set), so they learn how the scorer behaves on documents it has not
-seen, which is the situation at prediction time.
+seen, which is the situation at prediction time. On the same folds the plain scorer alone
+replaces the ranker where it finds clearly more targets (``guard``).
 """
 
 from __future__ import annotations
@@ -60,8 +62,7 @@ __all__ = [
 ]
 
 MODES = ("single", "multi")
-# What ranks the paragraphs, simplest first (the guard's order of preference on equal merit):
-# the plain TF-IDF scorer, the stacked ranker.
+# What ranks the paragraphs: the plain TF-IDF scorer alone, or the stacked ranker.
 RANKINGS = ("plain", "stacked")
 # Each view is a separate linear scorer over some of the featurizer's blocks (None: all of
 # them); the ranker weighs the views per task, e.g. the context for a clause that a heading
@@ -218,6 +219,16 @@ def paragraph_labels(
     return (np.concatenate(labels) if labels else np.zeros(0, dtype=np.int8)), unheld_in
 
 
+def _labels_to_learn(
+    docs: Sequence[ParsedDocument], targets: Sequence[Sequence]
+) -> tuple[np.ndarray, list[int]]:
+    """``paragraph_labels``, refusing a label that no paragraph holds."""
+    labels, unheld = paragraph_labels(docs, targets)
+    if labels.sum() == 0:
+        raise ValueError("no paragraph holds a target: nothing to learn from")
+    return labels, unheld
+
+
 def _document_relative(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Each value against its own document: minus the best, minus the best other, z-score, rank."""
     n_docs = len(offsets) - 1
@@ -323,11 +334,8 @@ class TargetSelector(BaseEstimator):
         if len(X) < 2:
             raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
         docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=self.n_jobs))
-        labels, unheld = paragraph_labels(docs, y)
-        if labels.sum() == 0:
-            raise ValueError("no paragraph holds a target: nothing to learn from")
-        rows = self._fit_featurizer(docs)
-        self._fit_rows(rows, labels, progress=progress)
+        labels, unheld = _labels_to_learn(docs, y)
+        self._fit_rows(self._fit_featurizer(docs), labels, progress=progress)
         self.documents_with_unheld_targets_ = unheld
         return self
 
@@ -636,9 +644,10 @@ def fit_labels(
     for label, y in targets_by_label.items():
         if len(y) != len(docs):
             raise ValueError(f"{label!r}: {len(docs)} documents but {len(y)} target lists")
-        labels, unheld = paragraph_labels(docs, y)
-        if labels.sum() == 0:
-            raise ValueError(f"{label!r}: no paragraph holds a target: nothing to learn from")
+        try:
+            labels, unheld = _labels_to_learn(docs, y)
+        except ValueError as e:
+            raise ValueError(f"{label!r}: {e}") from None
         model = clone(selector)
         model.featurizer_, model.view_columns_ = shared.featurizer_, shared.view_columns_
         model.paragraph_tfidf_ = shared.paragraph_tfidf_
@@ -890,7 +899,8 @@ UNSEEN_MISS_RATE = 0.05
 def _thresholds(
     probability: np.ndarray, labels: np.ndarray, offsets: np.ndarray
 ) -> tuple[float, float]:
-    """Abstention threshold (from documents without targets) and the multi-mode threshold."""
+    """Abstention threshold (from the documents without targets, else from the best scores of
+    those with one) and the multi-mode threshold."""
     n_docs = len(offsets) - 1
     best = np.array(
         [probability[offsets[i] : offsets[i + 1]].max(initial=0.0) for i in range(n_docs)]
