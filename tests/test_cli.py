@@ -417,7 +417,7 @@ def test_predict_uses_unclf_model_env(model: Path, capsys, monkeypatch: pytest.M
     monkeypatch.setenv("UNCLF_MODEL", str(model))
     assert unclf.persistence.default_model_path() == model
     code, out, err = run(capsys, "predict", path)
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, f"unclf: using the model {model} ('{LABEL}')\n")
     assert out == explicit
 
 
@@ -488,10 +488,10 @@ def test_predict_refuses_stale_model(model: Path, tmp_path: Path, capsys) -> Non
 
     trained, metadata = load_model(model)
     stale = copy.deepcopy(trained)
-    for name in [k for k in vars(stale.featurizer_) if k.endswith("_")]:
-        delattr(stale.featurizer_, name)
+    for name in [k for k in vars(stale[LABEL].featurizer_) if k.endswith("_")]:
+        delattr(stale[LABEL].featurizer_, name)
     bad = tmp_path / "stale.unclf"
-    save_model(stale, bad, label=metadata["label"])
+    save_model(stale, bad, training_data=metadata["training_data"])
     code, out, err = run(capsys, "predict", UNLABELLED, "--model", bad)
     assert_cannot_run(code, out, err, str(bad), "retrain")
 
@@ -571,7 +571,9 @@ def test_data_with_several_labels_needs_label(tmp_path: Path, capsys) -> None:
         encoding="utf-8",
     )
     code, out, err = run(capsys, "train", data, "--model-out", tmp_path / "m.unclf")
-    assert_cannot_run(code, out, err, "choose one with --label ('x' (2), 'y' (1))")
+    assert_cannot_run(
+        code, out, err, "choose with --label (several allowed) or --all-labels ('x' (2), 'y' (1))"
+    )
 
 
 def test_output_write_failure_is_one_line(

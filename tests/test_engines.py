@@ -11,6 +11,8 @@ import pytest
 import unclf.cli
 from unclf.cli import main
 
+LABEL = "regional cooperation"
+
 pytest.importorskip("distributed")
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,7 +54,7 @@ def test_dask_matches_local_in_order(
     assert [r["id"] for r in records[4:8]] == ["doc-0", "doc-1", "doc-2", "doc-3"]
     assert "missing.txt" in records[3]["id"] and "error" in records[3]
     assert "malformed JSON" in records[9]["error"]
-    assert records[13] == {"id": "no-paragraphs", "paragraphs": []}
+    assert records[13] == {"id": "no-paragraphs", "label": LABEL, "paragraphs": []}
     assert len(err.splitlines()) == 2
 
 

@@ -44,7 +44,7 @@ def model_file(trained_model: tuple[Path, str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def loaded(model_file: Path) -> tuple[TargetSelector, dict]:
+def loaded(model_file: Path) -> tuple[dict[str, TargetSelector], dict]:
     return load_model(model_file)
 
 
@@ -80,11 +80,11 @@ def refusal(path: Path) -> str:
     return message.removeprefix(f"{path}: ")
 
 
-def rankings(model: TargetSelector) -> list[list[tuple[int, float, bool]]]:
+def rankings(models: dict[str, TargetSelector]) -> list[list[tuple[int, float, bool]]]:
     texts = [p.read_text(encoding="utf-8") for p in sorted(UNLABELLED.glob("*.txt"))]
     return [
         [(s.paragraph.index, s.score, s.is_target) for s in ranked.paragraphs]
-        for ranked in model.rank(texts)
+        for ranked in models[LABEL].rank(texts)
     ]
 
 
@@ -94,14 +94,14 @@ def rankings(model: TargetSelector) -> list[list[tuple[int, float, bool]]]:
 def test_round_trip_gives_the_same_rankings(loaded, tmp_path: Path) -> None:
     model, metadata = loaded
     again = tmp_path / "again.unclf"
-    saved = save_model(model, again, label=metadata["label"])
+    saved = save_model(model, again, training_data=metadata["training_data"])
     reloaded, reloaded_metadata = load_model(again)
-    assert reloaded is not model
+    assert reloaded is not model and list(reloaded) == [LABEL]
     before, after = rankings(model), rankings(reloaded)
     assert after == before
     assert all(doc and doc[0][2] for doc in before)  # one target per document, ranked first
     assert reloaded_metadata == saved
-    assert reloaded.get_params()["mode"] == model.mode == "single"
+    assert reloaded[LABEL].get_params()["mode"] == model[LABEL].mode == "single"
 
 
 def test_metadata(loaded, model_file: Path) -> None:
@@ -112,12 +112,15 @@ def test_metadata(loaded, model_file: Path) -> None:
     assert metadata["scikit_learn_version"] == sklearn.__version__
     for key in ("skops_version", "spacy_version", "created"):
         assert metadata[key]
-    assert metadata["label"] == LABEL
+    assert list(metadata["labels"]) == [LABEL]
     assert metadata["n_documents"] == 24
-    assert metadata["n_documents_without_target"] == 2
+    assert metadata["labels"][LABEL]["n_documents_without_target"] == 2
+    assert metadata["labels"][LABEL]["ranking"] in ("plain", "stacked")
     assert metadata["training_data"] == str(EXAMPLES)
     docs, _ = read_labelled(EXAMPLES, label=LABEL)
-    expected = data_fingerprint((d.id, d.text, [(t.start, t.end) for t in d.targets]) for d in docs)
+    expected = data_fingerprint(
+        (d.id, d.text, [(t.start, t.end, LABEL) for t in d.targets]) for d in docs
+    )
     assert metadata["data_fingerprint"] == expected
     assert parts(model_file)[0] == metadata
 
@@ -135,7 +138,9 @@ def test_data_fingerprint() -> None:
 
 def test_save_model_refuses_an_unfitted_model(tmp_path: Path) -> None:
     with pytest.raises(NotFittedError):
-        save_model(TargetSelector(), tmp_path / "m.unclf")
+        save_model({LABEL: TargetSelector()}, tmp_path / "m.unclf")
+    with pytest.raises(ValueError, match="no model"):
+        save_model({}, tmp_path / "m.unclf")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -202,14 +207,14 @@ UNTRUSTED_NAME = f"{TouchOnRestore.__module__}.{TouchOnRestore.__qualname__}"
 
 @pytest.mark.parametrize("where", ["inside the model", "the whole payload", "a function"])
 def test_untrusted_types_are_refused(where: str, loaded, model_file: Path, tmp_path: Path) -> None:
-    model, _ = loaded
+    model = loaded[0][LABEL]
     metadata, _ = parts(model_file)
     marker = tmp_path / "ran"
     if where == "a function":
         evil = TargetSelector(**model.get_params())
         evil.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
         evil.hook_ = os.system
-        payload, untrusted = sio.dumps(evil), os.system.__module__ + ".system"
+        payload, untrusted = sio.dumps({LABEL: evil}), os.system.__module__ + ".system"
     else:
         if where == "inside the model":
             evil = TargetSelector(**model.get_params())
@@ -217,7 +222,7 @@ def test_untrusted_types_are_refused(where: str, loaded, model_file: Path, tmp_p
             evil.extra_ = TouchOnRestore(marker)
         else:
             evil = TouchOnRestore(marker)
-        payload, untrusted = sio.dumps(evil), UNTRUSTED_NAME
+        payload, untrusted = sio.dumps({LABEL: evil}), UNTRUSTED_NAME
         # Guard: trusting everything in it would run the code.
         sio.loads(payload, trusted=sio.get_untrusted_types(data=payload))
         assert marker.exists()
@@ -232,7 +237,7 @@ def test_untrusted_types_are_refused(where: str, loaded, model_file: Path, tmp_p
 def test_trusted_object_that_is_not_a_model(model_file: Path, tmp_path: Path) -> None:
     metadata, _ = parts(model_file)
     path = write_model_zip(tmp_path / "other.unclf", metadata, sio.dumps(LogisticRegression()))
-    assert refusal(path) == "holds a LogisticRegression, not a TargetSelector"
+    assert refusal(path) == "holds a LogisticRegression, not selectors by label"
 
 
 # --- damaged files ----------------------------------------------------------------------------
@@ -264,7 +269,7 @@ def test_flipped_bytes_are_refused_cleanly(model_file: Path, tmp_path: Path) -> 
             assert "\n" not in str(e)
             assert str(e).startswith(f"{path}: ")
         else:  # bytes the zip format does not check (timestamps, say) may be harmless
-            assert isinstance(model, TargetSelector)
+            assert isinstance(model[LABEL], TargetSelector)
     assert refused >= len(positions) - 3
 
 
@@ -313,7 +318,7 @@ def test_other_scikit_learn_patch_release_is_accepted(model_file: Path, tmp_path
         tmp_path / "patch.unclf", {**metadata, "scikit_learn_version": f"{major_minor}.99"}, payload
     )
     model, _ = load_model(path)
-    assert isinstance(model, TargetSelector)
+    assert isinstance(model[LABEL], TargetSelector)
 
 
 # --- atomic writes and permissions --------------------------------------------------------
@@ -329,7 +334,7 @@ def test_new_files_follow_the_umask(mask: int, loaded, tmp_path: Path) -> None:
     model, _ = loaded
     with umask(mask):
         atomic_write(tmp_path / "plain.bin", b"data")
-        save_model(model, tmp_path / "m.unclf", label=LABEL)
+        save_model(model, tmp_path / "m.unclf")
     expected = 0o666 & ~mask
     assert stat.S_IMODE((tmp_path / "plain.bin").stat().st_mode) == expected
     assert stat.S_IMODE((tmp_path / "m.unclf").stat().st_mode) == expected
@@ -373,12 +378,22 @@ def test_oversized_member_is_refused(model_file: Path, monkeypatch: pytest.Monke
     assert message.startswith("model.skops unpacks to more than 1000 bytes")
 
 
-def stale_copy(model: TargetSelector) -> TargetSelector:
+def stale_copy(models: dict[str, TargetSelector]) -> dict[str, TargetSelector]:
     """The model as an older unclf might leave it: a featurizer whose fitted state is unknown."""
-    stale = copy.deepcopy(model)
-    for name in [k for k in vars(stale.featurizer_) if k.endswith("_")]:
-        delattr(stale.featurizer_, name)
+    stale = copy.deepcopy(models)
+    for model in stale.values():
+        for name in [k for k in vars(model.featurizer_) if k.endswith("_")]:
+            delattr(model.featurizer_, name)
     return stale
+
+
+def test_a_file_that_holds_one_bare_selector_is_refused(
+    loaded, model_file: Path, tmp_path: Path
+) -> None:
+    models, _ = loaded
+    metadata, _ = parts(model_file)
+    path = write_model_zip(tmp_path / "bare.unclf", metadata, sio.dumps(models[LABEL]))
+    assert refusal(path) == "holds a TargetSelector, not selectors by label"
 
 
 def test_model_that_cannot_rank_says_retrain(loaded, model_file: Path, tmp_path: Path) -> None:

@@ -31,10 +31,10 @@ from test_cli import records, run  # the CLI-runner helpers shared by the CLI te
 from test_persistence import TouchOnRestore
 
 import unclf.cli
+import unclf.model
 import unclf.segmenter
 from unclf.cli import main
 from unclf.documents import Document, DocumentError, InvalidDataError, read_documents, read_labelled
-from unclf.model import TargetSelector
 from unclf.persistence import load_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -408,7 +408,12 @@ def test_document_without_paragraphs_is_an_answer(
     code, out, err = run(capsys, *stream(command, model, path))
     assert (code, err) == (0, "")
     got = records(out)
-    assert got[0] == {"id": "page", "paragraphs": []} and got[1]["paragraphs"]
+    assert got[0] == {
+        "id": "page",
+        "paragraphs": [],
+        **({"label": LABEL} if command == "predict" else {}),
+    }
+    assert got[1]["paragraphs"]
     code, out, err = run(capsys, *stream(command, model, path, "--format", "text"))
     assert (code, err) == (0, "")
     assert out.startswith("# page")
@@ -737,12 +742,12 @@ def test_unknown_label_lists_the_labels_even_with_skip_invalid(tmp_path: Path, c
 def test_a_crash_on_one_document_spares_the_others(
     command: str, model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner = unclf.segmenter if command == "segment" else TargetSelector
-    name = "segment_many" if command == "segment" else "rank"
+    owner = unclf.segmenter if command == "segment" else unclf.model
+    name = "segment_many" if command == "segment" else "rank_labels"
     real = getattr(owner, name)
 
     def fragile(*args: object, **kwargs: object):
-        texts = list(args[-1])  # rank is a method: (self, texts)
+        texts = list(args[-1])  # rank_labels takes (models, texts)
         if any("POISON" in t for t in texts):
             raise RuntimeError("boom")
         return real(*args[:-1], texts, **kwargs)
@@ -789,6 +794,12 @@ if os.environ.get("UNCLF_TEST_STALL"):
         print("STALL", file=sys.stderr, flush=True)
         time.sleep(120)
     os.fsync = stall
+import unclf.model
+fit_label = unclf.model._fit_label
+def announced(*args, **kwargs):  # progress bars stay off in a log: say when fitting starts
+    print("FITTING", file=sys.stderr, flush=True)
+    return fit_label(*args, **kwargs)
+unclf.model._fit_label = announced
 from unclf.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -819,7 +830,7 @@ def test_kill_9_leaves_outputs_complete_or_absent(tmp_path: Path) -> None:
     old = b'{"id": "old", "paragraphs": []}\n'
     cases = {  # name -> (command, data, stall before the rename, content before, kill when)
         # Killed while training, and while output is written (part of it in the temp file).
-        "train-fitting": ("train", big, False, None, "training"),
+        "train-fitting": ("train", big, False, None, "FITTING"),
         "predict-writing": ("predict", big, False, old, "output"),
         # Killed with every byte written, the file not yet renamed into place.
         "predict-at-rename": ("predict", small, True, None, "STALL"),
@@ -941,6 +952,7 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
     _train_in_subprocess(first, "4242")
     _train_in_subprocess(again, "4243")
     (a, meta_a), (b, meta_b) = load_model(first), load_model(again)
+    a, b = a[LABEL], b[LABEL]
     assert state_differences(a, b) == []
     assert meta_a["data_fingerprint"] == meta_b["data_fingerprint"]
     texts = [p.read_text(encoding="utf-8") for p in sorted(UNLABELLED.glob("*.txt"))]
@@ -951,8 +963,7 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
 
 def test_state_differences_notices_changes(trained_model: tuple[Path, str]) -> None:
     """Guard for the test above: the comparison notices a change in the fitted state."""
-    a, _ = load_model(trained_model[0])
-    b, _ = load_model(trained_model[0])
+    a, b = load_model(trained_model[0])[0][LABEL], load_model(trained_model[0])[0][LABEL]
     assert state_differences(a, b) == []
     b.abstain_threshold_ = a.abstain_threshold_ + 1e-12
     b.featurizer_.__dict__[next(k for k in vars(b.featurizer_) if k.endswith("_"))] = None

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 _BATCH = 64
+# The label of targets that name none, when no --label names them.
+_UNNAMED_LABEL = "target"
 
 
 class UsageError(Exception):
@@ -232,8 +234,13 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
+    labels = args.label or []
     try:
-        docs, skipped = read_labelled(args.data, label=args.label, skip_invalid=args.skip_invalid)
+        docs, skipped = read_labelled(
+            args.data,
+            label=labels[0] if len(labels) == 1 else None,
+            skip_invalid=args.skip_invalid,
+        )
     except InvalidDataError as e:
         # The reader names its Python keyword; on the command line it is the option.
         raise UsageError(
@@ -243,74 +250,162 @@ def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
         _report(error)
     if skipped:
         print(f"unclf: skipped {len(skipped)} invalid documents", file=sys.stderr)
-    if args.label is None:
-        labels = Counter(label for d in docs for label in {t.label for t in d.targets} - {None})
-        if len(labels) > 1:
-            raise UsageError(
-                f"{args.data}: the data has several labels, choose one with --label "
-                f"({describe_labels(labels)})"
-            )
     return docs
 
 
-def _labelled_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], list[list]]:
+def _labels_of(docs: list[LabelledDocument]) -> Counter[str]:
+    """Per label, the documents that have a target of it."""
+    return Counter(label for d in docs for label in {t.label for t in d.targets} - {None})
+
+
+def _labelled_tasks(
+    args: argparse.Namespace, need_targets: bool = True
+) -> tuple[list[LabelledDocument], dict[str, list[list[tuple[int, int]]]]]:
+    """The documents and, per label to learn, each document's target spans.
+
+    The labels: those of ``--label``; with ``--all-labels`` every label with at least
+    ``--min-documents`` documents; else the data's only label ("target" when its targets
+    name none). Targets without a label belong to the one label learnt, and to none of
+    several (said on stderr). ``need_targets``: a label without a target is an error (to
+    learn it; an evaluation may measure abstention alone)."""
     docs = _load_labelled(args)
-    targets = [[(t.start, t.end) for t in d.targets] for d in docs]
-    if not any(targets):
+    counts = _labels_of(docs)
+    labels: list[str] = list(dict.fromkeys(args.label or []))
+    if getattr(args, "all_labels", False):
+        labels = [label for label, n in counts.most_common() if n >= args.min_documents]
+        if not labels:
+            raise UsageError(
+                f"{args.data}: no label has {args.min_documents} or more documents "
+                f"({describe_labels(counts) or 'no target names a label'}); "
+                "lower --min-documents"
+            )
+    elif not labels:
+        if len(counts) > 1:
+            choose = (
+                "one with --label"
+                if not hasattr(args, "all_labels")
+                else ("with --label (several allowed) or --all-labels")
+            )
+            raise UsageError(
+                f"{args.data}: the data has several labels, choose {choose} "
+                f"({describe_labels(counts)})"
+            )
+        labels = list(counts) or [_UNNAMED_LABEL]
+    missing = [label for label in labels if label != _UNNAMED_LABEL and not counts[label]]
+    if missing and need_targets:
         raise UsageError(
-            f"{args.data}: no document has a target"
-            + (f" labelled {args.label!r}" if args.label else "")
+            f"{args.data}: no document has label {missing[0]!r}; labels in the file: "
+            f"{describe_labels(counts) or 'none'}"
         )
+    unnamed = sum(1 for d in docs for t in d.targets if t.label is None)
+    if unnamed and len(labels) > 1:
+        print(
+            f"unclf: warning: {unnamed} targets name no label and are left out: with several "
+            "labels, each target needs its own",
+            file=sys.stderr,
+        )
+    by_label = {
+        label: [
+            [
+                (t.start, t.end)
+                for t in d.targets
+                if t.label == label or (t.label is None and len(labels) == 1)
+            ]
+            for d in docs
+        ]
+        for label in labels
+    }
+    for label, targets in by_label.items():
+        if need_targets and not any(targets):
+            raise UsageError(f"{args.data}: no document has a target labelled {label!r}")
+    return docs, by_label
+
+
+def _one_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], list[list]]:
+    """The documents and their targets for the one label a command learns."""
+    if args.label and len(set(args.label)) > 1:
+        raise UsageError(f"{args.command} learns one label at a time; give --label once")
+    docs, by_label = _labelled_tasks(args)
+    [(label, targets)] = by_label.items()
+    args.label = [label]
     return docs, targets
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from unclf.model import UNSEEN_MISS_RATE, TargetSelector
+    from unclf.model import UNSEEN_MISS_RATE, TargetSelector, fit_labels
     from unclf.persistence import data_fingerprint, save_model
 
     _check_writable(args.model_out)
     _check_not_an_input(args.model_out, [args.data], "--model-out")
-    docs, targets = _labelled_task(args)
-    with_target = sum(1 for t in targets if t)
-    model = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
+    docs, by_label = _labelled_tasks(args)
+    selector = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
     try:
-        model.fit([d.text for d in docs], targets, progress=True)
+        models = fit_labels(selector, [d.text for d in docs], by_label, progress=True)
     except ValueError as e:
         raise UsageError(f"{args.data}: {e}") from None
-    if model.n_documents_without_target_ == 0:
-        print(
-            "unclf: note: every training document has a target, so none shows what a document "
-            "without one looks like; a document is left unmarked when its best paragraph scores "
-            f"below {model.abstain_threshold_:.2f}, as the lowest {UNSEEN_MISS_RATE:.0%} of the "
-            "training documents do. Label some documents without a target to learn this instead.",
-            file=sys.stderr,
-        )
-    if model.documents_with_unheld_targets_:
-        ids = [docs[i].id for i in model.documents_with_unheld_targets_]
-        shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
-        print(
-            f"unclf: warning: {len(ids)} documents have a target that no paragraph holds "
-            f"(it is learned from nowhere): {shown}",
-            file=sys.stderr,
-        )
-    label = args.label or next((t.label for d in docs for t in d.targets if t.label), None)
+    all_targets = [
+        [(s, e, label) for label, targets in by_label.items() for s, e in targets[i]]
+        for i in range(len(docs))
+    ]
     metadata = save_model(
-        model,
+        models,
         args.model_out,
-        label=label,
         training_data=str(args.data),
-        data_fingerprint=data_fingerprint((d.id, d.text, targets[i]) for i, d in enumerate(docs)),
+        data_fingerprint=data_fingerprint(
+            (d.id, d.text, all_targets[i]) for i, d in enumerate(docs)
+        ),
     )
-    print(
-        f"trained on {len(docs)} documents ({with_target} with a target, "
-        f"{model.n_target_paragraphs_} target paragraphs) for label {label!r}; "
-        f"mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
+    without_negatives = [label for label, m in models.items() if m.n_documents_without_target_ == 0]
+    if without_negatives:
+        which = "" if len(models) == 1 else f" of {_names(without_negatives)}"
+        print(
+            f"unclf: note: every training document has a target{which}, so none shows what a "
+            "document without one looks like; a document is left unmarked when its best "
+            "paragraph scores below the threshold that the lowest "
+            f"{UNSEEN_MISS_RATE:.0%} of the training documents fall under. Label some "
+            "documents without a target to learn this instead.",
+            file=sys.stderr,
+        )
+    for label, model in models.items():
+        if model.documents_with_unheld_targets_:
+            ids = [docs[i].id for i in model.documents_with_unheld_targets_]
+            shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
+            print(
+                f"unclf: warning: {_for_label(label, models)}{len(ids)} documents have a target "
+                f"that no paragraph holds (it is learned from nowhere): {shown}",
+                file=sys.stderr,
+            )
+    saved = f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})"
+    if len(models) == 1:
+        [(label, model)] = models.items()
+        print(f"trained on {len(docs)} documents {_label_summary(label, model)}; {saved}")
+        return EXIT_OK
+    print(f"trained {len(models)} labels on {len(docs)} documents, mode {args.mode}; {saved}")
+    for label, model in models.items():
+        print(f"  {label!r}: {_label_summary(label, model, with_label=False)}")
+    return EXIT_OK
+
+
+def _names(labels: list[str], shown: int = 5) -> str:
+    names = ", ".join(repr(label) for label in labels[:shown])
+    return names + (f" and {len(labels) - shown} more" if len(labels) > shown else "")
+
+
+def _for_label(label: str, models: dict) -> str:
+    return f"{label!r}: " if len(models) > 1 else ""
+
+
+def _label_summary(label: str, model, with_label: bool = True) -> str:
+    """What a trained selector learnt, in a line."""
+    with_target = model.n_documents_ - model.n_documents_without_target_
+    return (
+        f"({with_target} with a target, {model.n_target_paragraphs_} target paragraphs)"
+        + (f" for label {label!r}" if with_label else "")
+        + f"; mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
         f"{_ranking_note(model.ranking_)}"
         f"{_first_mention_note(model.lead_ratio_, model.passes_lead_ins_)}"
-        f"{_kinds_note(model.target_kinds_)}; "
-        f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})"
+        f"{_kinds_note(model.target_kinds_)}"
     )
-    return EXIT_OK
 
 
 def _ranking_note(ranking: str) -> str:
@@ -380,6 +475,34 @@ def _load(path: str | None):
         raise UsageError(str(e)) from None
 
 
+def _chosen_labels(args: argparse.Namespace, models: dict, model_path: str | None) -> list[str]:
+    """The model's labels that ``--label`` picks (all of them without it)."""
+    if not args.label:
+        return list(models)
+    unknown = [label for label in args.label if label not in models]
+    if unknown:
+        raise UsageError(
+            f"{model_path or 'the model'}: has no label {unknown[0]!r}; its labels: "
+            f"{_names(list(models), shown=20)}"
+        )
+    return list(dict.fromkeys(args.label))
+
+
+def _paragraph_fields(scored) -> dict:
+    p = scored.paragraph
+    return {
+        "index": p.index,
+        "start": p.start,
+        "end": p.end,
+        "score": round(scored.score, 6),
+        "text": p.text,
+        "is_target": scored.is_target,
+    }
+
+
+_CSV_COLUMNS = ("id", "label", "index", "start", "end", "score", "is_target", "text")
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     if args.engine != "dask" and (args.workers or args.scheduler):
         raise UsageError("--workers and --scheduler need --engine dask")
@@ -387,29 +510,44 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UsageError(
             "--workers starts a local cluster; --scheduler uses an existing one: give one of them"
         )
-    model, metadata, data = _load(args.model)
+    if args.by_paragraph and args.top_k:
+        raise UsageError("--by-paragraph lists the paragraphs marked for any label; drop --top-k")
+    if args.by_paragraph and args.format == "csv":
+        raise UsageError("--by-paragraph writes JSONL or text; drop --format csv")
+    models, _, data = _load(args.model)
+    labels = _chosen_labels(args, models, args.model)
+    if not args.model:
+        print(f"unclf: using the model {_model_path(None)} ({_names(labels)})", file=sys.stderr)
+    csv_header = [args.format == "csv"]
 
-    def write(out: TextIO, doc: Document, result: RankedDocument) -> None:
-        if args.format == "text":
-            _write_targets_text(out, doc, result, metadata.get("label"))
-            return
-        shown = result.paragraphs[: args.top_k] if args.top_k else result.paragraphs
-        fields = [
-            {
-                "index": s.paragraph.index,
-                "start": s.paragraph.start,
-                "end": s.paragraph.end,
-                "score": round(s.score, 6),
-                "text": s.paragraph.text,
-                "is_target": s.is_target,
-            }
-            for s in shown
-        ]
-        out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
+    def write(out: TextIO, doc: Document, result: dict[str, RankedDocument]) -> None:
+        if args.by_paragraph:
+            _write_by_paragraph(out, doc, result, args.format)
+        elif args.format == "text":
+            _write_targets_text(out, doc, result, args.top_k)
+        elif args.format == "csv":
+            _write_csv(out, doc, result, args.top_k, csv_header)
+        else:
+            for label, ranked in result.items():
+                shown = ranked.paragraphs[: args.top_k] if args.top_k else ranked.paragraphs
+                record = {
+                    "id": doc.id,
+                    "label": label,
+                    "paragraphs": [_paragraph_fields(s) for s in shown],
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     also_read = [args.model] if args.model else []
     if args.engine == "local":
-        return _stream(args, _each(model.rank, args.debug), write, also_read=also_read)
+        from unclf.model import rank_labels
+
+        chosen = {label: models[label] for label in labels}
+        return _stream(
+            args,
+            _each(lambda texts: rank_labels(chosen, texts), args.debug),
+            write,
+            also_read=also_read,
+        )
     try:
         from unclf.engines import DaskEngine
     except ImportError as e:
@@ -421,7 +559,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         try:
             engine = stack.enter_context(
-                DaskEngine(data, workers=args.workers, scheduler=args.scheduler)
+                DaskEngine(data, labels=labels, workers=args.workers, scheduler=args.scheduler)
             )
         except OSError as e:
             where = (
@@ -433,22 +571,83 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return _stream(args, _texts(engine.rank_batches), write, also_read=also_read)
 
 
-def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -> None:
+def _write_targets_text(
+    out: TextIO, doc: Document, result: dict[str, RankedDocument], top_k: int
+) -> None:
+    """A document's suggestions for a reader: per label, the marked paragraphs (or the
+    ``top_k`` best, marked or not)."""
     out.write(f"# {doc.id}\n")
-    if not result.targets:
-        best = result.paragraphs[0] if result.paragraphs else None
-        note = f" (best paragraph [{best.paragraph.index}] scored {best.score:.2f})" if best else ""
-        out.write(f"  no {label or 'target'} paragraph found{note}\n\n")
+    for label, ranked in result.items():
+        shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
+        if not shown:
+            if not ranked.paragraphs:
+                out.write(f"  {label}: no paragraph found (the document has none)\n\n")
+                continue
+            best = ranked.paragraphs[0]
+            note = f" (best paragraph [{best.paragraph.index}] scored {best.score:.2f})"
+            out.write(f"  {label}: no paragraph found{note}\n\n")
+            continue
+        for s in shown:
+            p = s.paragraph
+            number = f"{p.number}. " if p.number else ""
+            mark = "" if s.is_target else ", not marked"
+            out.write(
+                f"  {label}: [{p.index}] score {s.score:.2f}{mark}, "
+                f"{_location(doc.text, p.start)}-{p.end}"
+                + (f", under {p.section!r}" if p.section else "")
+                + "\n"
+            )
+            out.write(f"  {number}{p.text}\n\n")
+
+
+def _write_csv(
+    out: TextIO,
+    doc: Document,
+    result: dict[str, RankedDocument],
+    top_k: int,
+    header: list[bool],
+) -> None:
+    """One row per document, label and marked paragraph (or each of the ``top_k`` best); a
+    row with no paragraph where none is marked, so that every document and label shows."""
+    import csv
+
+    writer = csv.writer(out, lineterminator="\n")
+    if header[0]:
+        writer.writerow(_CSV_COLUMNS)
+        header[0] = False
+    for label, ranked in result.items():
+        shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
+        if not shown:
+            writer.writerow([doc.id, label, "", "", "", "", False, ""])
+        for s in shown:
+            f = _paragraph_fields(s)
+            writer.writerow([doc.id, label, *(f[c] for c in _CSV_COLUMNS[2:])])
+
+
+def _write_by_paragraph(
+    out: TextIO, doc: Document, result: dict[str, RankedDocument], fmt: str
+) -> None:
+    """Each paragraph marked for some label, with the labels it is marked for."""
+    marked: dict[int, tuple] = {}
+    for label, ranked in result.items():
+        for s in ranked.targets:
+            _, labels = marked.setdefault(s.paragraph.index, (s.paragraph, []))
+            labels.append({"label": label, "score": round(s.score, 6)})
+    rows = [marked[i] for i in sorted(marked)]
+    if fmt == "jsonl":
+        paragraphs = [
+            {"index": p.index, "start": p.start, "end": p.end, "text": p.text, "labels": labels}
+            for p, labels in rows
+        ]
+        out.write(json.dumps({"id": doc.id, "paragraphs": paragraphs}, ensure_ascii=False) + "\n")
         return
-    for s in result.targets:
-        p = s.paragraph
-        number = f"{p.number}. " if p.number else ""
-        out.write(
-            f"  [{p.index}] score {s.score:.2f}, {_location(doc.text, p.start)}-{p.end}"
-            + (f", under {p.section!r}" if p.section else "")
-            + "\n"
-        )
-        out.write(f"  {number}{p.text}\n\n")
+    out.write(f"# {doc.id}\n")
+    if not rows:
+        out.write("  no paragraph marked for any label\n\n")
+    for p, labels in rows:
+        names = ", ".join(f"{x['label']} ({x['score']:.2f})" for x in labels)
+        out.write(f"  [{p.index}] {_location(doc.text, p.start)}-{p.end}: {names}\n")
+        out.write(f"  {p.text}\n\n")
 
 
 # --- evaluate -------------------------------------------------------------------------------
@@ -471,30 +670,88 @@ def _print_abstained(summary: dict) -> None:
         )
 
 
+def _nan_to_none(summary: dict) -> dict:
+    """No document with a target leaves the means undefined: null, as JSON has no NaN."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in summary.items()}
+
+
+def _mean_of(rows: Iterable[dict], keys: tuple[str, ...]) -> dict:
+    """The mean of each figure over the rows where it is defined."""
+    rows = list(rows)
+    mean = {}
+    for key in keys:
+        values = [r[key] for r in rows if not math.isnan(r[key])]
+        mean[key] = sum(values) / len(values) if values else float("nan")
+    return mean
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    model, metadata, _ = _load(args.model)
-    if args.label is None:
-        args.label = metadata.get("label")
-    docs = _load_labelled(args)
-    summary = model.evaluate(
-        [d.text for d in docs], [[(t.start, t.end) for t in d.targets] for d in docs]
+    from unclf.model import rank_labels, ranking_summary
+
+    models, _, _ = _load(args.model)
+    if args.all_labels:
+        args.label = list(models)
+    elif not args.label:
+        if len(models) > 1:
+            raise UsageError(
+                f"{args.model}: the model has {len(models)} labels; choose with --label "
+                "(several allowed) or --all-labels"
+            )
+        args.label = list(models)
+    elif len(models) > 1:  # one label's selector may be tried on another label's data
+        _chosen_labels(args, models, args.model)
+    args.all_labels = False
+    docs, by_label = _labelled_tasks(args, need_targets=False)
+    selectors = (
+        {label: models[label] for label in by_label}
+        if len(models) > 1
+        else dict.fromkeys(by_label, next(iter(models.values())))
     )
-    summary["label"] = args.label
+    ranked = list(rank_labels(selectors, [d.text for d in docs]))
+    summaries = {
+        label: ranking_summary((r[label] for r in ranked), targets)
+        for label, targets in by_label.items()
+    }
+    if len(summaries) == 1:
+        [(label, summary)] = summaries.items()
+        if args.json:
+            _json_out(_nan_to_none({**summary, "label": label}))
+            return EXIT_OK
+        print(f"label {label!r}: {summary['documents']} documents with a target")
+        print(f"  hit@1     {_show(summary['hit@1'])}")
+        print(f"  MRR       {_show(summary['mrr'])}")
+        print(f"  recall@5  {_show(summary['recall@5'])}")
+        print(
+            f"  chosen paragraph, median chars {_show(summary['chosen_chars_median'], '.0f')} "
+            f"(gold {_show(summary['gold_chars_median'], '.0f')})"
+        )
+        _print_abstained(summary)
+        return EXIT_OK
+    mean = _mean_of(summaries.values(), ("hit@1", "mrr", "recall@5"))
     if args.json:
-        # No document with a target leaves the means undefined: null, as JSON has no NaN.
         _json_out(
-            {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in summary.items()}
+            {
+                "labels": {label: _nan_to_none(s) for label, s in summaries.items()},
+                "mean": _nan_to_none(mean),
+            }
         )
         return EXIT_OK
-    print(f"label {args.label!r}: {summary['documents']} documents with a target")
-    print(f"  hit@1     {_show(summary['hit@1'])}")
-    print(f"  MRR       {_show(summary['mrr'])}")
-    print(f"  recall@5  {_show(summary['recall@5'])}")
+    width = max(len(label) for label in summaries) + 2
+    print(f"{'label':{width}s} documents  hit@1    MRR  recall@5  abstained")
+    for label, s in summaries.items():
+        abstained = (
+            f"{s['abstained_without_target']}/{s['documents_without_target']}"
+            if s["documents_without_target"]
+            else "-"
+        )
+        print(
+            f"{label:{width}s} {s['documents']:9d}  {_show(s['hit@1'])}  {_show(s['mrr'])}  "
+            f"   {_show(s['recall@5'])}  {abstained:>9s}"
+        )
     print(
-        f"  chosen paragraph, median chars {_show(summary['chosen_chars_median'], '.0f')} "
-        f"(gold {_show(summary['gold_chars_median'], '.0f')})"
+        f"{'mean of ' + str(len(summaries)) + ' labels':{width}s} {'':9s}  "
+        f"{_show(mean['hit@1'])}  {_show(mean['mrr'])}     {_show(mean['recall@5'])}"
     )
-    _print_abstained(summary)
     return EXIT_OK
 
 
@@ -508,21 +765,16 @@ def cmd_cv(args: argparse.Namespace) -> int:
     if args.report:
         _check_writable(args.report, "a report file")
         _check_not_an_input(args.report, [args.data], "--report")
-    docs, targets = _labelled_task(args)
-    try:
-        cv = cross_validate(
-            [d.text for d in docs],
-            targets,
-            ids=[d.id for d in docs],
-            folds=args.folds,
-            seed=args.seed,
-            mode=args.mode,
-            progress=True,
-        )
-    except ValueError as e:
-        raise UsageError(f"{args.data}: {e}") from None
+    docs, by_label = _labelled_tasks(args)
+    if len(by_label) > 1:
+        if args.report:
+            raise UsageError("--report shows one label's documents; give --label once")
+        return _cv_labels(args, docs, by_label)
+    [(label, targets)] = by_label.items()
+    args.label = label
+    cv = _cross_validation(cross_validate, args, docs, targets, ids=[d.id for d in docs])
     if args.report:
-        title = f"unclf cross-validation: {args.label or Path(args.data).name}"
+        title = f"unclf cross-validation: {args.label}"
         with _output(args.report) as out:
             out.write(render_report(cv, title))
     if args.json:
@@ -562,6 +814,80 @@ def cmd_cv(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cross_validation(
+    function: Callable, args: argparse.Namespace, docs: list[LabelledDocument], targets, **more
+):
+    """``function`` (one of unclf.evaluation's) over the documents with the command's settings."""
+    try:
+        return function(
+            [d.text for d in docs],
+            targets,
+            folds=args.folds,
+            seed=args.seed,
+            mode=args.mode,
+            progress=True,
+            **more,
+        )
+    except ValueError as e:
+        raise UsageError(f"{args.data}: {e}") from None
+
+
+def _cv_labels(
+    args: argparse.Namespace, docs: list[LabelledDocument], by_label: dict[str, list]
+) -> int:
+    """``cv`` of several labels: a row per label (unclf against its best baseline) and the mean."""
+    from unclf.evaluation import cross_validate_labels
+
+    rows = _cross_validation(cross_validate_labels, args, docs, by_label)
+    lead = {
+        label: r["unclf"]["hit@1"] - r["baselines"][r["best_baseline"]]["hit@1"]
+        for label, r in rows.items()
+    }
+    mean = _mean_of(
+        [
+            {"hit@1": r["unclf"]["hit@1"], "best": r["baselines"][r["best_baseline"]]["hit@1"]}
+            for r in rows.values()
+        ],
+        ("hit@1", "best"),
+    )
+    if args.json:
+        _json_out(
+            {
+                "labels": {
+                    label: {
+                        "unclf": _nan_to_none(r["unclf"]),
+                        "baselines": {n: _nan_to_none(b) for n, b in r["baselines"].items()},
+                        "best_baseline": r["best_baseline"],
+                    }
+                    for label, r in rows.items()
+                },
+                "mean": _nan_to_none(mean),
+                "settings": {"n_folds": args.folds, "seed": args.seed, "mode": args.mode},
+            }
+        )
+        return EXIT_OK
+    width = max(len(label) for label in rows) + 2
+    print(
+        f"{len(docs)} documents, {args.folds} folds, seed {args.seed}: hit@1 over each label's "
+        "documents with a target, against the best of the baselines on the same folds"
+    )
+    print(f"{'label':{width}s} documents  unclf  best baseline             lead")
+    for label, r in rows.items():
+        best = r["best_baseline"]
+        print(
+            f"{label:{width}s} {r['unclf']['documents']:9d}  {_show(r['unclf']['hit@1'])}  "
+            f"{best:18s} {_show(r['baselines'][best]['hit@1'])}  {_show(lead[label], '+.3f')}"
+        )
+    below = [label for label, value in lead.items() if value < 0]
+    print(
+        f"{'mean of ' + str(len(rows)) + ' labels':{width}s} {'':9s}  {_show(mean['hit@1'])}  "
+        f"{'':18s} {_show(mean['best'])}  {_show(mean['hit@1'] - mean['best'], '+.3f')}"
+    )
+    if below:
+        print(f"  a baseline finds more targets than unclf on {len(below)}: {_names(below)}")
+    return EXIT_OK
+
+
 def _sizes(value: str) -> list[int]:
     try:
         sizes = sorted({int(v) for v in value.split(",") if v.strip()})
@@ -581,24 +907,12 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     if args.plot:
         _check_writable(args.plot, "an image file")
         _check_not_an_input(args.plot, [args.data], "--plot")
-    docs, targets = _labelled_task(args)
-    try:
-        curve = learning_curve(
-            [d.text for d in docs],
-            targets,
-            args.sizes,
-            folds=args.folds,
-            repeats=args.repeats,
-            seed=args.seed,
-            mode=args.mode,
-            progress=True,
-        )
-    except ValueError as e:
-        raise UsageError(f"{args.data}: {e}") from None
+    docs, targets = _one_task(args)
+    curve = _cross_validation(
+        learning_curve, args, docs, targets, sizes=args.sizes, repeats=args.repeats
+    )
     if args.plot:
-        plot_learning_curve(
-            curve, args.plot, f"Learning curve: {args.label or Path(args.data).name}"
-        )
+        plot_learning_curve(curve, args.plot, f"Learning curve: {args.label[0]}")
     if args.json:
         _json_out(curve)
         return EXIT_OK
@@ -649,6 +963,35 @@ def _jobs(value: str) -> int:
     return number
 
 
+def _label_options(p: argparse.ArgumentParser, several: bool = True) -> None:
+    """``--label`` (and, where a command learns several at once, ``--all-labels``)."""
+    if not several:
+        p.add_argument(
+            "--label",
+            action="append",
+            help="the target label (required if the data has several)",
+        )
+        return
+    p.add_argument(
+        "--label",
+        action="append",
+        help="a target label; repeat it for several (required if the data has several "
+        "and --all-labels is not given)",
+    )
+    p.add_argument(
+        "--all-labels",
+        action="store_true",
+        help="every label of the data with at least --min-documents documents",
+    )
+    p.add_argument(
+        "--min-documents",
+        type=_positive,
+        default=10,
+        metavar="N",
+        help="with --all-labels: the documents a label needs at least (default 10)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unclf", description="Find the target paragraph of UN documents."
@@ -666,7 +1009,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="learn the target paragraph from labelled documents")
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
-    p.add_argument("--label", help="the target label to learn (required if the data has several)")
+    _label_options(p)
     p.add_argument("--model-out", required=True, help="where to write the model file")
     p.add_argument(
         "--mode",
@@ -679,7 +1022,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_jobs,
         default=-1,
-        help="processes parsing the documents and fitting the folds side by side (-1: all cores)",
+        help="processes parsing the documents and fitting the folds, or the labels, side by "
+        "side (-1: all cores)",
     )
     p.add_argument(
         "--skip-invalid",
@@ -699,7 +1043,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--top-k", type=_non_negative, default=0, help="keep the K best paragraphs (0: all)"
     )
-    p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    p.add_argument(
+        "--label",
+        action="append",
+        help="a label of the model to find; repeat it for several (default: all of them)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "text", "csv"),
+        default="jsonl",
+        help="jsonl: a line per document and label; text: for reading; csv: a row per document, "
+        "label and marked paragraph",
+    )
+    p.add_argument(
+        "--by-paragraph",
+        action="store_true",
+        help="per document, each paragraph marked for some label with its labels",
+    )
     p.add_argument(
         "--engine",
         choices=("local", "dask"),
@@ -724,14 +1084,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="hit@1, MRR and recall@5 of a model on labelled data")
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
     p.add_argument("--model", required=True, help="model file")
-    p.add_argument("--label", help="label to evaluate (default: the model's)")
+    p.add_argument(
+        "--label",
+        action="append",
+        help="a label to evaluate; repeat it for several (default: the model's only label)",
+    )
+    p.add_argument("--all-labels", action="store_true", help="evaluate every label of the model")
     p.add_argument("--skip-invalid", action="store_true")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("cv", help="cross-validate the model and the baselines on labelled data")
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
-    p.add_argument("--label", help="the target label (required if the data has several)")
+    _label_options(p)
     p.add_argument("--folds", type=_folds, default=5, help="document folds (default 5)")
     p.add_argument("--mode", choices=("single", "multi"), default="single")
     p.add_argument("--seed", type=int, default=0)
@@ -742,7 +1107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("learning-curve", help="hit@1 against the number of training documents")
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
-    p.add_argument("--label", help="the target label (required if the data has several)")
+    _label_options(p, several=False)
     p.add_argument("--sizes", type=_sizes, required=True, help="training sizes, e.g. 5,10,20,50")
     p.add_argument("--folds", type=_folds, default=5, help="document folds (default 5)")
     p.add_argument("--repeats", type=_positive, default=1, help="fold splits to repeat (default 1)")

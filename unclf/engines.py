@@ -21,17 +21,17 @@ from types import TracebackType
 
 from distributed import Client, LocalCluster
 
-from unclf.model import RankedDocument, TargetSelector
+from unclf.model import RankedDocument, TargetSelector, rank_labels
 from unclf.persistence import load_model_bytes
 
 __all__ = ["DaskEngine"]
 
-# The model each worker process has loaded, by the SHA-256 of its bytes.
-_loaded: dict[str, TargetSelector] = {}
+# The selectors by label each worker process has loaded, by the SHA-256 of the file's bytes.
+_loaded: dict[str, dict[str, TargetSelector]] = {}
 _loading = threading.Lock()
 
 
-def _worker_model(data: bytes, digest: str) -> TargetSelector:
+def _worker_model(data: bytes, digest: str) -> dict[str, TargetSelector]:
     with _loading:
         if digest not in _loaded:
             _loaded.clear()
@@ -39,22 +39,28 @@ def _worker_model(data: bytes, digest: str) -> TargetSelector:
         return _loaded[digest]
 
 
-def _rank_batch(data: bytes, digest: str, texts: list[str]) -> list[RankedDocument]:
-    return list(_worker_model(data, digest).rank(texts))
+def _rank_batch(
+    data: bytes, digest: str, texts: list[str], labels: list[str] | None
+) -> list[dict[str, RankedDocument]]:
+    models = _worker_model(data, digest)
+    return list(rank_labels(models if labels is None else {k: models[k] for k in labels}, texts))
 
 
 class DaskEngine:
     """Rank batches of texts on a Dask cluster: a local one of ``workers`` processes, or the
-    one whose scheduler is at ``scheduler``. Use as a context manager."""
+    one whose scheduler is at ``scheduler``; ``labels`` the model's labels to rank for (None:
+    all). Use as a context manager."""
 
     def __init__(
         self,
         model_bytes: bytes,
+        labels: list[str] | None = None,
         workers: int | None = None,
         scheduler: str | None = None,
         in_flight: int | None = None,
     ) -> None:
         self.model_bytes = model_bytes
+        self.labels = labels
         self.workers = workers
         self.scheduler = scheduler
         self.in_flight = in_flight
@@ -92,12 +98,16 @@ class DaskEngine:
         if self._cluster is not None:
             self._cluster.close()
 
-    def rank_batches(self, batches: Iterable[list[str]]) -> Iterator[list[RankedDocument]]:
-        """Each batch's ranked documents, in the order the batches came."""
+    def rank_batches(
+        self, batches: Iterable[list[str]]
+    ) -> Iterator[list[dict[str, RankedDocument]]]:
+        """Each batch's documents ranked for each label, in the order the batches came."""
         pending: deque = deque()
         for texts in batches:
             pending.append(
-                self._client.submit(_rank_batch, self._model, self._digest, texts, pure=False)
+                self._client.submit(
+                    _rank_batch, self._model, self._digest, texts, self.labels, pure=False
+                )
             )
             if len(pending) >= self._in_flight:
                 yield pending.popleft().result()

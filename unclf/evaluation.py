@@ -20,13 +20,17 @@ from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from unclf.baselines import Ranker, default_baselines
+from unclf.baselines import rank_labels as rank_baseline_labels
 from unclf.metrics import DocumentResult, hits, score_document, summarize
 from unclf.model import (
     RankedDocument,
     ScoredParagraph,
     TargetSelector,
     document_folds,
+    fit_labels,
     parse_documents,
+    rank_labels,
+    ranking_summary,
 )
 from unclf.segmenter import ParsedDocument
 
@@ -35,6 +39,7 @@ __all__ = [
     "DocumentOutcome",
     "ParagraphView",
     "cross_validate",
+    "cross_validate_labels",
     "learning_curve",
 ]
 
@@ -267,6 +272,82 @@ def cross_validate(
     return run.cross_validate(train_size, repeat=0, progress=progress)
 
 
+def cross_validate_labels(
+    docs: Sequence[str | ParsedDocument],
+    targets_by_label: Mapping[str, Sequence[Spans]],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    mode: str = "single",
+    baselines: Mapping[str, Ranker] | None = None,
+    progress: bool = False,
+) -> dict[str, dict]:
+    """:func:`cross_validate` of many labels at once, on the same folds: per fold one model
+    file's worth of selectors (:func:`unclf.model.fit_labels`) and one vectorization per
+    baseline. Per label: unclf's summary, each baseline's, and the best baseline by hit@1."""
+    for label, targets in targets_by_label.items():
+        if len(targets) != len(docs):
+            raise ValueError(f"{label!r}: {len(docs)} documents but {len(targets)} target lists")
+    parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
+    baselines = default_baselines() if baselines is None else dict(baselines)
+    ranked: dict[str, list] = {label: [None] * len(parsed) for label in targets_by_label}
+    by_baseline: dict[str, dict[str, list]] = {
+        name: {label: [None] * len(parsed) for label in targets_by_label} for name in baselines
+    }
+    splits = document_folds([d.text for d in parsed], folds, seed)
+    for k, (train, test) in enumerate(_fold_bar(splits, progress)):
+        train_docs, test_docs = [parsed[i] for i in train], [parsed[i] for i in test]
+        train_targets = {
+            label: [targets[i] for i in train] for label, targets in targets_by_label.items()
+        }
+        try:
+            models = fit_labels(
+                TargetSelector(mode=mode, random_state=seed), train_docs, train_targets
+            )
+        except ValueError as e:
+            raise ValueError(
+                f"fold {k + 1}: {e}; label more documents or use fewer folds"
+            ) from None
+        for i, result in zip(test, rank_labels(models, test_docs), strict=True):
+            for label, document in result.items():
+                ranked[label][i] = document
+        for name, baseline in baselines.items():
+            spans = rank_baseline_labels(baseline, train_docs, train_targets, test_docs)
+            for label, per_doc in spans.items():
+                for i, doc_spans in zip(test, per_doc, strict=True):
+                    by_baseline[name][label][i] = doc_spans
+    out = {}
+    for label, targets in targets_by_label.items():
+        scored = {
+            name: summarize(
+                [score_document(r, t) for r, t in zip(runs[label], targets, strict=True) if t]
+            )
+            for name, runs in by_baseline.items()
+        }
+        best = max(scored, key=lambda name: _or_minus_one(scored[name]["hit@1"]))
+        out[label] = {
+            "unclf": ranking_summary(ranked[label], targets),
+            "baselines": scored,
+            "best_baseline": best,
+        }
+    return out
+
+
+def _fold_bar(splits: list, progress: bool):
+    """The folds, counted on stderr when ``progress`` and it is a terminal."""
+    return tqdm(
+        splits,
+        desc="cross-validation",
+        unit="fold",
+        disable=None if progress else True,  # None: only on a terminal
+        leave=False,
+    )
+
+
+def _or_minus_one(value: float) -> float:
+    return -1.0 if math.isnan(value) else value
+
+
 class _Run:
     """Documents parsed once, reused by every fold, draw and repeat."""
 
@@ -296,10 +377,7 @@ class _Run:
         results: list[DocumentResult] = []
         baseline_results: dict[str, list[DocumentResult]] = {n: [] for n in self.baselines}
         fold_rows = []
-        steps = tqdm(
-            splits, desc="cross-validation", unit="fold", disable=not progress, leave=False
-        )
-        for k, (train, test) in enumerate(steps):
+        for k, (train, test) in enumerate(_fold_bar(splits, progress)):
             if train_size is not None:
                 rng = np.random.default_rng([self.seed, repeat, k])
                 train = _draw(train, targets, train_size, rng)
@@ -413,7 +491,9 @@ def learning_curve(
     model_draws: dict[int, list[float]] = {n: [] for n in sizes}
     baseline_draws = {n: {name: [] for name in baselines} for n in sizes}
     steps = [(r, n) for r in range(repeats) for n in sizes]
-    for r, n in tqdm(steps, desc="learning curve", unit="run", disable=not progress, leave=False):
+    for r, n in tqdm(
+        steps, desc="learning curve", unit="run", disable=None if progress else True, leave=False
+    ):
         cv = run.cross_validate(train_size=n, repeat=r, progress=False)
         model_draws[n] += [row["hit@1"] for row in cv.folds]
         for name in baselines:

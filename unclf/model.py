@@ -37,6 +37,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from unclf.documents import TargetSpan, align_targets
@@ -59,6 +60,7 @@ __all__ = [
     "paragraph_labels",
     "parse_documents",
     "rank_labels",
+    "ranking_summary",
 ]
 
 MODES = ("single", "multi")
@@ -76,6 +78,11 @@ VIEWS = {
 _MAX_TARGETS_KEPT = 2000
 # The plain scorer's regularisation: scikit-learn's default, as a user's first model has it.
 _PLAIN_C = 1.0
+# The linear fits run with one BLAS thread: L-BFGS's vector steps are too small to share, and
+# with the cores already busy (fold or label processes, other programs) OpenBLAS's threads
+# wait on each other: one stage-one fit on the 136 UPR reports took 75 s with two threads on a
+# loaded machine and 20 s with one (benchmarks/experiments.md).
+_one_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +135,9 @@ def parse_documents(
     texts = iter(texts)
     batches = iter(lambda: list(islice(texts, 16 if in_processes else 64)), [])
     waiting: deque[list] = deque()  # batches sent to be parsed, in order
-    bar = tqdm(total=total, desc="segmenting", unit="doc", disable=not progress, leave=False)
+    bar = tqdm(
+        total=total, desc="segmenting", unit="doc", disable=None if progress else True, leave=False
+    )
 
     def unparsed() -> Iterator[list[str]]:
         for batch in batches:
@@ -383,6 +392,7 @@ class TargetSelector(BaseEstimator):
             kinds=np.concatenate([_kinds(d) for d in docs]),
         )
 
+    @_one_blas_thread
     def _fit_rows(self, rows: _Rows, labels: np.ndarray, progress: bool = False) -> None:
         """Both stages and the decision rules, on featurized training documents."""
         offsets = rows.offsets
@@ -404,7 +414,12 @@ class TargetSelector(BaseEstimator):
             for k in [*range(n_folds), None]
         )
         steps = tqdm(
-            jobs, total=n_folds + 1, desc="training", unit="fold", disable=not progress, leave=False
+            jobs,
+            total=n_folds + 1,
+            desc="training",
+            unit="fold",
+            disable=None if progress else True,
+            leave=False,
         )
         for k, (fold_score, fold_similarity, scorers, targets) in zip(
             [*range(n_folds), None], steps, strict=True
@@ -606,20 +621,7 @@ class TargetSelector(BaseEstimator):
         self, X: Sequence[str | ParsedDocument], y: Sequence[Sequence]
     ) -> dict[str, float]:
         """hit@1, MRR, recall@5 over documents with targets; abstention on the others."""
-        results: list[DocumentResult] = []
-        abstained = without_target = 0
-        for ranked, targets in zip(self.rank(X), y, strict=True):
-            spans = [(t.start, t.end) for t in _as_spans(targets)]
-            if spans:
-                ranked_spans = [(p.paragraph.start, p.paragraph.end) for p in ranked.paragraphs]
-                results.append(score_document(ranked_spans, spans))
-            else:
-                without_target += 1
-                abstained += not ranked.targets
-        summary = summarize(results)
-        summary["documents_without_target"] = without_target
-        summary["abstained_without_target"] = abstained
-        return summary
+        return ranking_summary(self.rank(X), y)
 
     def score(self, X: Sequence[str | ParsedDocument], y: Sequence[Sequence]) -> float:
         """hit@1, so that scikit-learn's model selection tools can use the estimator."""
@@ -630,31 +632,80 @@ def fit_labels(
     selector: TargetSelector,
     X: Sequence[str | ParsedDocument],
     targets_by_label: Mapping[str, Sequence[Sequence]],
+    progress: bool = False,
 ) -> dict[str, TargetSelector]:
     """One fitted copy of ``selector`` per label, all from the same documents: parsed and
     featurized once, the copies sharing the featurizer, so that many labels cost little more
-    than their linear models."""
+    than their linear models. With several labels, the labels (not a label's folds) are what
+    ``selector.n_jobs`` processes share out: each process fits whole labels."""
     selector._check_params()
     if len(X) < 2:
         raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
-    docs = list(parse_documents(X, n_jobs=selector.n_jobs))
-    shared = clone(selector)
-    rows = shared._fit_featurizer(docs)
-    models = {}
+    if not targets_by_label:
+        raise ValueError("no label to learn")
+    docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=selector.n_jobs))
+    to_learn = {}
     for label, y in targets_by_label.items():
         if len(y) != len(docs):
             raise ValueError(f"{label!r}: {len(docs)} documents but {len(y)} target lists")
         try:
-            labels, unheld = _labels_to_learn(docs, y)
+            to_learn[label] = _labels_to_learn(docs, y)
         except ValueError as e:
             raise ValueError(f"{label!r}: {e}") from None
-        model = clone(selector)
+    shared = clone(selector)
+    rows = shared._fit_featurizer(docs)
+    if len(to_learn) == 1:
+        [(label, (labels, _))] = to_learn.items()
+        fitted = {label: _fit_label(selector, rows, labels, progress=progress)}
+    else:
+        one_process = clone(selector).set_params(n_jobs=None)
+        jobs = Parallel(n_jobs=selector.n_jobs, return_as="generator")(
+            delayed(_fit_label)(one_process, rows, labels) for labels, _ in to_learn.values()
+        )
+        bar = tqdm(
+            jobs,
+            total=len(to_learn),
+            desc="training",
+            unit="label",
+            disable=None if progress else True,  # None: only on a terminal
+            leave=False,
+        )
+        fitted = dict(zip(to_learn, bar, strict=True))
+    for label, model in fitted.items():
+        model.set_params(n_jobs=selector.n_jobs)
         model.featurizer_, model.view_columns_ = shared.featurizer_, shared.view_columns_
         model.paragraph_tfidf_ = shared.paragraph_tfidf_
-        model._fit_rows(rows, labels)
-        model.documents_with_unheld_targets_ = unheld
-        models[label] = model
-    return models
+        model.documents_with_unheld_targets_ = to_learn[label][1]
+    return fitted
+
+
+def ranking_summary(ranked: Iterable[RankedDocument], y: Sequence[Sequence]) -> dict:
+    """hit@1, MRR, recall@5 of ranked documents over those with targets (``y``, in the same
+    order); how many of the others got no target."""
+    results: list[DocumentResult] = []
+    abstained = without_target = 0
+    for document, targets in zip(ranked, y, strict=True):
+        spans = [(t.start, t.end) for t in _as_spans(targets)]
+        if spans:
+            ranked_spans = [(p.paragraph.start, p.paragraph.end) for p in document.paragraphs]
+            results.append(score_document(ranked_spans, spans))
+        else:
+            without_target += 1
+            abstained += not document.targets
+    summary = summarize(results)
+    summary["documents_without_target"] = without_target
+    summary["abstained_without_target"] = abstained
+    return summary
+
+
+def _fit_label(
+    selector: TargetSelector, rows: _Rows, labels: np.ndarray, progress: bool = False
+) -> TargetSelector:
+    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller).
+    A function of its arguments only, so that labels can be fitted in separate processes."""
+    model = clone(selector)
+    model._fit_rows(rows, labels, progress=progress)
+    return model
 
 
 def rank_labels(
@@ -675,6 +726,7 @@ def rank_labels(
             yield {label: models[label]._decide(doc, p[i]) for label, p in by_label.items()}
 
 
+@_one_blas_thread
 def _fold_stage_one(
     model: TargetSelector,
     features: list[sp.csr_matrix],

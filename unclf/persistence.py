@@ -1,11 +1,13 @@
 """Model files that are safe to share: loading one never runs code from it.
 
 A model file is a zip holding ``metadata.json`` (format, versions, training summary) and
-``model.skops``: the estimator in skops' format, which rebuilds objects from a declarative
-schema. Before anything is rebuilt, every type named in the file must be one skops trusts by
-default (scikit-learn, NumPy, SciPy) or on :data:`TRUSTED_TYPES`; a pickle or joblib file is
-refused without being opened as one. A file of another format version or scikit-learn minor
-version, or whose model cannot rank a two-paragraph probe, is refused with a call to retrain.
+``model.skops``: a selector per label (``{label: TargetSelector}``; the selectors of labels
+learnt together share one featurizer, stored once) in skops' format, which rebuilds objects
+from a declarative schema. Before anything is rebuilt, every type named in the file must be
+one skops trusts by default (scikit-learn, NumPy, SciPy) or on :data:`TRUSTED_TYPES`; a pickle
+or joblib file is refused without being opened as one. A file of another format version or
+scikit-learn minor version, or whose model cannot rank a two-paragraph probe, is refused with a
+call to retrain.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 import unclf
 from unclf.files import atomic_open
-from unclf.model import TargetSelector
+from unclf.model import TargetSelector, rank_labels
 
 __all__ = [
     "FORMAT_VERSION",
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 FORMAT = "unclf-model"
-FORMAT_VERSION = 11
+FORMAT_VERSION = 12
 # The project's own classes that a model file may contain; nothing else outside skops' defaults.
 TRUSTED_TYPES = (
     "unclf.features.ParagraphFeaturizer",
@@ -87,9 +89,14 @@ def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def save_model(model: TargetSelector, path: str | Path, **summary: object) -> dict:
-    """Save a fitted model with its versions and training summary; returns the metadata."""
-    check_is_fitted(model, "ranker_")
+def save_model(models: Mapping[str, TargetSelector], path: str | Path, **summary: object) -> dict:
+    """Save fitted selectors, one per label, with their versions and training summary; returns
+    the metadata."""
+    if not models:
+        raise ValueError("no model to save")
+    for model in models.values():
+        check_is_fitted(model, "ranker_")
+    first = next(iter(models.values()))
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -98,11 +105,18 @@ def save_model(model: TargetSelector, path: str | Path, **summary: object) -> di
         "skops_version": skops.__version__,
         "spacy_version": spacy.__version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "n_documents": model.n_documents_,
-        "n_documents_without_target": model.n_documents_without_target_,
-        "n_target_paragraphs": model.n_target_paragraphs_,
-        "mode": model.mode,
-        "views": list(model.views),
+        "n_documents": first.n_documents_,
+        "mode": first.mode,
+        "views": list(first.views),
+        "labels": {
+            label: {
+                "n_documents_without_target": model.n_documents_without_target_,
+                "n_target_paragraphs": model.n_target_paragraphs_,
+                "ranking": model.ranking_,
+                "abstain_threshold": round(float(model.abstain_threshold_), 6),
+            }
+            for label, model in models.items()
+        },
         **summary,
     }
     with (
@@ -110,12 +124,13 @@ def save_model(model: TargetSelector, path: str | Path, **summary: object) -> di
         zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z,
     ):
         z.writestr(_METADATA, json.dumps(metadata, indent=2))
-        z.writestr(_MODEL, sio.dumps(model))
+        z.writestr(_MODEL, sio.dumps(dict(models)))
     return metadata
 
 
-def load_model(path: str | Path) -> tuple[TargetSelector, dict]:
-    """Load a model file, refusing anything that is not a compatible, trusted unclf model."""
+def load_model(path: str | Path) -> tuple[dict[str, TargetSelector], dict]:
+    """Load a model file, refusing anything that is not a compatible, trusted unclf model:
+    its selector per label, and its metadata."""
     return load_model_bytes(read_model_file(path), str(path))
 
 
@@ -133,7 +148,9 @@ def read_model_file(path: str | Path) -> bytes:
     return data
 
 
-def load_model_bytes(data: bytes, path: str = "<model bytes>") -> tuple[TargetSelector, dict]:
+def load_model_bytes(
+    data: bytes, path: str = "<model bytes>"
+) -> tuple[dict[str, TargetSelector], dict]:
     """:func:`load_model` of a model file's content (e.g. shipped to a worker); ``path`` names
     it in errors."""
     if not data:
@@ -188,12 +205,16 @@ def load_model_bytes(data: bytes, path: str = "<model bytes>") -> tuple[TargetSe
         raise
     except Exception as e:  # a damaged payload can fail anywhere inside skops
         raise ModelFileError(f"{path}: damaged model file ({_one_line(e)})") from None
-    if not isinstance(model, TargetSelector):
-        raise ModelFileError(f"{path}: holds a {type(model).__name__}, not a TargetSelector")
+    if (
+        not isinstance(model, dict)
+        or not model
+        or not all(isinstance(k, str) and isinstance(v, TargetSelector) for k, v in model.items())
+    ):
+        raise ModelFileError(f"{path}: holds a {type(model).__name__}, not selectors by label")
     # The format version only changes when someone remembers to bump it; a model whose fitted
     # state this code no longer understands must fail here, in one line, not mid-prediction.
     try:
-        next(model.rank([_PROBE]))
+        next(rank_labels(model, [_PROBE]))
     except Exception as e:
         raise ModelFileError(
             f"{path}: this model does not work with unclf {unclf.__version__} "

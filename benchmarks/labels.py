@@ -1,0 +1,191 @@
+"""Many labels in one model: training and prediction time, memory and hit@1 against one by one.
+
+Run: python benchmarks/labels.py [--data ../shared/data] [--alone 10] [--json]
+
+On the UPR dev reports, every label with at least ``--min-documents`` documents:
+- training them together (``fit_labels``: parsed and featurized once, the labels fitted side by
+  side on 2 processes) against training them one by one (``TargetSelector.fit`` per label, as
+  one ``unclf train`` per label does, parsing included), on the training part of a seeded 2/3
+  document split. One by one is timed on ``--alone`` labels drawn with the seed (``all``: every
+  label) and scaled to all labels by their mean;
+- hit@1 of each of those labels on the held-out third, learnt together and learnt alone;
+- predicting every label in one pass over all the reports against predicting one label;
+- peak memory (the largest process, as the kernel reports it) of ``unclf train --all-labels``
+  against ``unclf train --label`` of one label, each in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from unclf.model import (
+    TargetSelector,
+    document_folds,
+    fit_labels,
+    rank_labels,
+    ranking_summary,
+)
+
+# Starts ``unclf`` and prints its peak resident kB and exit status: a child forked straight from
+# this process would report this process's own (large) peak, which Linux carries over on exec.
+_LAUNCH = (
+    "import os, sys\n"
+    "argv = [sys.executable, '-m', 'unclf.cli', *sys.argv[1:]]\n"
+    "_, status, usage = os.wait4(os.posix_spawn(sys.executable, argv, os.environ), 0)\n"
+    "print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def load(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def peak_of(argv: list[str]) -> dict:
+    """``unclf *argv`` in its own process: wall seconds and peak resident MB."""
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCH, *argv], capture_output=True, text=True, check=True
+    )
+    peak_kb, code = (int(v) for v in done.stdout.split()[-2:])
+    if code != 0:
+        raise SystemExit(f"unclf {argv[0]} exited {code}: {done.stderr[-500:]}")
+    return {"seconds": time.perf_counter() - t0, "peak_mb": peak_kb / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--min-documents", type=int, default=30)
+    parser.add_argument("--alone", default="10", help="labels trained one by one, or 'all'")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    source = args.data / "upr-dev.jsonl.gz"
+    docs = load(source)
+    texts = [d["text"] for d in docs]
+    counts = Counter(label for d in docs for label in {t["label"] for t in d["targets"]})
+    labels = sorted(label for label, n in counts.items() if n >= args.min_documents)
+    by_label = {
+        label: [[(t["start"], t["end"]) for t in d["targets"] if t["label"] == label] for d in docs]
+        for label in labels
+    }
+    train, test = document_folds(texts, 3, args.seed)[0]
+    train_texts, test_texts = [texts[i] for i in train], [texts[i] for i in test]
+    train_targets = {label: [y[i] for i in train] for label, y in by_label.items()}
+    rng = np.random.default_rng(args.seed)
+    alone = (
+        labels
+        if args.alone == "all"
+        else sorted(rng.choice(labels, min(int(args.alone), len(labels)), replace=False))
+    )
+    selector = TargetSelector(n_jobs=2, random_state=args.seed)
+    print(
+        f"{len(labels)} labels with >= {args.min_documents} of {len(docs)} documents; training on "
+        f"{len(train)}, testing on {len(test)}; {len(alone)} labels also one by one",
+        file=sys.stderr,
+    )
+
+    t0 = time.perf_counter()
+    together = fit_labels(selector, train_texts, train_targets)
+    together_seconds = time.perf_counter() - t0
+    ranked = list(rank_labels({label: together[label] for label in alone}, test_texts))
+    rows = {}
+    for label in alone:
+        t0 = time.perf_counter()
+        model = TargetSelector(n_jobs=2, random_state=args.seed).fit(
+            train_texts, train_targets[label]
+        )
+        seconds = time.perf_counter() - t0
+        gold = [by_label[label][i] for i in test]
+        rows[label] = {
+            "seconds_alone": seconds,
+            "hit@1_alone": model.evaluate(test_texts, gold)["hit@1"],
+            "hit@1_together": ranking_summary((r[label] for r in ranked), gold)["hit@1"],
+        }
+        print(f"  {label}: {rows[label]}", file=sys.stderr)
+    alone_seconds = float(np.mean([r["seconds_alone"] for r in rows.values()])) * len(labels)
+    differences = [abs(r["hit@1_alone"] - r["hit@1_together"]) for r in rows.values()]
+
+    # Prediction: every label in one pass over all the reports, against one label.
+    t0 = time.perf_counter()
+    for _ in rank_labels(together, texts):
+        pass
+    all_predict = time.perf_counter() - t0
+    one = {labels[0]: together[labels[0]]}
+    t0 = time.perf_counter()
+    for _ in rank_labels(one, texts):
+        pass
+    one_predict = time.perf_counter() - t0
+
+    result = {
+        "labels": len(labels),
+        "documents": len(docs),
+        "train_documents": len(train),
+        "train_together_seconds": together_seconds,
+        "train_one_by_one_seconds_scaled": alone_seconds,
+        "train_ratio": together_seconds / alone_seconds,
+        "labels_timed_one_by_one": len(alone),
+        "hit@1_max_difference": max(differences),
+        "per_label": rows,
+        "predict_all_labels_seconds": all_predict,
+        "predict_one_label_seconds": one_predict,
+        "predict_ratio": all_predict / one_predict,
+    }
+    if not args.skip_memory:
+        with tempfile.TemporaryDirectory() as tmp:
+            common = [str(source), "--jobs", "2", "--seed", str(args.seed)]
+            every = ["--all-labels", "--min-documents", str(args.min_documents)]
+            many = peak_of(["train", *common, *every, "--model-out", os.path.join(tmp, "a.unclf")])
+            single = peak_of(
+                [
+                    "train",
+                    *common,
+                    "--label",
+                    labels[0],
+                    "--model-out",
+                    os.path.join(tmp, "1.unclf"),
+                ]
+            )
+        result["memory"] = {
+            "all_labels": many,
+            "one_label": single,
+            "ratio": many["peak_mb"] / single["peak_mb"],
+        }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(
+        f"train {len(labels)} labels on {len(train)} documents: together "
+        f"{together_seconds:.0f} s, one by one {alone_seconds:.0f} s (scaled from {len(alone)}), "
+        f"ratio {result['train_ratio']:.2f}"
+    )
+    print(f"hit@1 together vs alone: largest difference {max(differences):.3f}")
+    print(
+        f"predict {len(docs)} documents: all labels {all_predict:.1f} s, one label "
+        f"{one_predict:.1f} s, ratio {result['predict_ratio']:.2f}"
+    )
+    if "memory" in result:
+        m = result["memory"]
+        print(
+            f"peak memory of unclf train: all labels {m['all_labels']['peak_mb']:.0f} MB "
+            f"({m['all_labels']['seconds']:.0f} s), one label {m['one_label']['peak_mb']:.0f} MB "
+            f"({m['one_label']['seconds']:.0f} s), ratio {m['ratio']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

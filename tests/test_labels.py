@@ -1,0 +1,211 @@
+"""Many labels in one model: trained side by side, predicted in one pass, evaluated per label."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from test_cli import assert_cannot_run, records, run
+
+from unclf.cli import main
+from unclf.model import TargetSelector, fit_labels, rank_labels
+from unclf.persistence import load_model
+from unclf.segmenter import segment
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "data" / "examples.jsonl"
+UNLABELLED = REPO / "data" / "unlabelled"
+LABEL = "regional cooperation"
+OPENING = "opening"  # a second label the tests make: a report's paragraph 1
+
+
+def with_opening_label() -> list[dict]:
+    """The examples with a second label on each document's paragraph numbered 1."""
+    rows = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        [first] = [p for p in segment(row["text"]) if p.number == "1"]
+        row["targets"].append({"start": first.start, "end": first.end, "label": OPENING})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def two_labels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("labels") / "two-labels.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in with_opening_label()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_label_model(two_labels: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = tmp_path_factory.mktemp("labels-model") / "two.unclf"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        argv = ["train", str(two_labels), "--label", LABEL, "--label", OPENING]
+        code = main([*argv, "--model-out", str(model)])
+    assert code == 0
+    assert "trained 2 labels on 24 documents" in out.getvalue()
+    return model
+
+
+def spans_of(rows: list[dict], label: str) -> list[list[tuple[int, int]]]:
+    return [[(t["start"], t["end"]) for t in r["targets"] if t["label"] == label] for r in rows]
+
+
+def test_labels_learnt_together_rank_as_labels_learnt_alone() -> None:
+    rows = with_opening_label()
+    texts = [r["text"] for r in rows]
+    together = fit_labels(
+        TargetSelector(n_jobs=2),
+        texts,
+        {label: spans_of(rows, label) for label in (LABEL, OPENING)},
+    )
+    assert together[LABEL].featurizer_ is together[OPENING].featurizer_
+    new = [p.read_text(encoding="utf-8") for p in sorted(UNLABELLED.glob("*.txt"))]
+    ranked = list(rank_labels(together, new))
+    for label in (LABEL, OPENING):
+        alone = TargetSelector().fit(texts, spans_of(rows, label))
+        expected = [r.paragraphs for r in alone.rank(new)]
+        got = [r[label].paragraphs for r in ranked]
+        assert [[s.paragraph for s in r] for r in got] == [
+            [s.paragraph for s in r] for r in expected
+        ]
+        scores = [s.score for r in got for s in r]
+        assert scores == pytest.approx([s.score for r in expected for s in r], abs=1e-9)
+
+
+def test_a_label_without_a_target_is_named() -> None:
+    rows = with_opening_label()
+    with pytest.raises(ValueError, match="'nothing': no paragraph holds a target"):
+        fit_labels(
+            TargetSelector(),
+            [r["text"] for r in rows],
+            {LABEL: spans_of(rows, LABEL), "nothing": [[] for _ in rows]},
+        )
+
+
+def test_model_file_holds_a_selector_per_label(two_label_model: Path) -> None:
+    models, metadata = load_model(two_label_model)
+    assert list(models) == list(metadata["labels"]) == [LABEL, OPENING]
+    assert models[LABEL].featurizer_ is models[OPENING].featurizer_  # stored once
+
+
+def test_predict_writes_a_line_per_document_and_label(two_label_model: Path, capsys) -> None:
+    code, out, err = run(capsys, "predict", UNLABELLED, "--model", two_label_model)
+    assert (code, err) == (0, "")
+    got = records(out)
+    assert [r["label"] for r in got] == [LABEL, OPENING] * 3
+    assert [r["id"] for r in got[::2]] == [r["id"] for r in got[1::2]]
+    # Paragraph 1 of each document is the opening; the regional-cooperation one is elsewhere.
+    for label_record, opening_record in zip(got[::2], got[1::2], strict=True):
+        [opening] = [p for p in opening_record["paragraphs"] if p["is_target"]]
+        [regional] = [p for p in label_record["paragraphs"] if p["is_target"]]
+        assert opening["text"].startswith(("The present", "In its", "The Special"))
+        assert opening["index"] != regional["index"]
+
+    code, out, _ = run(
+        capsys, "predict", UNLABELLED, "--model", two_label_model, "--label", OPENING
+    )
+    assert code == 0 and [r["label"] for r in records(out)] == [OPENING] * 3
+
+
+def test_predict_refuses_a_label_the_model_lacks(two_label_model: Path, capsys) -> None:
+    code, out, err = run(
+        capsys, "predict", UNLABELLED, "--model", two_label_model, "--label", "Minorities"
+    )
+    assert_cannot_run(code, out, err, "has no label 'Minorities'", repr(OPENING))
+
+
+def test_text_and_csv_group_by_document(two_label_model: Path, capsys) -> None:
+    code, out, _ = run(
+        capsys, "predict", UNLABELLED, "--model", two_label_model, "--format", "text"
+    )
+    assert code == 0
+    blocks = out.split("# ")[1:]
+    assert len(blocks) == 3
+    for block in blocks:
+        assert f"  {LABEL}: [" in block and f"  {OPENING}: [" in block
+
+    code, out, _ = run(capsys, "predict", UNLABELLED, "--model", two_label_model, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 6
+    assert [r["label"] for r in rows] == [LABEL, OPENING] * 3
+    assert all(r["is_target"] == "True" and r["text"] for r in rows)
+
+    code, out, _ = run(
+        capsys, "predict", UNLABELLED, "--model", two_label_model, "--format", "csv", "--top-k", "2"
+    )
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 12
+
+
+def test_by_paragraph_lists_each_paragraphs_labels(two_label_model: Path, capsys) -> None:
+    code, out, _ = run(capsys, "predict", UNLABELLED, "--model", two_label_model, "--by-paragraph")
+    assert code == 0
+    got = records(out)
+    assert len(got) == 3
+    for record in got:
+        labels = sorted(x["label"] for p in record["paragraphs"] for x in p["labels"])
+        assert labels == sorted([LABEL, OPENING])
+        indexes = [p["index"] for p in record["paragraphs"]]
+        assert indexes == sorted(indexes)
+    code, out, _ = run(
+        capsys, "predict", UNLABELLED, "--model", two_label_model, "--by-paragraph", "--top-k", "2"
+    )
+    assert code == 2
+
+
+def test_evaluate_every_label(two_label_model: Path, two_labels: Path, capsys) -> None:
+    code, out, err = run(capsys, "evaluate", two_labels, "--model", two_label_model)
+    assert_cannot_run(code, out, err, "the model has 2 labels", "--all-labels")
+    code, out, _ = run(
+        capsys, "evaluate", two_labels, "--model", two_label_model, "--all-labels", "--json"
+    )
+    summary = json.loads(out)
+    assert code == 0 and list(summary["labels"]) == [LABEL, OPENING]
+    assert summary["mean"]["hit@1"] == pytest.approx(
+        (summary["labels"][LABEL]["hit@1"] + summary["labels"][OPENING]["hit@1"]) / 2
+    )
+    code, out, _ = run(capsys, "evaluate", two_labels, "--model", two_label_model, "--all-labels")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 4 and lines[-1].startswith("mean of 2 labels")
+
+
+def test_train_all_labels_and_the_minimum(two_labels: Path, tmp_path: Path, capsys) -> None:
+    code, out, err = run(
+        capsys, "train", two_labels, "--all-labels", "--min-documents", "25",
+        "--model-out", tmp_path / "m.unclf",
+    )  # fmt: skip
+    assert_cannot_run(code, out, err, "no label has 25 or more documents", "--min-documents")
+    code, out, err = run(
+        capsys, "train", two_labels, "--all-labels", "--min-documents", "23",
+        "--model-out", tmp_path / "m.unclf",
+    )  # fmt: skip
+    assert code == 0, err
+    assert list(load_model(tmp_path / "m.unclf")[0]) == [OPENING]  # 24 documents; LABEL 22
+
+
+def test_unnamed_targets_with_several_labels_are_reported(tmp_path: Path, capsys) -> None:
+    rows = with_opening_label()
+    rows[0]["targets"].append(rows[0]["text"][:40])  # a string target: no label
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, _, err = run(
+        capsys, "cv", data, "--all-labels", "--folds", "2", "--json", "--min-documents", "20"
+    )
+    assert code == 0
+    assert "1 targets name no label and are left out" in err
+
+
+def test_cv_every_label(two_labels: Path, capsys) -> None:
+    code, out, _ = run(capsys, "cv", two_labels, "--all-labels", "--folds", "2")
+    assert code == 0
+    lines = out.splitlines()
+    assert any(line.startswith(LABEL) for line in lines)
+    assert any(line.startswith(OPENING) for line in lines)
+    assert any(line.startswith("mean of 2 labels") for line in lines)
+    code, out, err = run(capsys, "cv", two_labels, "--all-labels", "--report", "r.html")
+    assert_cannot_run(code, out, err, "--report shows one label's documents")
