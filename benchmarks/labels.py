@@ -1,6 +1,7 @@
 """Many labels in one model: training and prediction time, memory and hit@1 against one by one.
 
-Run: python benchmarks/labels.py [--data ../shared/data] [--alone 10] [--json]
+Run: python benchmarks/labels.py [--data ../shared/data] [--parts speed,documents] [--alone 10]
+[--json]
 
 On the UPR dev reports, every label with at least ``--min-documents`` documents:
 - training them together (``fit_labels``: parsed and featurized once, the labels fitted side by
@@ -11,7 +12,11 @@ On the UPR dev reports, every label with at least ``--min-documents`` documents:
 - hit@1 of each of those labels on the held-out third, learnt together and learnt alone;
 - predicting every label in one pass over all the reports against predicting one label;
 - peak memory (the largest process, as the kernel reports it) of ``unclf train --all-labels``
-  against ``unclf train --label`` of one label, each in its own process.
+  against ``unclf train --label`` of one label, each in its own process;
+- ``documents``: labels of whole documents, "the report has a recommendation of this issue",
+  for every label with at least ``--min-documents`` documents with it and without it: accuracy
+  and F1 of unclf's document labeler and of a TF-IDF + logistic regression document classifier,
+  3-fold document cross-validation, the same folds.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unclf.evaluation import cross_validate_document_labels
 from unclf.model import (
     TargetSelector,
     document_folds,
@@ -70,6 +76,7 @@ def main() -> None:
     parser.add_argument("--min-documents", type=int, default=30)
     parser.add_argument("--alone", default="10", help="labels trained one by one, or 'all'")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--parts", default="speed,documents", help="speed, documents or both")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
@@ -83,6 +90,38 @@ def main() -> None:
         label: [[(t["start"], t["end"]) for t in d["targets"] if t["label"] == label] for d in docs]
         for label in labels
     }
+    parts = set(args.parts.split(","))
+    result: dict = {"labels": len(labels), "documents": len(docs)}
+    if "documents" in parts:
+        result["document_labels"] = document_labels(texts, by_label, args)
+    if "speed" in parts:
+        result.update(speed(texts, labels, by_label, source, args))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    report(result, labels)
+
+
+def document_labels(texts: list[str], by_label: dict, args: argparse.Namespace) -> dict:
+    """Accuracy and F1 per label of whole documents, unclf and tfidf-lr, and their means."""
+    has = {label: [bool(spans) for spans in y] for label, y in by_label.items()}
+    kept = {
+        label: values
+        for label, values in has.items()
+        if min(sum(values), len(values) - sum(values)) >= args.min_documents
+    }
+    rows = cross_validate_document_labels(texts, kept, folds=3, seed=args.seed)
+    means = {
+        method: {
+            metric: float(np.mean([r[method][metric] for r in rows.values()]))
+            for metric in ("accuracy", "f1")
+        }
+        for method in ("unclf", "tfidf-lr")
+    }
+    return {"per_label": rows, "mean": means, "labels": len(rows)}
+
+
+def speed(texts: list[str], labels: list[str], by_label: dict, source: Path, args) -> dict:
     train, test = document_folds(texts, 3, args.seed)[0]
     train_texts, test_texts = [texts[i] for i in train], [texts[i] for i in test]
     train_targets = {label: [y[i] for i in train] for label, y in by_label.items()}
@@ -94,7 +133,7 @@ def main() -> None:
     )
     selector = TargetSelector(n_jobs=2, random_state=args.seed)
     print(
-        f"{len(labels)} labels with >= {args.min_documents} of {len(docs)} documents; training on "
+        f"{len(labels)} labels with >= {args.min_documents} of {len(texts)} documents; training on "
         f"{len(train)}, testing on {len(test)}; {len(alone)} labels also one by one",
         file=sys.stderr,
     )
@@ -132,8 +171,6 @@ def main() -> None:
     one_predict = time.perf_counter() - t0
 
     result = {
-        "labels": len(labels),
-        "documents": len(docs),
         "train_documents": len(train),
         "train_together_seconds": together_seconds,
         "train_one_by_one_seconds_scaled": alone_seconds,
@@ -165,19 +202,23 @@ def main() -> None:
             "one_label": single,
             "ratio": many["peak_mb"] / single["peak_mb"],
         }
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    print(
-        f"train {len(labels)} labels on {len(train)} documents: together "
-        f"{together_seconds:.0f} s, one by one {alone_seconds:.0f} s (scaled from {len(alone)}), "
-        f"ratio {result['train_ratio']:.2f}"
-    )
-    print(f"hit@1 together vs alone: largest difference {max(differences):.3f}")
-    print(
-        f"predict {len(docs)} documents: all labels {all_predict:.1f} s, one label "
-        f"{one_predict:.1f} s, ratio {result['predict_ratio']:.2f}"
-    )
+    return result
+
+
+def report(result: dict, labels: list[str]) -> None:
+    if "train_ratio" in result:
+        print(
+            f"train {len(labels)} labels on {result['train_documents']} documents: together "
+            f"{result['train_together_seconds']:.0f} s, one by one "
+            f"{result['train_one_by_one_seconds_scaled']:.0f} s (scaled from "
+            f"{result['labels_timed_one_by_one']}), ratio {result['train_ratio']:.2f}"
+        )
+        print(f"hit@1 together vs alone: largest difference {result['hit@1_max_difference']:.3f}")
+        print(
+            f"predict {result['documents']} documents: all labels "
+            f"{result['predict_all_labels_seconds']:.1f} s, one label "
+            f"{result['predict_one_label_seconds']:.1f} s, ratio {result['predict_ratio']:.2f}"
+        )
     if "memory" in result:
         m = result["memory"]
         print(
@@ -185,6 +226,11 @@ def main() -> None:
             f"({m['all_labels']['seconds']:.0f} s), one label {m['one_label']['peak_mb']:.0f} MB "
             f"({m['one_label']['seconds']:.0f} s), ratio {m['ratio']:.2f}"
         )
+    if "document_labels" in result:
+        d = result["document_labels"]
+        print(f"labels of whole documents ({d['labels']} labels, 3 folds), mean accuracy / F1:")
+        for method, m in d["mean"].items():
+            print(f"  {method:9s} {m['accuracy']:.3f} / {m['f1']:.3f}")
 
 
 if __name__ == "__main__":

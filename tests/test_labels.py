@@ -12,6 +12,7 @@ import pytest
 from test_cli import assert_cannot_run, records, run
 
 from unclf.cli import main
+from unclf.document_labels import DocumentLabeler
 from unclf.model import TargetSelector, fit_labels, rank_labels
 from unclf.persistence import load_model
 from unclf.segmenter import segment
@@ -208,4 +209,101 @@ def test_cv_every_label(two_labels: Path, capsys) -> None:
     assert any(line.startswith(OPENING) for line in lines)
     assert any(line.startswith("mean of 2 labels") for line in lines)
     code, out, err = run(capsys, "cv", two_labels, "--all-labels", "--report", "r.html")
-    assert_cannot_run(code, out, err, "--report shows one label's documents")
+    assert_cannot_run(code, out, err, "--report shows one paragraph label's documents")
+
+
+# --- labels of whole documents ----------------------------------------------------------------
+
+WATER = "The mission visited the {town} water plant and asked for daily testing of the supply."
+FILLER = [
+    "The Working Group met officials of the Ministry of Justice in {town}.",
+    "It thanks the Government for its cooperation during the preparation of the report.",
+    "The present report covers the period from January to December.",
+    "Civil society organizations in {town} shared information with the mission.",
+    "The Committee held three sessions during the period under review.",
+]
+TOWNS = ["Lorvik", "Ambera", "Tessin", "Varlo", "Queda", "Mornay", "Ilsk", "Padra"]
+
+
+def water_documents(n: int) -> list[dict]:
+    """Invented reports; every other one has a paragraph on water, its document label."""
+    rows = []
+    for i in range(n):
+        town = TOWNS[i % len(TOWNS)]
+        paragraphs = [f.format(town=town) for f in FILLER]
+        if i % 2 == 0:
+            paragraphs.insert(1 + i % 4, WATER.format(town=town))
+        text = "\n\n".join(f"{k}. {p}" for k, p in enumerate(paragraphs, 1)) + "\n"
+        rows.append({"id": f"r{i}", "text": text, "labels": ["water"] if i % 2 == 0 else []})
+    return rows
+
+
+def test_document_labeler_learns_a_label_of_whole_documents() -> None:
+    rows = water_documents(40)
+    labeler = DocumentLabeler().fit(
+        [r["text"] for r in rows[:30]], [bool(r["labels"]) for r in rows[:30]]
+    )
+    decisions = labeler.decide([r["text"] for r in rows[30:]])
+    assert [d.has_label for d in decisions] == [bool(r["labels"]) for r in rows[30:]]
+    for decision in decisions:
+        if decision.has_label:  # the paragraph that says so is the evidence
+            assert "water plant" in decision.evidence.text
+
+
+def test_document_labeler_refuses_one_class_and_one_string() -> None:
+    with pytest.raises(ValueError, match="documents with the label and documents without"):
+        DocumentLabeler().fit(["1. A.\n", "1. B.\n"], [True, True])
+    with pytest.raises(ValueError, match="not one string"):
+        DocumentLabeler().fit("1. A.\n\n2. B.\n", [True, False])
+
+
+def test_document_labels_are_read_in_every_form(tmp_path: Path) -> None:
+    from unclf.documents import InvalidDataError, read_labelled
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        json.dumps({"id": "a", "text": "1. A.\n", "labels": ["x", "y"]})
+        + "\n"
+        + json.dumps({"id": "b", "text": "1. B.\n", "labels": "x"})
+        + "\n"
+        + json.dumps({"id": "c", "text": "1. C.\n", "labels": '["y"]'})
+        + "\n",
+        encoding="utf-8",
+    )
+    docs, _ = read_labelled(data)
+    assert [d.labels for d in docs] == [("x", "y"), ("x",), ("y",)]
+    data.write_text(json.dumps({"id": "a", "text": "1. A.\n", "labels": [1]}) + "\n")
+    with pytest.raises(InvalidDataError, match="a: labels must be a list of label names"):
+        read_labelled(data)
+
+
+def test_commands_with_a_label_of_whole_documents(tmp_path: Path, capsys) -> None:
+    rows = water_documents(30)
+    data = tmp_path / "water.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows[:24]), encoding="utf-8")
+    new = tmp_path / "new.jsonl"
+    new.write_text("".join(json.dumps(r) + "\n" for r in rows[24:]), encoding="utf-8")
+    model = tmp_path / "water.unclf"
+    code, out, err = run(capsys, "train", data, "--all-labels", "--model-out", model)
+    assert code == 0, err
+    assert isinstance(load_model(model)[0]["water"], DocumentLabeler)
+
+    code, out, _ = run(capsys, "predict", new, "--model", model)
+    got = records(out)
+    assert code == 0 and [r["label"] for r in got] == ["water"] * 6
+    assert [r["has_label"] for r in got] == [bool(r["labels"]) for r in rows[24:]]
+    assert all(0 <= r["score"] <= 1 and r["evidence"]["text"] for r in got)
+
+    code, out, _ = run(capsys, "predict", new, "--model", model, "--format", "text")
+    assert code == 0 and out.count("water (the whole document): yes") == 3
+
+    code, out, _ = run(capsys, "predict", new, "--model", model, "--by-paragraph")
+    assert code == 0 and [bool(r["labels"]) for r in records(out)] == [True, False] * 3
+
+    code, out, _ = run(capsys, "evaluate", new, "--model", model, "--json")
+    assert code == 0 and json.loads(out)["document_labels"]["water"]["accuracy"] == 1.0
+
+    code, out, _ = run(capsys, "cv", data, "--all-labels", "--folds", "3", "--json")
+    summary = json.loads(out)["document_labels"]["water"]
+    assert code == 0 and set(summary) == {"unclf", "tfidf-lr"}
+    assert summary["unclf"]["documents"] == 24

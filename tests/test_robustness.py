@@ -31,7 +31,7 @@ from test_cli import records, run  # the CLI-runner helpers shared by the CLI te
 from test_persistence import TouchOnRestore
 
 import unclf.cli
-import unclf.model
+import unclf.document_labels
 import unclf.segmenter
 from unclf.cli import main
 from unclf.documents import Document, DocumentError, InvalidDataError, read_documents, read_labelled
@@ -742,12 +742,12 @@ def test_unknown_label_lists_the_labels_even_with_skip_invalid(tmp_path: Path, c
 def test_a_crash_on_one_document_spares_the_others(
     command: str, model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner = unclf.segmenter if command == "segment" else unclf.model
-    name = "segment_many" if command == "segment" else "rank_labels"
+    owner = unclf.segmenter if command == "segment" else unclf.document_labels
+    name = "segment_many" if command == "segment" else "predict_labels"
     real = getattr(owner, name)
 
     def fragile(*args: object, **kwargs: object):
-        texts = list(args[-1])  # rank_labels takes (models, texts)
+        texts = list(args[-1])  # predict_labels takes (models, texts)
         if any("POISON" in t for t in texts):
             raise RuntimeError("boom")
         return real(*args[:-1], texts, **kwargs)

@@ -25,6 +25,7 @@ from unclf.segmenter import ParsedDocument
 
 __all__ = [
     "REFERENCE",
+    "DocumentTfidfLogistic",
     "FirstParagraph",
     "LongestParagraph",
     "PositionPrior",
@@ -258,3 +259,17 @@ def default_baselines() -> dict[str, Ranker]:
         "tfidf-lr": TfidfLogistic(),
         REFERENCE: TfidfLogistic(naive=True),
     }
+
+
+class DocumentTfidfLogistic(BaseEstimator):
+    """A label of whole documents the plain way: TF-IDF of the document's words and word pairs,
+    logistic regression over documents (what a user would build first)."""
+
+    def fit(self, docs: Sequence[ParsedDocument], y: Sequence[bool]) -> DocumentTfidfLogistic:
+        self.vectorizer_ = plain_tfidf()
+        features = self.vectorizer_.fit_transform([d.text for d in docs])
+        self.classifier_ = LogisticRegression(max_iter=1000).fit(features, np.asarray(y, bool))
+        return self
+
+    def predict_proba(self, docs: Sequence[ParsedDocument]) -> np.ndarray:
+        return self.classifier_.predict_proba(self.vectorizer_.transform([d.text for d in docs]))

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 import unclf
 from unclf.documents import (
@@ -254,20 +254,30 @@ def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
 
 
 def _labels_of(docs: list[LabelledDocument]) -> Counter[str]:
-    """Per label, the documents that have a target of it."""
-    return Counter(label for d in docs for label in {t.label for t in d.targets} - {None})
+    """Per label, the documents that have a target of it, or have it as a whole."""
+    return Counter(
+        label for d in docs for label in ({t.label for t in d.targets} - {None}) | set(d.labels)
+    )
 
 
-def _labelled_tasks(
-    args: argparse.Namespace, need_targets: bool = True
-) -> tuple[list[LabelledDocument], dict[str, list[list[tuple[int, int]]]]]:
-    """The documents and, per label to learn, each document's target spans.
+class _Tasks(NamedTuple):
+    """Labelled documents and what to learn from them: per paragraph label, each document's
+    target spans; per document label, whether each document has it."""
+
+    docs: list[LabelledDocument]
+    spans: dict[str, list[list[tuple[int, int]]]]
+    document: dict[str, list[bool]]
+
+
+def _labelled_tasks(args: argparse.Namespace, need_targets: bool = True) -> _Tasks:
+    """The labels to learn and their documents.
 
     The labels: those of ``--label``; with ``--all-labels`` every label with at least
     ``--min-documents`` documents; else the data's only label ("target" when its targets
-    name none). Targets without a label belong to the one label learnt, and to none of
-    several (said on stderr). ``need_targets``: a label without a target is an error (to
-    learn it; an evaluation may measure abstention alone)."""
+    name none). A label that some target names is a paragraph label; else, one that documents
+    carry in ``labels`` is a label of the whole document. Targets without a label belong to the
+    one label learnt, and to none of several (said on stderr). ``need_targets``: a label
+    without a target is an error (to learn it; an evaluation may measure abstention alone)."""
     docs = _load_labelled(args)
     counts = _labels_of(docs)
     labels: list[str] = list(dict.fromkeys(args.label or []))
@@ -304,6 +314,11 @@ def _labelled_tasks(
             "labels, each target needs its own",
             file=sys.stderr,
         )
+    paragraph_labels = {label for d in docs for t in d.targets for label in [t.label]}
+    document_labels = {label for d in docs for label in d.labels}
+    whole = [
+        label for label in labels if label in document_labels and label not in paragraph_labels
+    ]
     by_label = {
         label: [
             [
@@ -314,41 +329,63 @@ def _labelled_tasks(
             for d in docs
         ]
         for label in labels
+        if label not in whole
     }
     for label, targets in by_label.items():
         if need_targets and not any(targets):
             raise UsageError(f"{args.data}: no document has a target labelled {label!r}")
-    return docs, by_label
+    by_document = {label: [label in d.labels for d in docs] for label in whole}
+    for label, has in by_document.items():
+        if need_targets and all(has):
+            raise UsageError(
+                f"{args.data}: every document has label {label!r}; documents without it are "
+                "needed to learn it"
+            )
+    return _Tasks(docs, by_label, by_document)
 
 
 def _one_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], list[list]]:
     """The documents and their targets for the one label a command learns."""
     if args.label and len(set(args.label)) > 1:
         raise UsageError(f"{args.command} learns one label at a time; give --label once")
-    docs, by_label = _labelled_tasks(args)
-    [(label, targets)] = by_label.items()
+    tasks = _labelled_tasks(args)
+    if tasks.document:
+        raise UsageError(
+            f"{args.data}: {next(iter(tasks.document))!r} is a label of whole documents; "
+            f"{args.command} measures paragraph labels"
+        )
+    [(label, targets)] = tasks.spans.items()
     args.label = [label]
-    return docs, targets
+    return tasks.docs, targets
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from unclf.model import UNSEEN_MISS_RATE, TargetSelector, fit_labels
+    from unclf.document_labels import DocumentLabeler
+    from unclf.model import UNSEEN_MISS_RATE, TargetSelector, fit_labels, parse_documents
     from unclf.persistence import data_fingerprint, save_model
 
     _check_writable(args.model_out)
     _check_not_an_input(args.model_out, [args.data], "--model-out")
-    docs, by_label = _labelled_tasks(args)
+    docs, by_label, by_document = _labelled_tasks(args)
     selector = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
+    parsed = list(
+        parse_documents([d.text for d in docs], progress=True, total=len(docs), n_jobs=args.jobs)
+    )
     try:
-        models = fit_labels(selector, [d.text for d in docs], by_label, progress=True)
+        models = fit_labels(selector, parsed, by_label, progress=True) if by_label else {}
+        labelers = {
+            label: DocumentLabeler(random_state=args.seed).fit(parsed, has)
+            for label, has in by_document.items()
+        }
     except ValueError as e:
         raise UsageError(f"{args.data}: {e}") from None
     all_targets = [
         [(s, e, label) for label, targets in by_label.items() for s, e in targets[i]]
+        + [(-1, -1, label) for label, has in by_document.items() if has[i]]
         for i in range(len(docs))
     ]
     metadata = save_model(
-        models,
+        {**models, **labelers},
         args.model_out,
         training_data=str(args.data),
         data_fingerprint=data_fingerprint(
@@ -376,13 +413,21 @@ def cmd_train(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     saved = f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})"
-    if len(models) == 1:
+    if len(models) == 1 and not labelers:
         [(label, model)] = models.items()
         print(f"trained on {len(docs)} documents {_label_summary(label, model)}; {saved}")
         return EXIT_OK
-    print(f"trained {len(models)} labels on {len(docs)} documents, mode {args.mode}; {saved}")
+    print(
+        f"trained {len(models) + len(labelers)} labels on {len(docs)} documents, mode "
+        f"{args.mode}; {saved}"
+    )
     for label, model in models.items():
         print(f"  {label!r}: {_label_summary(label, model, with_label=False)}")
+    for label, labeler in labelers.items():
+        print(
+            f"  {label!r}: a label of whole documents ({labeler.n_documents_with_label_} of "
+            f"{len(docs)} documents have it)"
+        )
     return EXIT_OK
 
 
@@ -488,6 +533,27 @@ def _chosen_labels(args: argparse.Namespace, models: dict, model_path: str | Non
     return list(dict.fromkeys(args.label))
 
 
+def _answer_record(doc: Document, label: str, answer, top_k: int) -> dict:
+    """The JSONL record of a document's answer for a label: its paragraphs best first (a
+    paragraph label), or whether it has the label, how sure, and the paragraph that weighed
+    most (a label of whole documents)."""
+    from unclf.document_labels import DocumentDecision
+
+    if isinstance(answer, DocumentDecision):
+        evidence = answer.evidence
+        return {
+            "id": doc.id,
+            "label": label,
+            "has_label": answer.has_label,
+            "score": round(answer.score, 6),
+            "evidence": None
+            if evidence is None
+            else {k: getattr(evidence, k) for k in ("index", "start", "end", "text")},
+        }
+    shown = answer.paragraphs[:top_k] if top_k else answer.paragraphs
+    return {"id": doc.id, "label": label, "paragraphs": [_paragraph_fields(s) for s in shown]}
+
+
 def _paragraph_fields(scored) -> dict:
     p = scored.paragraph
     return {
@@ -528,23 +594,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
         elif args.format == "csv":
             _write_csv(out, doc, result, args.top_k, csv_header)
         else:
-            for label, ranked in result.items():
-                shown = ranked.paragraphs[: args.top_k] if args.top_k else ranked.paragraphs
-                record = {
-                    "id": doc.id,
-                    "label": label,
-                    "paragraphs": [_paragraph_fields(s) for s in shown],
-                }
+            for label, answer in result.items():
+                record = _answer_record(doc, label, answer, args.top_k)
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     also_read = [args.model] if args.model else []
     if args.engine == "local":
-        from unclf.model import rank_labels
+        from unclf.document_labels import predict_labels
 
         chosen = {label: models[label] for label in labels}
         return _stream(
             args,
-            _each(lambda texts: rank_labels(chosen, texts), args.debug),
+            _each(lambda texts: predict_labels(chosen, texts), args.debug),
             write,
             also_read=also_read,
         )
@@ -576,8 +637,17 @@ def _write_targets_text(
 ) -> None:
     """A document's suggestions for a reader: per label, the marked paragraphs (or the
     ``top_k`` best, marked or not)."""
+    from unclf.document_labels import DocumentDecision
+
     out.write(f"# {doc.id}\n")
     for label, ranked in result.items():
+        if isinstance(ranked, DocumentDecision):
+            verdict = "yes" if ranked.has_label else "no"
+            out.write(f"  {label} (the whole document): {verdict}, score {ranked.score:.2f}\n")
+            if ranked.evidence is not None:
+                out.write(f"  weighed most: [{ranked.evidence.index}] {ranked.evidence.text}\n")
+            out.write("\n")
+            continue
         shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
         if not shown:
             if not ranked.paragraphs:
@@ -615,7 +685,15 @@ def _write_csv(
     if header[0]:
         writer.writerow(_CSV_COLUMNS)
         header[0] = False
+    from unclf.document_labels import DocumentDecision
+
     for label, ranked in result.items():
+        if isinstance(ranked, DocumentDecision):  # the paragraph that weighed most
+            p = ranked.evidence
+            where = ["", "", "", ""] if p is None else [p.index, p.start, p.end, p.text]
+            score = round(ranked.score, 6)
+            writer.writerow([doc.id, label, *where[:3], score, ranked.has_label, where[3]])
+            continue
         shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
         if not shown:
             writer.writerow([doc.id, label, "", "", "", "", False, ""])
@@ -628,8 +706,17 @@ def _write_by_paragraph(
     out: TextIO, doc: Document, result: dict[str, RankedDocument], fmt: str
 ) -> None:
     """Each paragraph marked for some label, with the labels it is marked for."""
+    from unclf.document_labels import DocumentDecision
+
     marked: dict[int, tuple] = {}
+    whole = [
+        {"label": label, "score": round(d.score, 6)}
+        for label, d in result.items()
+        if isinstance(d, DocumentDecision) and d.has_label
+    ]
     for label, ranked in result.items():
+        if isinstance(ranked, DocumentDecision):
+            continue
         for s in ranked.targets:
             _, labels = marked.setdefault(s.paragraph.index, (s.paragraph, []))
             labels.append({"label": label, "score": round(s.score, 6)})
@@ -639,9 +726,13 @@ def _write_by_paragraph(
             {"index": p.index, "start": p.start, "end": p.end, "text": p.text, "labels": labels}
             for p, labels in rows
         ]
-        out.write(json.dumps({"id": doc.id, "paragraphs": paragraphs}, ensure_ascii=False) + "\n")
+        record = {"id": doc.id, "labels": whole, "paragraphs": paragraphs}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
     out.write(f"# {doc.id}\n")
+    if whole:
+        names = ", ".join(f"{x['label']} ({x['score']:.2f})" for x in whole)
+        out.write(f"  the whole document: {names}\n\n")
     if not rows:
         out.write("  no paragraph marked for any label\n\n")
     for p, labels in rows:
@@ -685,8 +776,39 @@ def _mean_of(rows: Iterable[dict], keys: tuple[str, ...]) -> dict:
     return mean
 
 
+def _print_document_labels(
+    args: argparse.Namespace, whole: dict[str, dict], summaries: dict[str, dict]
+) -> None:
+    """``evaluate`` with labels of whole documents: their figures, then the paragraph labels'."""
+    if args.json:
+        _json_out(
+            {
+                "labels": {label: _nan_to_none(s) for label, s in summaries.items()},
+                "document_labels": {label: _nan_to_none(s) for label, s in whole.items()},
+            }
+        )
+        return
+    width = max(len(label) for label in whole) + 2
+    print(
+        f"{'label of whole documents':{width}s} documents  with it  accuracy  precision  "
+        "recall    F1"
+    )
+    for label, s in whole.items():
+        print(
+            f"{label:{width}s} {s['documents']:9d}  {s['with_label']:7d}  {_show(s['accuracy'])}"
+            f"     {_show(s['precision'])}   {_show(s['recall'])}  {_show(s['f1'])}"
+        )
+    for label, s in summaries.items():
+        print(
+            f"{label!r}: hit@1 {_show(s['hit@1'])}, MRR {_show(s['mrr'])}, recall@5 "
+            f"{_show(s['recall@5'])} over {s['documents']} documents with a target"
+        )
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from unclf.model import rank_labels, ranking_summary
+    from unclf.document_labels import DocumentLabeler
+    from unclf.evaluation import document_label_summary
+    from unclf.model import parse_documents, rank_labels, ranking_summary
 
     models, _, _ = _load(args.model)
     if args.all_labels:
@@ -701,17 +823,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     elif len(models) > 1:  # one label's selector may be tried on another label's data
         _chosen_labels(args, models, args.model)
     args.all_labels = False
-    docs, by_label = _labelled_tasks(args, need_targets=False)
-    selectors = (
-        {label: models[label] for label in by_label}
+    docs, spans, _ = _labelled_tasks(args, need_targets=False)
+    chosen = (
+        {label: models[label] for label in args.label}
         if len(models) > 1
-        else dict.fromkeys(by_label, next(iter(models.values())))
+        else dict.fromkeys(args.label, next(iter(models.values())))
     )
-    ranked = list(rank_labels(selectors, [d.text for d in docs]))
+    selectors = {k: m for k, m in chosen.items() if not isinstance(m, DocumentLabeler)}
+    parsed = list(parse_documents([d.text for d in docs]))
+    ranked = list(rank_labels(selectors, parsed)) if selectors else []
     summaries = {
-        label: ranking_summary((r[label] for r in ranked), targets)
-        for label, targets in by_label.items()
+        label: ranking_summary((r[label] for r in ranked), spans.get(label, [[]] * len(docs)))
+        for label in selectors
     }
+    whole = {
+        label: document_label_summary(
+            [d.score for d in m.decide(parsed)], [label in d.labels for d in docs]
+        )
+        for label, m in chosen.items()
+        if isinstance(m, DocumentLabeler)
+    }
+    if whole:
+        _print_document_labels(args, whole, summaries)
+        return EXIT_OK
     if len(summaries) == 1:
         [(label, summary)] = summaries.items()
         if args.json:
@@ -765,11 +899,11 @@ def cmd_cv(args: argparse.Namespace) -> int:
     if args.report:
         _check_writable(args.report, "a report file")
         _check_not_an_input(args.report, [args.data], "--report")
-    docs, by_label = _labelled_tasks(args)
-    if len(by_label) > 1:
+    docs, by_label, by_document = _labelled_tasks(args)
+    if len(by_label) + len(by_document) > 1 or by_document:
         if args.report:
-            raise UsageError("--report shows one label's documents; give --label once")
-        return _cv_labels(args, docs, by_label)
+            raise UsageError("--report shows one paragraph label's documents; give --label once")
+        return _cv_labels(args, docs, by_label, by_document)
     [(label, targets)] = by_label.items()
     args.label = label
     cv = _cross_validation(cross_validate, args, docs, targets, ids=[d.id for d in docs])
@@ -833,11 +967,25 @@ def _cross_validation(
 
 
 def _cv_labels(
-    args: argparse.Namespace, docs: list[LabelledDocument], by_label: dict[str, list]
+    args: argparse.Namespace,
+    docs: list[LabelledDocument],
+    by_label: dict[str, list],
+    by_document: dict[str, list[bool]],
 ) -> int:
-    """``cv`` of several labels: a row per label (unclf against its best baseline) and the mean."""
-    from unclf.evaluation import cross_validate_labels
+    """``cv`` of several labels: a row per label (unclf against its best baseline) and the mean;
+    labels of whole documents against a TF-IDF document classifier."""
+    from unclf.evaluation import cross_validate_document_labels, cross_validate_labels
 
+    whole = {}
+    if by_document:
+        try:
+            whole = cross_validate_document_labels(
+                [d.text for d in docs], by_document, folds=args.folds, seed=args.seed, progress=True
+            )
+        except ValueError as e:
+            raise UsageError(f"{args.data}: {e}") from None
+    if not by_label:
+        return _print_cv_document_labels(args, whole)
     rows = _cross_validation(cross_validate_labels, args, docs, by_label)
     lead = {
         label: r["unclf"]["hit@1"] - r["baselines"][r["best_baseline"]]["hit@1"]
@@ -862,6 +1010,7 @@ def _cv_labels(
                     for label, r in rows.items()
                 },
                 "mean": _nan_to_none(mean),
+                "document_labels": _document_rows_json(whole),
                 "settings": {"n_folds": args.folds, "seed": args.seed, "mode": args.mode},
             }
         )
@@ -885,6 +1034,35 @@ def _cv_labels(
     )
     if below:
         print(f"  a baseline finds more targets than unclf on {len(below)}: {_names(below)}")
+    if whole:
+        _print_cv_document_labels(args, whole)
+    return EXIT_OK
+
+
+def _document_rows_json(whole: dict[str, dict]) -> dict:
+    return {
+        label: {name: _nan_to_none(s) for name, s in by_method.items()}
+        for label, by_method in whole.items()
+    }
+
+
+def _print_cv_document_labels(args: argparse.Namespace, whole: dict[str, dict]) -> int:
+    """Labels of whole documents: unclf against a TF-IDF document classifier, same folds."""
+    if args.json:
+        _json_out({"document_labels": _document_rows_json(whole)})
+        return EXIT_OK
+    width = max(len(label) for label in whole) + 2
+    print(
+        f"labels of whole documents, {args.folds} folds: accuracy and F1 of unclf and of a "
+        "TF-IDF + logistic regression document classifier"
+    )
+    print(f"{'label':{width}s} documents  with it  unclf acc.   F1   tfidf-lr acc.   F1")
+    for label, r in whole.items():
+        u, b = r["unclf"], r["tfidf-lr"]
+        print(
+            f"{label:{width}s} {u['documents']:9d}  {u['with_label']:7d}  {_show(u['accuracy'])}"
+            f"     {_show(u['f1'])}   {_show(b['accuracy'])}          {_show(b['f1'])}"
+        )
     return EXIT_OK
 
 

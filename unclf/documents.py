@@ -102,12 +102,14 @@ class TargetSpan:
 
 @dataclass(frozen=True, slots=True)
 class LabelledDocument:
-    """A document with its target spans, sorted by position."""
+    """A document with its target spans, sorted by position, and the labels of the document as
+    a whole (``labels``: "this report raises minority rights", a contract's type)."""
 
     id: str
     text: str
     targets: tuple[TargetSpan, ...]
     source: str
+    labels: tuple[str, ...] = ()
 
 
 class InvalidDataError(ValueError):
@@ -606,6 +608,7 @@ class _Labelled:
     id: str | None
     text: str | None
     spans: list[TargetSpan]
+    labels: tuple[str, ...]
     problems: list[str] = field(default_factory=list)
 
 
@@ -686,7 +689,7 @@ def _labelled_items(path: str | Path) -> Iterator[_Labelled | DocumentError]:
     if not exists:
         yield DocumentError(None, source, None, "no such file")
         return
-    for record in _records(path, source, fmt, ("id", "text", "targets")):
+    for record in _records(path, source, fmt, ("id", "text", "targets", "labels")):
         if isinstance(record, DocumentError):
             yield record
             continue
@@ -694,8 +697,28 @@ def _labelled_items(path: str | Path) -> Iterator[_Labelled | DocumentError]:
         text_problem = _text_problem(record.fields)
         text = record.fields["text"] if text_problem is None else None
         spans, problems = _parse_targets(record.fields.get("targets"), text)
-        problems = [p for p in (id_problem, text_problem) if p] + problems
-        yield _Labelled(record.line, doc_id, text, spans, problems)
+        labels, labels_problem = _document_labels(record.fields.get("labels"))
+        problems = [p for p in (id_problem, text_problem, labels_problem) if p] + problems
+        yield _Labelled(record.line, doc_id, text, spans, labels, problems)
+
+
+def _document_labels(value: object) -> tuple[tuple[str, ...], str | None]:
+    """A record's document labels: a list of strings (JSON-encoded in CSV and Parquet), or one
+    label as a plain string."""
+    if value is None:
+        return (), None
+    if isinstance(value, str):
+        if not value.strip():
+            return (), None
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return (value.strip(),), None
+        if isinstance(value, str):
+            return (value,), None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return (), "labels must be a list of label names (strings)"
+    return tuple(dict.fromkeys(v for v in value if v.strip())), None
 
 
 def _span_key(span: TargetSpan) -> tuple[int, int, str]:
@@ -739,7 +762,7 @@ def read_labelled(
         if isinstance(item, DocumentError):
             (fatal if item.line is None else invalid).append(item)
             continue
-        counts.update({s.label for s in item.spans if s.label is not None})
+        counts.update({s.label for s in item.spans if s.label is not None} | set(item.labels))
         if item.id is not None:
             if item.id in first_line:
                 item.problems.append(f"duplicate id (first on line {first_line[item.id]})")
@@ -751,7 +774,9 @@ def read_labelled(
         assert item.id is not None and item.text is not None
         kept = {s for s in item.spans if label is None or s.label in (None, label)}
         documents.append(
-            LabelledDocument(item.id, item.text, tuple(sorted(kept, key=_span_key)), source)
+            LabelledDocument(
+                item.id, item.text, tuple(sorted(kept, key=_span_key)), source, item.labels
+            )
         )
 
     lines = [str(error) for error in fatal]

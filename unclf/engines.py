@@ -21,17 +21,17 @@ from types import TracebackType
 
 from distributed import Client, LocalCluster
 
-from unclf.model import RankedDocument, TargetSelector, rank_labels
+from unclf.document_labels import LabelModel, predict_labels
 from unclf.persistence import load_model_bytes
 
 __all__ = ["DaskEngine"]
 
 # The selectors by label each worker process has loaded, by the SHA-256 of the file's bytes.
-_loaded: dict[str, dict[str, TargetSelector]] = {}
+_loaded: dict[str, dict[str, LabelModel]] = {}
 _loading = threading.Lock()
 
 
-def _worker_model(data: bytes, digest: str) -> dict[str, TargetSelector]:
+def _worker_model(data: bytes, digest: str) -> dict[str, LabelModel]:
     with _loading:
         if digest not in _loaded:
             _loaded.clear()
@@ -39,11 +39,9 @@ def _worker_model(data: bytes, digest: str) -> dict[str, TargetSelector]:
         return _loaded[digest]
 
 
-def _rank_batch(
-    data: bytes, digest: str, texts: list[str], labels: list[str] | None
-) -> list[dict[str, RankedDocument]]:
+def _rank_batch(data: bytes, digest: str, texts: list[str], labels: list[str] | None) -> list[dict]:
     models = _worker_model(data, digest)
-    return list(rank_labels(models if labels is None else {k: models[k] for k in labels}, texts))
+    return list(predict_labels(models if labels is None else {k: models[k] for k in labels}, texts))
 
 
 class DaskEngine:
@@ -98,10 +96,9 @@ class DaskEngine:
         if self._cluster is not None:
             self._cluster.close()
 
-    def rank_batches(
-        self, batches: Iterable[list[str]]
-    ) -> Iterator[list[dict[str, RankedDocument]]]:
-        """Each batch's documents ranked for each label, in the order the batches came."""
+    def rank_batches(self, batches: Iterable[list[str]]) -> Iterator[list[dict]]:
+        """Each batch's answers for each label (as :func:`unclf.document_labels.predict_labels`
+        gives them), in the order the batches came."""
         pending: deque = deque()
         for texts in batches:
             pending.append(

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
-from unclf.baselines import Ranker, default_baselines
+from unclf.baselines import DocumentTfidfLogistic, Ranker, default_baselines
 from unclf.baselines import rank_labels as rank_baseline_labels
 from unclf.metrics import DocumentResult, hits, score_document, summarize
 from unclf.model import (
@@ -39,7 +39,9 @@ __all__ = [
     "DocumentOutcome",
     "ParagraphView",
     "cross_validate",
+    "cross_validate_document_labels",
     "cross_validate_labels",
+    "document_label_summary",
     "learning_curve",
 ]
 
@@ -331,6 +333,65 @@ def cross_validate_labels(
             "best_baseline": best,
         }
     return out
+
+
+def document_label_summary(probability: Sequence[float], gold: Sequence[bool]) -> dict:
+    """Accuracy, precision, recall and F1 of "has the label" (probability >= 0.5)."""
+    predicted = np.asarray(probability) >= 0.5
+    gold = np.asarray(gold, dtype=bool)
+    right = int((predicted & gold).sum())
+    precision = right / predicted.sum() if predicted.any() else float("nan")
+    recall = right / gold.sum() if gold.any() else float("nan")
+    f1 = 2 * right / (predicted.sum() + gold.sum()) if predicted.any() or gold.any() else 0.0
+    return {
+        "documents": len(gold),
+        "with_label": int(gold.sum()),
+        "accuracy": float((predicted == gold).mean()) if len(gold) else float("nan"),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+    }
+
+
+def cross_validate_document_labels(
+    docs: Sequence[str | ParsedDocument],
+    has_by_label: Mapping[str, Sequence[bool]],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, dict]:
+    """Labels of whole documents, cross-validated on document folds: unclf's
+    :class:`~unclf.document_labels.DocumentLabeler` against a TF-IDF + logistic regression
+    document classifier (``tfidf-lr``) on the same folds. Per label, both summaries."""
+    from unclf.document_labels import DocumentLabeler
+
+    parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
+    splits = document_folds([d.text for d in parsed], folds, seed)
+    scores = {
+        label: {name: np.zeros(len(parsed)) for name in ("unclf", "tfidf-lr")}
+        for label in has_by_label
+    }
+    for k, (train, test) in enumerate(_fold_bar(splits, progress)):
+        train_docs, test_docs = [parsed[i] for i in train], [parsed[i] for i in test]
+        for label, has in has_by_label.items():
+            y = np.asarray(has, dtype=bool)[train]
+            if y.all() or not y.any():
+                raise ValueError(
+                    f"fold {k + 1}: {label!r}: the training documents need some with the label "
+                    "and some without; label more documents or use fewer folds"
+                )
+            labeler = DocumentLabeler(random_state=seed).fit(train_docs, y)
+            scores[label]["unclf"][test] = [d.score for d in labeler.decide(test_docs)]
+            plain = DocumentTfidfLogistic().fit(train_docs, y)
+            scores[label]["tfidf-lr"][test] = plain.predict_proba(test_docs)[:, 1]
+    return {
+        label: {
+            name: document_label_summary(values, has_by_label[label])
+            for name, values in by_method.items()
+        }
+        for label, by_method in scores.items()
+    }
 
 
 def _fold_bar(splits: list, progress: bool):

@@ -1,13 +1,13 @@
 """Model files that are safe to share: loading one never runs code from it.
 
 A model file is a zip holding ``metadata.json`` (format, versions, training summary) and
-``model.skops``: a selector per label (``{label: TargetSelector}``; the selectors of labels
-learnt together share one featurizer, stored once) in skops' format, which rebuilds objects
-from a declarative schema. Before anything is rebuilt, every type named in the file must be
-one skops trusts by default (scikit-learn, NumPy, SciPy) or on :data:`TRUSTED_TYPES`; a pickle
-or joblib file is refused without being opened as one. A file of another format version or
-scikit-learn minor version, or whose model cannot rank a two-paragraph probe, is refused with a
-call to retrain.
+``model.skops``: a model per label (``{label: TargetSelector or DocumentLabeler}``; the
+selectors of labels learnt together share one featurizer, stored once) in skops' format,
+which rebuilds objects from a declarative schema. Before anything is rebuilt, every type named
+in the file must be one skops trusts by default (scikit-learn, NumPy, SciPy) or on
+:data:`TRUSTED_TYPES`; a pickle or joblib file is refused without being opened as one. A
+file of another format version or scikit-learn minor version, or whose model cannot rank a
+two-paragraph probe, is refused with a call to retrain.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ import spacy
 from sklearn.utils.validation import check_is_fitted
 
 import unclf
+from unclf.document_labels import DocumentLabeler, LabelModel, predict_labels
 from unclf.files import atomic_open
-from unclf.model import TargetSelector, rank_labels
+from unclf.model import TargetSelector
 
 __all__ = [
     "FORMAT_VERSION",
@@ -49,6 +50,7 @@ FORMAT_VERSION = 12
 TRUSTED_TYPES = (
     "unclf.features.ParagraphFeaturizer",
     "unclf.model.TargetSelector",
+    "unclf.document_labels.DocumentLabeler",
     "scipy.sparse._csr.csr_matrix",  # the training targets' word vectors: data, not code
 )
 _METADATA = "metadata.json"
@@ -89,14 +91,26 @@ def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def save_model(models: Mapping[str, TargetSelector], path: str | Path, **summary: object) -> dict:
-    """Save fitted selectors, one per label, with their versions and training summary; returns
-    the metadata."""
+def _label_summary(model: LabelModel) -> dict:
+    if isinstance(model, DocumentLabeler):
+        return {"of": "documents", "n_documents_with_label": model.n_documents_with_label_}
+    return {
+        "of": "paragraphs",
+        "n_documents_without_target": model.n_documents_without_target_,
+        "n_target_paragraphs": model.n_target_paragraphs_,
+        "ranking": model.ranking_,
+        "abstain_threshold": round(float(model.abstain_threshold_), 6),
+    }
+
+
+def save_model(models: Mapping[str, LabelModel], path: str | Path, **summary: object) -> dict:
+    """Save fitted models, one per label (a paragraph label's selector, a document label's
+    labeler), with their versions and training summary; returns the metadata."""
     if not models:
         raise ValueError("no model to save")
     for model in models.values():
-        check_is_fitted(model, "ranker_")
-    first = next(iter(models.values()))
+        check_is_fitted(model)
+    selectors = [m for m in models.values() if isinstance(m, TargetSelector)]
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -105,18 +119,9 @@ def save_model(models: Mapping[str, TargetSelector], path: str | Path, **summary
         "skops_version": skops.__version__,
         "spacy_version": spacy.__version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "n_documents": first.n_documents_,
-        "mode": first.mode,
-        "views": list(first.views),
-        "labels": {
-            label: {
-                "n_documents_without_target": model.n_documents_without_target_,
-                "n_target_paragraphs": model.n_target_paragraphs_,
-                "ranking": model.ranking_,
-                "abstain_threshold": round(float(model.abstain_threshold_), 6),
-            }
-            for label, model in models.items()
-        },
+        "n_documents": next(iter(models.values())).n_documents_,
+        "mode": selectors[0].mode if selectors else None,
+        "labels": {label: _label_summary(model) for label, model in models.items()},
         **summary,
     }
     with (
@@ -128,7 +133,7 @@ def save_model(models: Mapping[str, TargetSelector], path: str | Path, **summary
     return metadata
 
 
-def load_model(path: str | Path) -> tuple[dict[str, TargetSelector], dict]:
+def load_model(path: str | Path) -> tuple[dict[str, LabelModel], dict]:
     """Load a model file, refusing anything that is not a compatible, trusted unclf model:
     its selector per label, and its metadata."""
     return load_model_bytes(read_model_file(path), str(path))
@@ -150,7 +155,7 @@ def read_model_file(path: str | Path) -> bytes:
 
 def load_model_bytes(
     data: bytes, path: str = "<model bytes>"
-) -> tuple[dict[str, TargetSelector], dict]:
+) -> tuple[dict[str, LabelModel], dict]:
     """:func:`load_model` of a model file's content (e.g. shipped to a worker); ``path`` names
     it in errors."""
     if not data:
@@ -208,13 +213,16 @@ def load_model_bytes(
     if (
         not isinstance(model, dict)
         or not model
-        or not all(isinstance(k, str) and isinstance(v, TargetSelector) for k, v in model.items())
+        or not all(
+            isinstance(k, str) and isinstance(v, (TargetSelector, DocumentLabeler))
+            for k, v in model.items()
+        )
     ):
         raise ModelFileError(f"{path}: holds a {type(model).__name__}, not selectors by label")
     # The format version only changes when someone remembers to bump it; a model whose fitted
     # state this code no longer understands must fail here, in one line, not mid-prediction.
     try:
-        next(rank_labels(model, [_PROBE]))
+        next(predict_labels(model, [_PROBE]))
     except Exception as e:
         raise ModelFileError(
             f"{path}: this model does not work with unclf {unclf.__version__} "
