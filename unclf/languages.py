@@ -24,7 +24,8 @@ class LanguageRules:
 
     code: str  # spaCy's language code, also the name a user gives (--language)
     name: str
-    # A preambular paragraph's opening, matched where a piece starts (case as written).
+    # A preambular paragraph's opening, matched where a piece starts after a blank line or a
+    # short line (case as written).
     preamble: str
     # Characters that end a statement, and those that end a preambular paragraph.
     sentence_ends: str
@@ -46,7 +47,8 @@ class LanguageRules:
     # Chinese has no spaces between words: a space after a comma or a full stop is where a
     # flattened line joined two paragraphs.
     space_separates: bool = False
-    # Preambular openings found inside a flattened line, after a comma; None: ``preamble``.
+    # Preambular openings where nothing but the words tells a paragraph from a clause: inside
+    # a flattened line, and at the start of a line that follows a full one; None: ``preamble``.
     inline_preamble: str | None = None
     stopwords: frozenset[str] = field(default_factory=frozenset)
 
@@ -70,6 +72,17 @@ _EN_PREAMBLE = (
     r"|Mindful|Guided|Concerned|Convinced|Alarmed|Aware|Conscious|Determined|Cognizant"
     r"|Desirous|Deeply|Gravely|Bearing|Having|Recognizing|Noting)\b"
 )
+def _words(*words: str) -> str:
+    """A pattern of whole words."""
+    return rf"(?:{'|'.join(sorted(words, key=len, reverse=True))})(?![\w])"
+
+
+def _arabic_words(*words: str) -> str:
+    """Words with or without their short vowels and shadda ("يسلم", "يسلّم", "يسلِّم")."""
+    marks = "[\u064b-\u0652]*"
+    return "|".join(marks.join(word) + marks for word in sorted(words, key=len, reverse=True))
+
+
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _LOWER = "a-zß-öø-ÿ"
 
@@ -155,7 +168,9 @@ SPANISH = LanguageRules(
     stopwords=frozenset(["de", "la", "el", "los", "las", "y", "del", "en", "que", "su"]),
 )
 
-_RU_GERUND = r"[а-яё]+(?:[ая]|[ая]сь|вши|вшись)"
+# Verbal adverbs: "подтверждая", "приветствуя", "определяя", "ссылаясь", and the perfective
+# ones the resolutions use; not "касающиеся", a participle.
+_RU_GERUND = r"(?:[а-яё]+[аяуюе]я(?:сь)?|[а-яё]+вши(?:сь)?|рассмотрев|проведя|приняв|заслушав)"
 RUSSIAN = LanguageRules(
     code="ru",
     name="Russian",
@@ -164,7 +179,18 @@ RUSSIAN = LanguageRules(
     # отмечая", "с удовлетворением отмечая"), or on "будучи".
     preamble=(
         rf"(?:(?:[а-яё]+о|вновь|с [а-яё]+ью|с [а-яё]+ием|с [а-яё]+ой [а-яё]+ью) )?"
-        rf"(?:{_RU_GERUND}|будучи|рассмотрев|проведя)(?![а-яё])"
+        r"(?!(?:включая|начиная|несмотря|исходя|благодаря|судя)(?![а-яё]))"
+        rf"(?:{_RU_GERUND}|будучи)(?![а-яё])"
+    ),
+    # Inside a flattened line the same words also open clauses of one paragraph ("...,
+    # приветствуя ..."), and no capital tells them apart: only the openings that more often
+    # start a preambular paragraph than continue one.
+    inline_preamble=_words(
+        *("будучи", "вновь", "воздавая", "выражая", "высказываясь", "высоко", "действуя"),
+        *("заявляя", "констатируя", "напоминая", "обращая", "одобряя", "определяя", "особо"),
+        *("осуждая", "откликаясь", "отмечая", "памятуя", "поддерживая", "подтверждая"),
+        *("подчеркивая", "поощряя", "приветствуя", "признавая", "призывая", "принимая"),
+        *("рассмотрев", "решительно", "руководствуясь", "ссылаясь", "учитывая"),
     ),
     sentence_ends='.;:!?”")»',
     opening_letter='а-яёА-ЯЁ«"',
@@ -190,6 +216,18 @@ ARABIC = LanguageRules(
     # "إذ يشير" (recalling) opens the first preambular paragraph, "وإذ يؤكد" the others;
     # "وقد نظر" (having considered) some.
     preamble=r"(?:و?إذ|وقد) [يأت]\S+",
+    # Inside a flattened line "، وإذ يشدد" also opens a clause of one paragraph: after "إذ"
+    # (the first preambular paragraph) any verb, after "وإذ" the verbs that more often open a
+    # preambular paragraph than continue one.
+    inline_preamble=(
+        r"(?:إذ [يأت]\S+|وقد نظر|وإذ (?:"
+        + _arabic_words(
+            *("يؤكد", "يؤيد", "يتصرف", "يثني", "يجدد", "يحيط", "يدين", "يرحب", "يرى", "يساوره"),
+            *("يستجيب", "يسلط", "يسلم", "يشيد", "يشير", "يضع", "يعترف", "يعرب", "يعيد", "يقرر"),
+            "ينوه",
+        )
+        + r"))(?!\S)"
+    ),
     sentence_ends='.;:!?؛؟”")',
     commas=",،",
     number_then=r"\s[-–]\s+[\u0600-\u06FF“\"«(]",

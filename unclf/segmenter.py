@@ -341,9 +341,12 @@ def _line_pieces(
         pieces.append(_Piece(start, end, line_index, opened_by, None))
         return
     cut, cut_kind, cut_number = start, opened_by, None
+    operative = False  # past paragraph 1: preambular openings are behind
     for m in grammar.inline_start.finditer(text, start + 1, end):
         kind = m.lastgroup
         before = text[m.start() - 1]
+        if kind == "pre" and operative:
+            continue
         if numbers_only:
             if kind not in ("num", "dotless") or before not in grammar.sentence_ends:
                 continue
@@ -354,6 +357,7 @@ def _line_pieces(
         if kind == "num" and before not in grammar.before_number and not before.isalpha():
             continue
         number = m.group("num" if kind == "clause" else kind) if kind in _NUMBERED else None
+        operative = operative or (kind == "num" and number == "1")
         pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
         cut, cut_kind, cut_number = m.start() + 1, kind, number
     pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
@@ -486,20 +490,22 @@ class _Segmenter:
             and grammar.joining_only.fullmatch(text, piece.start, piece.end)
         ):
             return False
+        next_word = _WORD.match(text, piece.start, piece.end)
+        next_word_length = next_word.end() - next_word.start() if next_word else 0
+        short = line_length + 1 + next_word_length < 0.92 * width
         # A preambular opening after a preambular paragraph's end: "Recalling", "Rappelant",
-        # and in Russian, which opens them in lower case, "ссылаясь".
-        if prev_text[-1:] in grammar.rules.commas + ";" and grammar.rules.preamble_start.match(
-            text, piece.start
-        ):
+        # and in Russian, which opens them in lower case, "ссылаясь". Where the line before
+        # is full, only an opening that seldom continues a paragraph ("..., включая").
+        rules = grammar.rules
+        opening = rules.preamble_start if blank or short else rules.inline_preamble_start
+        if prev_text[-1:] in rules.commas + ";" and opening.match(text, piece.start):
             return True
         first = text[piece.start]
         if blank:
             return not (first.islower() and not _is_terminal(prev_text, grammar))
         if first.islower():
             return False
-        next_word = _WORD.match(text, piece.start, piece.end)
-        next_word_length = next_word.end() - next_word.start() if next_word else 0
-        if line_length + 1 + next_word_length < 0.92 * width:
+        if short:
             return True  # the previous line is short: it ended its paragraph
         return _is_terminal(prev_text, grammar) and first in '“"'
 
