@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 from itertools import groupby, pairwise
 
 import numpy
@@ -689,12 +689,18 @@ class ParagraphSegmenter:
     """spaCy component: paragraphs in ``doc.spans[spans_key]`` and ``doc._.paragraphs``."""
 
     def __init__(
-        self, nlp: Language, name: str, spans_key: str, interface_patterns: list[str]
+        self,
+        nlp: Language,
+        name: str,
+        spans_key: str,
+        interface_patterns: list[str],
+        language: str | None = None,
     ) -> None:
         self.name = name
         self.spans_key = spans_key
         self.interface_patterns = list(interface_patterns)
-        self._segmenter = _Segmenter(self.interface_patterns)
+        self._segmenter = _Segmenter(self.interface_patterns, language)
+        self.language = self._segmenter.language
 
     def __call__(self, doc: Doc) -> Doc:
         # doc.text is rebuilt token by token; segment_many hands the original text over instead.
@@ -726,46 +732,84 @@ class ParagraphSegmenter:
     default_config={
         "spans_key": "paragraphs",
         "interface_patterns": list(DEFAULT_INTERFACE_PATTERNS),
+        "language": None,
     },
 )
 def make_paragraph_segmenter(
-    nlp: Language, name: str, spans_key: str, interface_patterns: list[str]
+    nlp: Language,
+    name: str,
+    spans_key: str,
+    interface_patterns: list[str],
+    language: str | None = None,
 ) -> ParagraphSegmenter:
-    return ParagraphSegmenter(nlp, name, spans_key, interface_patterns)
+    """``language``: "en", "fr", "es", "ru", "ar", "zh" (or "French", ...); None (null in a
+    config): each text's own, told from the text."""
+    return ParagraphSegmenter(nlp, name, spans_key, interface_patterns, language)
 
 
 def find_paragraphs(
     text: str,
     interface_patterns: Iterable[str] = DEFAULT_INTERFACE_PATTERNS,
+    language: str | None = None,
 ) -> list[Paragraph]:
-    """Segment without spaCy's tokenizer; the component calls the same code."""
-    return _Segmenter(interface_patterns).find(text)
+    """Segment without spaCy's tokenizer; the component calls the same code. ``language``
+    None: the text's own, told from the text."""
+    return _Segmenter(interface_patterns, language).find(text)
 
 
-@lru_cache(maxsize=1)
-def paragraph_pipeline() -> Language:
-    """``spacy.blank("en")`` with the paragraph segmenter, built once per process."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("unclf_paragraphs")
+@cache
+def paragraph_pipeline(language: str = "en") -> Language:
+    """``spacy.blank(language)`` with the paragraph segmenter of that language, built once
+    per process and language. Chinese is tokenized into characters (spaCy's own "char"
+    segmenter, which needs no download)."""
+    code = rules_for(language).code
+    nlp = spacy.blank(code)
+    nlp.add_pipe("unclf_paragraphs", config={"language": code})
     return nlp
 
 
-def segment(text: str, nlp: Language | None = None) -> list[Paragraph]:
+def segment(text: str, nlp: Language | None = None, language: str | None = None) -> list[Paragraph]:
     """Paragraphs of one text, with offsets into ``text`` as given."""
-    return next(segment_many([text], nlp))
+    return next(segment_many([text], nlp, language=language))
+
+
+def _by_language(
+    texts: Iterable[str], language: str | None
+) -> Iterator[tuple[Language, Iterator[str]]]:
+    """Runs of consecutive texts of one language, each with its language's pipeline: the
+    language given, or each text's own."""
+    if language is not None:
+        yield paragraph_pipeline(language), iter(texts)
+        return
+    for code, run in groupby(texts, key=detect_language):
+        yield paragraph_pipeline(code), run
 
 
 def segment_many(
-    texts: Iterable[str], nlp: Language | None = None, batch_size: int = 32
+    texts: Iterable[str],
+    nlp: Language | None = None,
+    batch_size: int = 32,
+    language: str | None = None,
 ) -> Iterator[list[Paragraph]]:
     """Paragraphs of many texts, streamed in batches through ``nlp.pipe``.
 
     Through the pipeline, not the segmenter alone, so that a pipeline the caller passes (a
     trained one, with its own components and settings) runs as it is configured; the tokens
-    are the price. A text longer than ``nlp.max_length`` is segmented without making a ``Doc``
-    of it (spaCy needs about 70 bytes per character for one); its paragraphs are the same.
+    are the price. Without one, each text goes through :func:`paragraph_pipeline` of
+    ``language``, or of its own language when that is None. A text longer than
+    ``nlp.max_length`` is segmented without making a ``Doc`` of it (spaCy needs about 70 bytes
+    per character for one); its paragraphs are the same.
     """
-    nlp = nlp or paragraph_pipeline()
+    if nlp is None:
+        for pipeline, run in _by_language(texts, language):
+            yield from _segment_with(pipeline, run, batch_size)
+    else:
+        yield from _segment_with(nlp, texts, batch_size)
+
+
+def _segment_with(
+    nlp: Language, texts: Iterable[str], batch_size: int
+) -> Iterator[list[Paragraph]]:
     find = _component(nlp)._segmenter.find
     for long, group in groupby(texts, key=lambda text: len(text) > nlp.max_length):
         if long:
@@ -783,6 +827,7 @@ class ParsedDocument:
     ``token_ids`` are spaCy's hashed lower-case forms of the word tokens inside paragraphs
     (punctuation and whitespace dropped), ``token_paragraph`` the paragraph position of each,
     ``words`` the distinct lower-case forms and ``token_word`` each token's position in it.
+    ``language`` is the code of the language it was segmented and tokenized as.
     """
 
     text: str
@@ -791,21 +836,29 @@ class ParsedDocument:
     token_paragraph: numpy.ndarray
     words: list[str]
     token_word: numpy.ndarray
+    language: str = "en"
 
 
-def parse_many(texts: Iterable[str], nlp: Language | None = None) -> Iterator[ParsedDocument]:
+def parse_many(
+    texts: Iterable[str], nlp: Language | None = None, language: str | None = None
+) -> Iterator[ParsedDocument]:
     """Segment and tokenize many texts, one at a time.
 
-    The segmenter sees each text whole; the tokenizer sees it in chunks of about
-    ``_CHUNK_CHARS`` cut where whitespace ends, which gives the same tokens (spaCy splits on
-    whitespace first) and keeps memory bounded for documents of any length. A token belongs to
-    the paragraphs as the component's spans align them (``alignment_mode="expand"``).
+    Without ``nlp``, each text goes through :func:`paragraph_pipeline` of ``language``, or of
+    its own language when that is None, so that its words are its language's tokens. The
+    segmenter sees each text whole; the tokenizer sees it in chunks of about ``_CHUNK_CHARS``
+    cut where whitespace ends, which gives the same tokens (spaCy splits on whitespace first)
+    and keeps memory bounded for documents of any length. A token belongs to the paragraphs as
+    the component's spans align them (``alignment_mode="expand"``).
     """
-    nlp = nlp or paragraph_pipeline()
-    find_readable = _component(nlp)._segmenter.find_readable
-    for text in texts:
-        readable = repair_mac_roman(text)
-        yield _parse(nlp, text, readable, find_readable(readable))
+    runs = [(nlp, iter(texts))] if nlp is not None else _by_language(texts, language)
+    for pipeline, run in runs:
+        segmenter = _component(pipeline)._segmenter
+        for text in run:
+            readable = repair_mac_roman(text)
+            code = segmenter.language or detect_language(readable)
+            paragraphs = segmenter.find_readable(readable)
+            yield _parse(pipeline, text, readable, paragraphs, code)
 
 
 def _component(nlp: Language) -> ParagraphSegmenter:
@@ -867,12 +920,15 @@ def _chunks(text: str, size: int) -> Iterator[tuple[int, int]]:
         start = end
 
 
-def _parse(nlp: Language, text: str, readable: str, paragraphs: list[Paragraph]) -> ParsedDocument:
+def _parse(
+    nlp: Language, text: str, readable: str, paragraphs: list[Paragraph], language: str
+) -> ParsedDocument:
     """``text``'s paragraphs and word tokens; ``readable`` is it as :func:`repair_mac_roman`
     reads it, the same length, and is what gets tokenized."""
     none = numpy.zeros(0, dtype=numpy.int32)
+    empty = numpy.zeros(0, dtype=numpy.uint64)
     if not paragraphs:
-        return ParsedDocument(text, [], numpy.zeros(0, dtype=numpy.uint64), none, [], none)
+        return ParsedDocument(text, [], empty, none, [], none, language)
     first = numpy.array([p.start for p in paragraphs], dtype=numpy.int64)
     last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
     ids, owners = [], []
@@ -894,7 +950,7 @@ def _parse(nlp: Language, text: str, readable: str, paragraphs: list[Paragraph])
         owners.append(owner[keep].astype(numpy.int32))
     token_ids = numpy.concatenate(ids) if ids else numpy.zeros(0, dtype=numpy.uint64)
     if len(token_ids) == 0:
-        return ParsedDocument(text, paragraphs, token_ids, none, [], none)
+        return ParsedDocument(text, paragraphs, token_ids, none, [], none, language)
     distinct, token_word = numpy.unique(token_ids, return_inverse=True)
     strings = nlp.vocab.strings
     return ParsedDocument(
@@ -904,6 +960,7 @@ def _parse(nlp: Language, text: str, readable: str, paragraphs: list[Paragraph])
         numpy.concatenate(owners),
         [strings[int(h)] for h in distinct],
         token_word.astype(numpy.int32),
+        language,
     )
 
 
