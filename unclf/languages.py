@@ -11,11 +11,21 @@ statement, which words name a page, join a statement across lines or refer to a 
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol, TypeVar
 
-__all__ = ["LANGUAGES", "LanguageRules", "detect_language", "rules_for"]
+__all__ = [
+    "LANGUAGES",
+    "LanguageRules",
+    "detect_language",
+    "main_language",
+    "rules_for",
+    "warn_other_language",
+]
 
 
 @dataclass(frozen=True)
@@ -296,3 +306,35 @@ def detect_language(text: str) -> str:
     words = Counter(word.lower() for word in _LATIN_WORD.findall(sample))
     scores = {code: sum(words[w] for w in LANGUAGES[code].stopwords) for code in ("en", "fr", "es")}
     return max(scores, key=lambda code: (scores[code], code == "en"))
+
+
+class _HasLanguage(Protocol):
+    language: str
+
+
+_D = TypeVar("_D", bound=_HasLanguage)
+
+
+def main_language(docs: Iterable[_HasLanguage]) -> str:
+    """The language most of the documents are in (what a model is trained on)."""
+    counts = Counter(doc.language for doc in docs)
+    return counts.most_common(1)[0][0] if counts else "en"
+
+
+def warn_other_language(docs: Iterable[_D], trained: str | None) -> Iterator[_D]:
+    """The documents, passed through, with a warning at the first document of each language
+    other than ``trained`` (the model's training language; None: nothing is said). A model
+    learns its training language's words: on another language its suggestions are poorer,
+    and the user should hear it rather than see quality drop in silence. The message names
+    the languages only, so that Python shows it once however many batches repeat it."""
+    warned = set()
+    for doc in docs:
+        if trained is not None and doc.language != trained and doc.language not in warned:
+            warned.add(doc.language)
+            given, learned = rules_for(doc.language).name, rules_for(trained).name
+            warnings.warn(
+                f"{given} documents given to a model trained on {learned} documents: its "
+                f"suggestions for them may be poor; train a model on {given} documents",
+                stacklevel=2,
+            )
+        yield doc

@@ -47,6 +47,7 @@ from unclf.features import (
     lead_ins,
     plain_tfidf,
 )
+from unclf.languages import main_language, warn_other_language
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.segmenter import KINDS, Paragraph, ParsedDocument, parse_many
 
@@ -334,6 +335,7 @@ class TargetSelector(BaseEstimator):
         if len(X) < 2:
             raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
         docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=self.n_jobs))
+        self.language_ = main_language(docs)
         labels, unheld = _labels_to_learn(docs, y)
         self._fit_rows(self._fit_featurizer(docs), labels, progress=progress)
         self.documents_with_unheld_targets_ = unheld
@@ -567,7 +569,7 @@ class TargetSelector(BaseEstimator):
     def rank(self, X: Iterable[str | ParsedDocument]) -> Iterator[RankedDocument]:
         """Rank each document's paragraphs, chosen first, and mark the target(s); streams."""
         check_is_fitted(self, "ranker_")
-        docs = parse_documents(X)
+        docs = warn_other_language(parse_documents(X), getattr(self, "language_", None))
         while batch := list(islice(docs, 64)):
             for doc, probability in zip(batch, self.predict_proba_paragraphs(batch), strict=True):
                 yield self._decide(doc, probability)

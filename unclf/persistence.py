@@ -103,6 +103,7 @@ def save_model(model: TargetSelector, path: str | Path, **summary: object) -> di
         "n_target_paragraphs": model.n_target_paragraphs_,
         "mode": model.mode,
         "views": list(model.views),
+        "language": getattr(model, "language_", None),
         **summary,
     }
     with (
