@@ -60,6 +60,9 @@ class LanguageRules:
     # Preambular openings where nothing but the words tells a paragraph from a clause: inside
     # a flattened line, and at the start of a line that follows a full one; None: ``preamble``.
     inline_preamble: str | None = None
+    # An operative paragraph's opening verb ("Decides", "Décide"): in a flattened line after a
+    # preambular paragraph's comma, an unnumbered operative paragraph starts there.
+    operative: str | None = None
     stopwords: frozenset[str] = field(default_factory=frozenset)
 
     @cached_property
@@ -119,6 +122,14 @@ ENGLISH = LanguageRules(
         }
     ),
     keep_hyphen_before=frozenset({"and", "or", "to", "the", "a", "an", "of", "for", "nor"}),
+    operative=_words(
+        *("Decides", "Requests", "Calls", "Urges", "Recalls", "Recognizes", "Recognises"),
+        *("Underscores", "Recommends", "Reaffirms", "Welcomes", "Expresses", "Demands"),
+        *("Condemns", "Stresses", "Emphasizes", "Emphasises", "Encourages", "Invites"),
+        *("Endorses", "Approves", "Authorizes", "Authorises", "Affirms", "Reiterates"),
+        *("Acknowledges", "Commends", "Appeals", "Declares", "Determines", "Directs"),
+        *("Extends", "Insists", "Notes", "Takes", "Adopts", "Agrees", "Renews", "Supports"),
+    ),
     stopwords=frozenset(["the", "of", "and", "to", "in", "its", "that", "for", "on", "with"]),
 )
 
@@ -148,6 +159,12 @@ FRENCH = LanguageRules(
     ),
     abbreviations=frozenset({"no", "nos", "p", "pp", "art", "par", "al", "vol", "cf", "etc"}),
     keep_hyphen_before=frozenset({"et", "ou", "à", "de", "le", "la", "les", "du", "des"}),
+    operative=_words(
+        *("Décide", "Prie", "Demande", "Exige", "Condamne", "Réaffirme", "Rappelle"),
+        *("Souligne", "Se félicite", "Salue", "Engage", "Exhorte", "Invite", "Encourage"),
+        *("Prend note", "Recommande", "Autorise", "Approuve", "Réitère", "Insiste"),
+        *("Reconnaît", "Déclare", "Exprime", "Appelle", "Affirme", "Souscrit", "Proroge"),
+    ),
     stopwords=frozenset(["de", "la", "le", "les", "des", "et", "du", "à", "en", "que"]),
 )
 
@@ -177,6 +194,12 @@ SPANISH = LanguageRules(
     ),
     abbreviations=frozenset({"núm", "no", "párr", "art", "arts", "pág", "págs", "vol", "cf"}),
     keep_hyphen_before=frozenset({"y", "o", "a", "de", "el", "la", "los", "las", "del"}),
+    operative=_words(
+        *("Decide", "Solicita", "Pide", "Exige", "Condena", "Reafirma", "Recuerda", "Subraya"),
+        *("Destaca", "Acoge con beneplácito", "Celebra", "Exhorta", "Insta", "Alienta"),
+        *("Invita", "Toma nota", "Recomienda", "Autoriza", "Aprueba", "Reitera", "Reconoce"),
+        *("Declara", "Expresa", "Afirma", "Encomia", "Prorroga"),
+    ),
     stopwords=frozenset(["de", "la", "el", "los", "las", "y", "del", "en", "que", "su"]),
 )
 

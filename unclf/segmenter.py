@@ -139,12 +139,13 @@ def _grammar(code: str) -> _Grammar:
     ends = re.escape(rules.sentence_ends.rstrip(_CLOSERS))
     first = r"\S" if rules.space_separates else rf"[\d{rules.opening_letter}]"
     spaced = rf"|(?<=[{ends}{commas}] )(?P<space>(?=\S))" if rules.space_separates else ""
+    operative = rf"|(?<=[{commas}] )(?P<op>(?={rules.operative}))" if rules.operative else ""
     inline_start = re.compile(
         rf" (?={first})(?:(?=(?P<num>\d{{1,3}}(?:\.\d{{1,3}})*){rules.number_then})"
         r"|(?<=[.;:!?] )(?=(?P<dotless>\d{1,3}(?:\.\d{1,3})+) [A-Z][a-z])"
         r"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
         r"|(?<=[.;:!?,] )(?P<head>(?=[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]))"
-        rf"|(?<=[{commas}] )(?P<pre>(?={rules.inline_preamble_start.pattern}))"
+        rf"|(?<=[{commas}] )(?P<pre>(?={rules.inline_preamble_start.pattern})){operative}"
         rf"|(?<=[{ends}] )(?P<quote>(?=[“\"])){spaced})"
     )
     pages = "|".join(re.escape(word) for word in rules.page_words if word != "page")
@@ -455,7 +456,7 @@ class _Segmenter:
         if piece.inline is not None:
             if block_is_marker_only:
                 return False  # "C." then "Building thematic expertise": one heading
-            if piece.inline in ("pre", "quote", "head", "gap", "space"):
+            if piece.inline in ("pre", "op", "quote", "head", "gap", "space"):
                 return True
             if piece.inline == "sec":
                 heading = text[marker_end : piece.end]
