@@ -139,14 +139,18 @@ def _grammar(code: str) -> _Grammar:
     ends = re.escape(rules.sentence_ends.rstrip(_CLOSERS))
     first = r"\S" if rules.space_separates else rf"[\d{rules.opening_letter}]"
     spaced = rf"|(?<=[{ends}{commas}] )(?P<space>(?=\S))" if rules.space_separates else ""
-    operative = rf"|(?<=[{commas}] )(?P<op>(?={rules.operative}))" if rules.operative else ""
+    # After a preambular paragraph's comma, inside a closing quote or not ('Elections,”').
+    after_comma = rf"(?:(?<=[{commas}] )|(?<=[{commas}][”\"»] ))"
+    operative = rf"|{after_comma}(?P<op>(?={rules.operative}))" if rules.operative else ""
+    # Not after a colon: what a colon announces is quoted in the same paragraph.
+    quoted = re.escape(rules.sentence_ends.rstrip(_CLOSERS).replace(":", ""))
     inline_start = re.compile(
         rf" (?={first})(?:(?=(?P<num>\d{{1,3}}(?:\.\d{{1,3}})*){rules.number_then})"
         r"|(?<=[.;:!?] )(?=(?P<dotless>\d{1,3}(?:\.\d{1,3})+) [A-Z][a-z])"
         r"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
         r"|(?<=[.;:!?,] )(?P<head>(?=[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]))"
-        rf"|(?<=[{commas}] )(?P<pre>(?={rules.inline_preamble_start.pattern})){operative}"
-        rf"|(?<=[{ends}] )(?P<quote>(?=[“\"])){spaced})"
+        rf"|{after_comma}(?P<pre>(?={rules.inline_preamble_start.pattern})){operative}"
+        rf"|(?<=[{quoted}] )(?P<quote>(?=[“\"])){spaced})"
     )
     pages = "|".join(re.escape(word) for word in rules.page_words if word != "page")
     own_pages = rf"|(?i:{pages})\.?\s*\d{{1,4}}" if pages else ""
