@@ -495,13 +495,16 @@ class _Segmenter:
             and grammar.joining_only.fullmatch(text, piece.start, piece.end)
         ):
             return False
-        next_word = _WORD.match(text, piece.start, piece.end)
-        next_word_length = next_word.end() - next_word.start() if next_word else 0
+        rules = grammar.rules
+        if rules.space_separates:  # Chinese: a character is a word, no space before it
+            next_word_length = 1
+        else:
+            next_word = _WORD.match(text, piece.start, piece.end)
+            next_word_length = next_word.end() - next_word.start() if next_word else 0
         short = line_length + 1 + next_word_length < 0.92 * width
         # A preambular opening after a preambular paragraph's end: "Recalling", "Rappelant",
         # and in Russian, which opens them in lower case, "ссылаясь". Where the line before
         # is full, only an opening that seldom continues a paragraph ("..., включая").
-        rules = grammar.rules
         opening = rules.preamble_start if blank or short else rules.inline_preamble_start
         if prev_text[-1:] in rules.commas + ";" and opening.match(text, piece.start):
             return True
@@ -510,6 +513,8 @@ class _Segmenter:
             return not (first.islower() and not _is_terminal(prev_text, grammar))
         if first.islower():
             return False
+        if rules.space_separates and prev_text[-1:] not in grammar.statement_ends:
+            return False  # "警力上限为2" / "101人": a line broken inside a sentence
         if short:
             return True  # the previous line is short: it ended its paragraph
         return _is_terminal(prev_text, grammar) and first in '“"'
