@@ -57,6 +57,9 @@ class LanguageRules:
     # Chinese has no spaces between words: a space after a comma or a full stop is where a
     # flattened line joined two paragraphs.
     space_separates: bool = False
+    # Whether the script has capitals: where it has none (Arabic, Chinese), a line that ends
+    # inside a sentence is continued by the next, as a lower-case start says in English.
+    has_case: bool = True
     # Preambular openings where nothing but the words tells a paragraph from a clause: inside
     # a flattened line, and at the start of a line that follows a full one; None: ``preamble``.
     inline_preamble: str | None = None
@@ -272,6 +275,7 @@ ARABIC = LanguageRules(
     extra_number=r"(?P<dash>\d{1,3})\s?[-–]|(?P<dashitem>[\u0621-\u064a])\s[-–]",
     page_words=("الصفحة",),
     joining_words=frozenset(["بين", "أو"]),
+    has_case=False,
     reference_words=frozenset(["الفقرة", "الفقرات", "القرار", "القرارات", "المادة", "المرفق"]),
     stopwords=frozenset(["في", "من", "على", "إلى", "أن", "التي", "الذي", "عن", "مع"]),
 )
@@ -290,6 +294,7 @@ CHINESE = LanguageRules(
     page_words=("页",),
     reference_words=frozenset(["第"]),
     space_separates=True,
+    has_case=False,
 )
 
 LANGUAGES: dict[str, LanguageRules] = {

@@ -342,7 +342,9 @@ def _line_pieces(
     or a line too long to be one paragraph); numbered clauses run together anywhere."""
     length = end - start
     numbers_only = few_lines is False and length < _FLAT_LINE_SPLIT_CHARS
-    if length <= _FLAT_LINE_MIN_CHARS:
+    # Chinese says in a line what takes English three, and a space after its punctuation
+    # marks a joint wherever it is: a short line is searched too.
+    if length <= _FLAT_LINE_MIN_CHARS and not grammar.rules.space_separates:
         pieces.append(_Piece(start, end, line_index, opened_by, None))
         return
     cut, cut_kind, cut_number = start, opened_by, None
@@ -513,7 +515,7 @@ class _Segmenter:
             return not (first.islower() and not _is_terminal(prev_text, grammar))
         if first.islower():
             return False
-        if rules.space_separates and prev_text[-1:] not in grammar.statement_ends:
+        if not rules.has_case and prev_text[-1:] not in grammar.statement_ends:
             return False  # "警力上限为2" / "101人": a line broken inside a sentence
         if short:
             return True  # the previous line is short: it ended its paragraph
