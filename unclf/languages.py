@@ -136,6 +136,14 @@ ENGLISH = LanguageRules(
     stopwords=frozenset(["the", "of", "and", "to", "in", "its", "that", "for", "on", "with"]),
 )
 
+# French and Spanish end sentences with guillemets too, and open paragraphs on capitals with
+# accents ("É").
+_LATIN_CAPITALS = {
+    "sentence_ends": '.;:!?”")»',
+    "opening_letter": rf"{_UPPER}“\"«",
+    "number_then": rf"\.\s+[{_UPPER}“\"«(]",
+}
+
 FRENCH = LanguageRules(
     code="fr",
     name="French",
@@ -147,10 +155,7 @@ FRENCH = LanguageRules(
         r"|Conscient|Convaincu|Préoccupé|Résolu|Déterminé|Alarmé|Inquiet|Guidé|Attaché|Décidé"
         r"|Soucieux|Désireux|Notant|Ayant|Rappelant|Réaffirmant)(?![\w’'])"
     ),
-    sentence_ends='.;:!?”")»',
-    opening_letter=rf"{_UPPER}“\"«",
-    number_then=rf"\.\s+[{_UPPER}“\"«(]",
-    page_words=("page",),
+    **_LATIN_CAPITALS,
     joining_words=frozenset(["et", "ou", "de", "du", "des", "par", "avec", "entre"]),
     joining_only=r"[-–\s]*(?:(?:par\s+)?(?:et\s+)?entre|et)[-–:\s]*",
     reference_words=frozenset(
@@ -182,9 +187,7 @@ SPANISH = LanguageRules(
         r"|Consciente|Convencido|Preocupado|Decidido|Resuelto|Alarmado|Guiado|Deseoso"
         r"|Observando|Habiendo|Recordando|Reafirmando)(?!\w)"
     ),
-    sentence_ends='.;:!?”")»',
-    opening_letter=rf"{_UPPER}“\"«",
-    number_then=rf"\.\s+[{_UPPER}“\"«(]",
+    **_LATIN_CAPITALS,
     page_words=("página", "pág"),
     joining_words=frozenset(["y", "o", "de", "del", "por", "con", "entre"]),
     joining_only=r"[-–\s]*(?:(?:por\s+)?(?:y\s+)?entre|y)[-–:\s]*",
