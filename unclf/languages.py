@@ -315,27 +315,28 @@ def rules_for(language: str) -> LanguageRules:
     raise ValueError(f"unknown language {language!r}; known: {known}")
 
 
-_SAMPLE_CHARS = 3000
+_SAMPLE_CHARS = 2000
 _SCRIPTS = {
-    "ar": re.compile("[\u0600-\u06ff]"),
-    "zh": re.compile("[\u3400-\u9fff]"),
-    "ru": re.compile("[\u0400-\u04ff]"),
-    "latin": re.compile("[A-Za-z\u00c0-\u024f]"),
+    "ar": re.compile("[\u0600-\u06ff]+"),
+    "zh": re.compile("[\u3400-\u9fff]+"),
+    "ru": re.compile("[\u0400-\u04ff]+"),
+    "latin": re.compile("[A-Za-z\u00c0-\u024f]+"),
 }
-_LATIN_WORD = re.compile(r"[^\W\d_]+")
+_LATIN_LANGUAGES = ("en", "fr", "es")
 
 
 def detect_language(text: str) -> str:
-    """The code of the language a text is written in, from its first 3,000 characters: the
+    """The code of the language a text is written in, from its first 2,000 characters: the
     script tells Arabic, Chinese and Russian; the commonest short words tell English, French
     and Spanish apart. English when nothing tells (no letters at all)."""
     sample = text[:_SAMPLE_CHARS]
-    letters = {script: len(pattern.findall(sample)) for script, pattern in _SCRIPTS.items()}
+    # Characters of each script, counted by what removing them takes away (fast, in C).
+    letters = {name: len(sample) - len(p.sub("", sample)) for name, p in _SCRIPTS.items()}
     script = max(letters, key=lambda name: (letters[name], name == "latin"))
     if script != "latin":
         return script
-    words = Counter(word.lower() for word in _LATIN_WORD.findall(sample))
-    scores = {code: sum(words[w] for w in LANGUAGES[code].stopwords) for code in ("en", "fr", "es")}
+    words = Counter(sample.lower().split())  # the short words stand between spaces
+    scores = {code: sum(words[w] for w in LANGUAGES[code].stopwords) for code in _LATIN_LANGUAGES}
     return max(scores, key=lambda code: (scores[code], code == "en"))
 
 
