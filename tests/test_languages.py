@@ -260,3 +260,15 @@ def test_the_cli_takes_a_language(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "unknown language 'xx'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_predict_takes_a_language_on_the_local_engine_only(tmp_path: Path) -> None:
+    source = tmp_path / "resolution.txt"
+    source.write_text(clean(RESOLUTIONS["es"]), encoding="utf-8")
+    command = [sys.executable, "-m", "unclf.cli", "predict", str(source), "--language", "es"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["paragraphs"]) == 6
+    done = subprocess.run([*command, "--engine", "dask"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "--language works with the local engine" in done.stderr
