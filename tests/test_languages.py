@@ -174,6 +174,20 @@ def test_an_unnumbered_operative_paragraph_in_a_flattened_line() -> None:
         "Having consi",
         "Recommends t",
     ]
+    text = flat(
+        [
+            "The Security Council,",
+            "Recalling its previous resolutions and the statements of its President on the "
+            "situation in Ruritania,",
+            "Strongly condemns the attack of 1 May 2031 against the Mission, and calls on all "
+            "parties to respect the ceasefire agreed in Zenda.",
+        ]
+    )
+    assert [p.text[:12] for p in find_paragraphs(text)] == [
+        "The Security",
+        "Recalling it",
+        "Strongly con",
+    ]
 
 
 def test_arabic_numbers_and_lettered_items() -> None:

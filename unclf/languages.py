@@ -95,6 +95,14 @@ def _words(*words: str) -> str:
     return rf"(?:{'|'.join(sorted(words, key=len, reverse=True))})(?![\w])"
 
 
+def _operative(*verbs: str) -> str:
+    """English operative verbs, capitalised ("Decides") or after a capitalised adverb
+    ("Strongly condemns", "Further decides", "Also requests")."""
+    lower = "|".join(sorted(verbs, key=len, reverse=True))
+    upper = "|".join(sorted((v.capitalize() for v in verbs), key=len, reverse=True))
+    return rf"(?:(?:[A-Z][a-z]+ly|Further|Also|Again) (?:{lower})|(?:{upper}))\b"
+
+
 def _arabic_words(*words: str) -> str:
     """Words with or without their short vowels and shadda ("يسلم", "يسلّم", "يسلِّم")."""
     marks = "[\u064b-\u0652]*"
@@ -125,13 +133,16 @@ ENGLISH = LanguageRules(
         }
     ),
     keep_hyphen_before=frozenset({"and", "or", "to", "the", "a", "an", "of", "for", "nor"}),
-    operative=_words(
-        *("Decides", "Requests", "Calls", "Urges", "Recalls", "Recognizes", "Recognises"),
-        *("Underscores", "Recommends", "Reaffirms", "Welcomes", "Expresses", "Demands"),
-        *("Condemns", "Stresses", "Emphasizes", "Emphasises", "Encourages", "Invites"),
-        *("Endorses", "Approves", "Authorizes", "Authorises", "Affirms", "Reiterates"),
-        *("Acknowledges", "Commends", "Appeals", "Declares", "Determines", "Directs"),
-        *("Extends", "Insists", "Notes", "Takes", "Adopts", "Agrees", "Renews", "Supports"),
+    # "Decides", and with an adverb before it, "Strongly condemns", "Further decides".
+    operative=_operative(
+        *("decides", "requests", "calls", "urges", "recalls", "recognizes", "recognises"),
+        *("underscores", "underlines", "recommends", "reaffirms", "welcomes", "expresses"),
+        *("demands", "condemns", "deplores", "regrets", "stresses", "emphasizes", "emphasises"),
+        *("encourages", "invites", "endorses", "approves", "authorizes", "authorises"),
+        *("affirms", "confirms", "reiterates", "acknowledges", "commends", "appeals"),
+        *("declares", "determines", "directs", "instructs", "extends", "insists", "notes"),
+        *("takes", "adopts", "agrees", "renews", "supports", "requires", "reminds", "elects"),
+        *("appoints", "establishes", "resolves", "considers", "pays"),
     ),
     stopwords=frozenset(["the", "of", "and", "to", "in", "its", "that", "for", "on", "with"]),
 )
