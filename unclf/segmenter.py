@@ -272,6 +272,19 @@ def _infer_line_width(lengths: list[int]) -> float:
     return float(width)
 
 
+# Marker group -> marker kind; numbers and sections are kept as written, lettered items in
+# brackets ("a)" -> "(a)"), bullets have none.
+_MARKER_KINDS = {
+    "num": "num",
+    "dash": "num",
+    "section": "section",
+    "paren": "list",
+    "half": "list",
+    "dashitem": "list",
+    "bullet": "bullet",
+}
+
+
 def _parse_marker(
     text: str, pos: int, end: int, marker: re.Pattern
 ) -> tuple[str | None, str | None, int]:
@@ -279,20 +292,12 @@ def _parse_marker(
     m = marker.match(text, pos, end)
     if m is None:
         return None, None, pos
-    groups = m.groupdict()
-    if m.group("num") is not None:
-        return m.group("num"), "num", m.end()
-    if groups.get("dash") is not None:
-        return groups["dash"], "num", m.end()
-    if groups.get("dashitem") is not None:
-        return f"({groups['dashitem']})", "list", m.end()
-    if m.group("paren") is not None:
-        return f"({m.group('paren')})", "list", m.end()
-    if m.group("half") is not None:
-        return f"({m.group('half')})", "list", m.end()
-    if m.group("section") is not None:
-        return m.group("section"), "section", m.end()
-    return None, "bullet", m.end()
+    group = m.lastgroup  # each alternative of the pattern has one group
+    kind = _MARKER_KINDS[group]
+    if kind == "bullet":
+        return None, kind, m.end()
+    found = m.group(group)
+    return (f"({found})" if kind == "list" else found), kind, m.end()
 
 
 def _continues(number: str, previous: str | None) -> bool:
