@@ -19,6 +19,7 @@ import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TextIO
@@ -211,6 +212,16 @@ def _stream(
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
+def _as_language(texts: list[str], language: str | None) -> list:
+    """The texts segmented and tokenized as ``language`` (--language); without it, as they
+    are, and each is read as the language it is written in."""
+    if language is None:
+        return texts
+    from unclf.segmenter import parse_many
+
+    return list(parse_many(texts, language=language))
+
+
 def cmd_segment(args: argparse.Namespace) -> int:
     from unclf.segmenter import segment_many
 
@@ -227,7 +238,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
             out.write(f"[{p.index}] ({p.kind}, {p.start}-{p.end}) {number}{p.text}\n")
         out.write("\n")
 
-    return _stream(args, _each(segment_many, args.debug), write)
+    segment = partial(segment_many, language=args.language)
+    return _stream(args, _each(segment, args.debug), write)
 
 
 # --- train ----------------------------------------------------------------------------------
@@ -368,9 +380,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     _check_not_an_input(args.model_out, [args.data], "--model-out")
     docs, by_label, by_document = _labelled_tasks(args)
     selector = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
-    parsed = list(
-        parse_documents([d.text for d in docs], progress=True, total=len(docs), n_jobs=args.jobs)
-    )
+    texts = _as_language([d.text for d in docs], args.language)
+    parsed = list(parse_documents(texts, progress=True, total=len(docs), n_jobs=args.jobs))
     try:
         models = fit_labels(selector, parsed, by_label, progress=True) if by_label else {}
         labelers = {
@@ -605,9 +616,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         chosen = {label: models[label] for label in labels}
         return _stream(
             args,
-            _each(lambda texts: predict_labels(chosen, texts), args.debug),
+            _each(
+                lambda texts: predict_labels(chosen, _as_language(texts, args.language)), args.debug
+            ),
             write,
             also_read=also_read,
+        )
+    if args.language:
+        raise UsageError(
+            "--language works with the local engine; on Dask each document is read as the "
+            "language it is written in"
         )
     try:
         from unclf.engines import DaskEngine
@@ -830,7 +848,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         else dict.fromkeys(args.label, next(iter(models.values())))
     )
     selectors = {k: m for k, m in chosen.items() if not isinstance(m, DocumentLabeler)}
-    parsed = list(parse_documents([d.text for d in docs]))
+    parsed = list(parse_documents(_as_language([d.text for d in docs], args.language)))
     ranked = list(rank_labels(selectors, parsed)) if selectors else []
     summaries = {
         label: ranking_summary((r[label] for r in ranked), spans.get(label, [[]] * len(docs)))
@@ -1133,6 +1151,15 @@ def _at_least(minimum: int) -> Callable[[str], int]:
 _non_negative, _positive, _folds = _at_least(0), _at_least(1), _at_least(2)
 
 
+def _language(value: str) -> str:
+    from unclf.languages import rules_for
+
+    try:
+        return rules_for(value).code
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _jobs(value: str) -> int:
     """joblib's convention: a count of processes, or -1 for every core (-2 all but one)."""
     number = _whole_number(value)
@@ -1178,11 +1205,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inputs_help = ".txt files, folders, JSONL/CSV/Parquet with id and text, or - for stdin"
+    language_help = (
+        "the documents' language: en, fr, es, ru, ar, zh (or English, French, ...); "
+        "default: each document's own, told from its text"
+    )
 
     p = sub.add_parser("segment", help="split documents into paragraphs")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs_help)
     p.add_argument("--output", "-o", help="output file (default: stdout)")
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    p.add_argument("--language", type=_language, help=language_help)
     p.set_defaults(run=cmd_segment)
 
     p = sub.add_parser("train", help="learn the target paragraph from labelled documents")
@@ -1208,6 +1240,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train on the valid documents and report the others",
     )
+    p.add_argument("--language", type=_language, help=language_help)
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("predict", help="find the target paragraph(s) of new documents")
@@ -1257,6 +1290,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --engine dask: use the existing cluster at ADDRESS "
         "(e.g. tcp://host:8786); its workers need unclf installed",
     )
+    p.add_argument("--language", type=_language, help=language_help)
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="hit@1, MRR and recall@5 of a model on labelled data")
@@ -1270,6 +1304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-labels", action="store_true", help="evaluate every label of the model")
     p.add_argument("--skip-invalid", action="store_true")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--language", type=_language, help=language_help)
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("cv", help="cross-validate the model and the baselines on labelled data")

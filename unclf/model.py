@@ -48,6 +48,7 @@ from unclf.features import (
     lead_ins,
     plain_tfidf,
 )
+from unclf.languages import main_language, warn_other_language
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.segmenter import KINDS, Paragraph, ParsedDocument, parse_many
 
@@ -343,6 +344,7 @@ class TargetSelector(BaseEstimator):
         if len(X) < 2:
             raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
         docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=self.n_jobs))
+        self.language_ = main_language(docs)
         labels, unheld = _labels_to_learn(docs, y)
         self._fit_rows(self._fit_featurizer(docs), labels, progress=progress)
         self.documents_with_unheld_targets_ = unheld
@@ -582,7 +584,7 @@ class TargetSelector(BaseEstimator):
     def rank(self, X: Iterable[str | ParsedDocument]) -> Iterator[RankedDocument]:
         """Rank each document's paragraphs, chosen first, and mark the target(s); streams."""
         check_is_fitted(self, "ranker_")
-        docs = parse_documents(X)
+        docs = warn_other_language(parse_documents(X), getattr(self, "language_", None))
         while batch := list(islice(docs, 64)):
             for doc, probability in zip(batch, self.predict_proba_paragraphs(batch), strict=True):
                 yield self._decide(doc, probability)
@@ -654,6 +656,7 @@ def fit_labels(
             raise ValueError(f"{label!r}: {e}") from None
     shared = clone(selector)
     rows = shared._fit_featurizer(docs)
+    language = main_language(docs)
     if len(to_learn) == 1:
         [(label, (labels, _))] = to_learn.items()
         fitted = {label: _fit_label(selector, rows, labels, progress=progress)}
@@ -676,6 +679,7 @@ def fit_labels(
         model.featurizer_, model.view_columns_ = shared.featurizer_, shared.view_columns_
         model.paragraph_tfidf_ = shared.paragraph_tfidf_
         model.documents_with_unheld_targets_ = to_learn[label][1]
+        model.language_ = language
     return fitted
 
 
@@ -717,7 +721,7 @@ def rank_labels(
     if len(featurizers) != 1:
         raise ValueError("rank_labels needs models that share one featurizer (fit_labels)")
     first = next(iter(models.values()))
-    docs = parse_documents(X)
+    docs = warn_other_language(parse_documents(X), getattr(first, "language_", None))
     while batch := list(islice(docs, 64)):
         features, words = first.featurizer_.transform_with_words(batch)
         rows = first._rows(batch, features, words)

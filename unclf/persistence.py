@@ -121,6 +121,7 @@ def save_model(models: Mapping[str, LabelModel], path: str | Path, **summary: ob
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_documents": next(iter(models.values())).n_documents_,
         "mode": selectors[0].mode if selectors else None,
+        "language": getattr(selectors[0], "language_", None) if selectors else None,
         "labels": {label: _label_summary(model) for label, model in models.items()},
         **summary,
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, partial
 from itertools import groupby, pairwise
 
 import numpy
@@ -25,6 +25,8 @@ import spacy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+
+from unclf.languages import LanguageRules, detect_language, rules_for
 
 __all__ = [
     "DEFAULT_INTERFACE_PATTERNS",
@@ -78,96 +80,99 @@ class Paragraph:
 
 _LINE = re.compile(r"\S(?:[^\r\n]*\S)?")
 _SYMBOL = r"[A-Z]{1,3}(?:/[A-Z0-9][A-Za-z0-9.\-]*)+(?:\s*\(\d{4}\))?"
-_FURNITURE_LINE = re.compile(
-    rf"(?:{_SYMBOL}(?:\s+[Pp]age\s+\d{{1,4}})?|[A-Z]/[A-Z]{{2,5}}"
-    r"|\d{1,4}|\d{1,3}\s*/\s*\d{1,3}|[Pp]age\s+\d{1,4}(?:\s+of\s+\d{1,4})?|-\s*\d{1,4}\s*-"
-    r"|GE\.\d{2}-\d{4,6}(?:\s*\([A-Z]\))?)"
-)
-# Running header at the start of a flattened line, trailing page number at its end.
+# Running header at the start of a flattened line.
 _LEADING_FURNITURE = re.compile(rf"{_SYMBOL}(?:\s+[Pp]age\s+\d{{1,4}})?\s+(?=\S)")
-_TRAILING_PAGE_NUMBER = re.compile(r"[.;:!?]\s+\d{1,4}$")
-
-# A paragraph marker at the start of a piece: "12.", "129.90.", "(a)", "a)", "III.", "C.", "•".
-_MARKER = re.compile(
-    r"(?:(?P<num>\d{1,3}(?:\.\d{1,3})*)\."
-    r"|\((?P<paren>[a-z]{1,2}|[ivxlc]{1,7}|[IVXLC]{1,7}|\d{1,2})\)"
-    r"|(?P<half>[a-z]{1,2})\)"
-    r"|(?P<section>[IVXL]{1,6}|[A-Z])\."
-    r"|(?P<bullet>[•●▪◦\-–]))(?=\s|$)"
-)
-
-_SENTENCE_END = '.;:!?”")'
-_PREAMBLE_START = re.compile(
-    r"(?:(?:Further|Also|Again|[A-Z][a-z]+ly) [a-z]+(?:ing|ed)"
-    r"|(?!(?:During|Including|According|Regarding|Following|Concerning|Pending)\b)[A-Z][a-z]+ing"
-    r"|Mindful|Guided|Concerned|Convinced|Alarmed|Aware|Conscious|Determined|Cognizant"
-    r"|Desirous|Deeply|Gravely|Bearing|Having|Recognizing|Noting)\b"
-)
-
-# Inline paragraph starts inside a line (flattened text): a number or section marker after a
-# sentence end, a multi-level number without its dot after a sentence end ("... LAWS. 11.9
-# Arbitration."), a short heading run into the numbered paragraph after it ("... rights. Legal
-# framework 12. The State"), a preambular participle after a comma, an opening quote after a
-# sentence end.
-# The pattern starts with the space so the regex engine can skip ahead; what must precede the
-# space is checked on the few matches.
-_INLINE_START = re.compile(
-    r" (?=[\dA-Z“\"])(?:(?=(?P<num>\d{1,3}(?:\.\d{1,3})*)\.\s+[A-Z“\"(])"
-    r"|(?<=[.;:!?] )(?=(?P<dotless>\d{1,3}(?:\.\d{1,3})+) [A-Z][a-z])"
-    r"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
-    r"|(?<=[.;:!?,] )(?P<head>(?=[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]))"
-    rf"|(?<=, )(?P<pre>(?={_PREAMBLE_START.pattern}))"
-    r"|(?<=[.;:!?] )(?P<quote>(?=[“\"])))"
-)
-_BEFORE_NUMBER = '.;:!?,)”"*'
 # A wide gap inside a line after a sentence end, before what can start a paragraph: where a
 # viewer or converter turned line breaks into runs of spaces (contracts from EDGAR). Not
 # before "And": there the gap joins two party names ("WIDGETS, INC.   And   FENWICK LTD.").
 _GAP_START = re.compile(r'(?<=[.;:!?)”"])[ \t]{3,}(?!(?:And|AND)\s)(?=[\dA-Z(“"]|[a-z]{1,3}[.)]\s)')
-# A line that ends on a joining word, or is nothing but one, leaves its statement open,
-# whatever blank lines, capitals or sentence ends follow: a cover page spreads one statement
-# over short lines ("by and between" / "Nuance Inc." / "and" / "Cerence Inc."), and a page
-# edge cuts a sentence after "Ministry of". Not after a comma, semicolon or colon ("(a) to pay
-# the fee; and"), where the list goes on in a paragraph of its own; "or" alone between two
-# options is no joining word either.
-_JOINING_WORDS = frozenset(["and", "between", "among", "amongst", "by", "with", "of", "or"])
-_JOINING_ONLY = re.compile(
-    r"[-–\s]*(?:(?:by\s+)?(?:and\s+)?(?:between|among|amongst)|and)[-–:\s]*", re.IGNORECASE
-)
 _JOINING_ONLY_MAX_CHARS = 24  # longer pieces are never only joining words: skip the regex
-# Words after which a number is a reference ("paragraph 1."), not a paragraph number.
-_REFERENCE_WORDS = frozenset(
-    [
-        "paragraph",
-        "paragraphs",
-        "para",
-        "paras",
-        "resolution",
-        "resolutions",
-        "article",
-        "articles",
-        "section",
-        "chapter",
-        "annex",
-        "rule",
-        "rules",
-        "item",
-        "items",
-        "no",
-        "no.",
-        "and",
-        "or",
-        "to",
-        "of",
-        "in",
-        "page",
-        "pages",
-        "decision",
-    ]
-)
 _WORD = re.compile(r"\S+")
 _HYPHEN_BREAK = re.compile(r"(?<=[a-z])-\s*\n\s*(?=[a-z])")
-_KEEP_HYPHEN_BEFORE = frozenset({"and", "or", "to", "the", "a", "an", "of", "for", "nor"})
+# Characters that may stand before a paragraph number inside a line, besides a language's
+# sentence ends and commas.
+_BEFORE_NUMBER = ')”"*'
+# Quotes and brackets that may close a statement but say nothing of how it ends.
+_CLOSERS = "”\")»’'"
+
+
+@dataclass(frozen=True)
+class _Grammar:
+    """A language's rules (:mod:`unclf.languages`) compiled into the patterns the segmenter
+    runs: one per language, built once."""
+
+    rules: LanguageRules
+    # A paragraph marker at the start of a piece: "12.", "129.90.", "(a)", "a)", "III.",
+    # "C.", "•", and the language's own ("1 -").
+    marker: re.Pattern
+    # Inline paragraph starts inside a line (flattened text): a number or section marker
+    # after a sentence end, a multi-level number without its dot after a sentence end ("...
+    # LAWS. 11.9 Arbitration."), a short heading run into the numbered paragraph after it
+    # ("... rights. Legal framework 12. The State"), a preambular opening after a comma, an
+    # opening quote after a sentence end; in Chinese any space after a comma or a full stop.
+    # The pattern starts with the space so the regex engine can skip ahead; what must
+    # precede the space is checked on the few matches.
+    inline_start: re.Pattern
+    furniture_line: re.Pattern
+    trailing_page_number: re.Pattern  # a flattened line's page number after a sentence end
+    joining_only: re.Pattern
+    sentence_ends: str  # what ends a statement, closing quotes included
+    statement_ends: str  # the punctuation that ends a paragraph (".;:!?," in English)
+    closing: str  # what ends a document's last sentence (".!?;" in English)
+    before_number: str
+
+
+@cache
+def _grammar(code: str) -> _Grammar:
+    rules = rules_for(code)
+    letters = rules.item_letters
+    extra = f"|{rules.extra_number}" if rules.extra_number else ""
+    marker = re.compile(
+        r"(?:(?P<num>\d{1,3}(?:\.\d{1,3})*)\."
+        rf"|\((?P<paren>[{letters}]{{1,2}}|[ivxlc]{{1,7}}|[IVXLC]{{1,7}}|\d{{1,2}})\)"
+        rf"|(?P<half>[{letters}]{{1,2}})\)"
+        r"|(?P<section>[IVXL]{1,6}|[A-Z])\."
+        rf"{extra}"
+        r"|(?P<bullet>[•●▪◦\-–]))(?=\s|$)"
+    )
+    commas = re.escape(rules.commas)
+    ends = re.escape(rules.sentence_ends.rstrip(_CLOSERS))
+    first = r"\S" if rules.space_separates else rf"[\d{rules.opening_letter}]"
+    spaced = rf"|(?<=[{ends}{commas}] )(?P<space>(?=\S))" if rules.space_separates else ""
+    # After a preambular paragraph's comma, inside a closing quote or not ('Elections,”').
+    after_comma = rf"(?:(?<=[{commas}] )|(?<=[{commas}][”\"»] ))"
+    operative = rf"|{after_comma}(?P<op>(?={rules.operative}))" if rules.operative else ""
+    # Not after a colon: what a colon announces is quoted in the same paragraph.
+    quoted = re.escape(rules.sentence_ends.rstrip(_CLOSERS).replace(":", ""))
+    inline_start = re.compile(
+        rf" (?={first})(?:(?=(?P<num>\d{{1,3}}(?:\.\d{{1,3}})*){rules.number_then})"
+        r"|(?<=[.;:!?] )(?=(?P<dotless>\d{1,3}(?:\.\d{1,3})+) [A-Z][a-z])"
+        r"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
+        r"|(?<=[.;:!?,] )(?P<head>(?=[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]))"
+        rf"|{after_comma}(?P<pre>(?={rules.inline_preamble_start.pattern})){operative}"
+        rf"|(?<=[{quoted}] )(?P<quote>(?=[“\"])){spaced})"
+    )
+    pages = "|".join(re.escape(word) for word in rules.page_words if word != "page")
+    own_pages = rf"|(?i:{pages})\.?\s*\d{{1,4}}" if pages else ""
+    furniture_line = re.compile(
+        rf"(?:{_SYMBOL}(?:\s+[Pp]age\s+\d{{1,4}})?|[A-Z]/[A-Z]{{2,5}}"
+        r"|\d{1,4}|\d{1,3}\s*/\s*\d{1,3}|[Pp]age\s+\d{1,4}(?:\s+of\s+\d{1,4})?|-\s*\d{1,4}\s*-"
+        rf"|GE\.\d{{2}}-\d{{4,6}}(?:\s*\([A-Z]\))?{own_pages})"
+    )
+    statement_ends = rules.sentence_ends.strip(_CLOSERS) + rules.commas
+    return _Grammar(
+        rules=rules,
+        marker=marker,
+        inline_start=inline_start,
+        furniture_line=furniture_line,
+        trailing_page_number=re.compile(rf"[{ends}]\s+\d{{1,4}}$"),
+        joining_only=re.compile(rules.joining_only, re.IGNORECASE),
+        sentence_ends=rules.sentence_ends,
+        statement_ends=statement_ends,
+        closing="".join(c for c in statement_ends if c not in ":" + rules.commas),
+        before_number=rules.sentence_ends + rules.commas + _BEFORE_NUMBER,
+    )
+
 
 _HEADING_MAX_CHARS = 200
 _RUNNING_LINE_CHARS = (8, 100)
@@ -176,13 +181,6 @@ _FLAT_LINE_MIN_CHARS = 160
 # together in shorter lines too ("... the termination. 13. The Distributor ..."), so a shorter
 # line (over _FLAT_LINE_MIN_CHARS) is searched for numbers after a sentence end only.
 _FLAT_LINE_SPLIT_CHARS = 2000
-# Words whose full stop ends no sentence, before a number that is no paragraph's ("No. 19.").
-_ABBREVIATIONS = frozenset(
-    {
-        *("no", "nos", "para", "paras", "art", "arts", "sec", "secs", "ch", "chap", "vol"),
-        *("rev", "p", "pp", "a.m", "p.m", "op", "cf", "ibid", "e.g", "i.e", "etc", "fig"),
-    }
-)
 # Inline starts that announce a number: "num" and "sec" in flattened text; "clause" (a number
 # with its dot) and "dotless" where a list goes on inside a line.
 _NUMBERED = frozenset(["num", "sec", "clause", "dotless"])
@@ -210,16 +208,21 @@ class _Block:
     opened_by: str | None  # the inline start kind that opened the block, if any
 
 
-def _is_terminal(text: str) -> bool:
-    return bool(text) and text[-1] in _SENTENCE_END
+def _is_terminal(text: str, grammar: _Grammar) -> bool:
+    return bool(text) and text[-1] in grammar.sentence_ends
 
 
-def _leaves_open(text: str) -> bool:
-    """Whether a line ends on a joining word (see ``_JOINING_WORDS``)."""
+def _leaves_open(text: str, grammar: _Grammar) -> bool:
+    """Whether a line ends on a joining word, or is nothing but one: it leaves its statement
+    open, whatever blank lines, capitals or sentence ends follow. A cover page spreads one
+    statement over short lines ("by and between" / "Nuance Inc." / "and" / "Cerence Inc."), and
+    a page edge cuts a sentence after "Ministry of". Not after a comma, semicolon or colon ("(a)
+    to pay the fee; and"), where the list goes on in a paragraph of its own; "or" alone between
+    two options is no joining word either."""
     if not text[-1:].isalpha():
         return False
     words = text.rsplit(None, 1)
-    if words[-1].lower() not in _JOINING_WORDS:
+    if words[-1].lower() not in grammar.rules.joining_words:
         return False
     if len(words) == 1:
         return words[0].lower() != "or"
@@ -230,7 +233,9 @@ def _has_blank_line(gap: str) -> bool:
     return gap.count("\n") + gap.count("\r") - gap.count("\r\n") >= 2
 
 
-def _running_lines(text: str, lines: list[re.Match], blank_before: list[bool]) -> set[int]:
+def _running_lines(
+    text: str, lines: list[re.Match], blank_before: list[bool], statement_ends: str
+) -> set[int]:
     """Starts of the running headers and footers that no pattern knows: a short line standing
     alone between blank lines that recurs, identical, at least 3 times over at least half of
     the text, like "Source: ACME CORP, 10-K, 3/1/2019" on every page of a contract taken from
@@ -240,7 +245,7 @@ def _running_lines(text: str, lines: list[re.Match], blank_before: list[bool]) -
         start, end = line.span()
         if not _RUNNING_LINE_CHARS[0] <= end - start <= _RUNNING_LINE_CHARS[1]:
             continue
-        if text[end - 1] in ".;:!?," or not any(c.isalpha() for c in line.group()):
+        if text[end - 1] in statement_ends or not any(c.isalpha() for c in line.group()):
             continue
         alone_before = i == 0 or blank_before[i]
         alone_after = i + 1 == len(lines) or blank_before[i + 1]
@@ -267,20 +272,32 @@ def _infer_line_width(lengths: list[int]) -> float:
     return float(width)
 
 
-def _parse_marker(text: str, pos: int, end: int) -> tuple[str | None, str | None, int]:
+# Marker group -> marker kind; numbers and sections are kept as written, lettered items in
+# brackets ("a)" -> "(a)"), bullets have none.
+_MARKER_KINDS = {
+    "num": "num",
+    "dash": "num",
+    "section": "section",
+    "paren": "list",
+    "half": "list",
+    "dashitem": "list",
+    "bullet": "bullet",
+}
+
+
+def _parse_marker(
+    text: str, pos: int, end: int, marker: re.Pattern
+) -> tuple[str | None, str | None, int]:
     """Number, marker kind ("num", "list", "section", "bullet") and marker end of a piece."""
-    m = _MARKER.match(text, pos, end)
+    m = marker.match(text, pos, end)
     if m is None:
         return None, None, pos
-    if m.group("num") is not None:
-        return m.group("num"), "num", m.end()
-    if m.group("paren") is not None:
-        return f"({m.group('paren')})", "list", m.end()
-    if m.group("half") is not None:
-        return f"({m.group('half')})", "list", m.end()
-    if m.group("section") is not None:
-        return m.group("section"), "section", m.end()
-    return None, "bullet", m.end()
+    group = m.lastgroup  # each alternative of the pattern has one group
+    kind = _MARKER_KINDS[group]
+    if kind == "bullet":
+        return None, kind, m.end()
+    found = m.group(group)
+    return (f"({found})" if kind == "list" else found), kind, m.end()
 
 
 def _continues(number: str, previous: str | None) -> bool:
@@ -315,8 +332,53 @@ def _follows(number: str, previous: str | None, max_gap: int = 3) -> bool:
     return 0 < int(last) - int(prev_last) <= max_gap
 
 
+def _line_pieces(
+    text: str,
+    start: int,
+    end: int,
+    line_index: int,
+    few_lines: bool,
+    opened_by: str | None,
+    grammar: _Grammar,
+    pieces: list[_Piece],
+) -> None:
+    """The pieces of one line (or of one part of a line between wide gaps). Only
+    flattened text hides every kind of paragraph start inside a line (a text of a few lines,
+    or a line too long to be one paragraph); numbered clauses run together anywhere."""
+    length = end - start
+    numbers_only = few_lines is False and length < _FLAT_LINE_SPLIT_CHARS
+    # Chinese says in a line what takes English three, and a space after its punctuation
+    # marks a joint wherever it is: a short line is searched too.
+    if length <= _FLAT_LINE_MIN_CHARS and not grammar.rules.space_separates:
+        pieces.append(_Piece(start, end, line_index, opened_by, None))
+        return
+    cut, cut_kind, cut_number = start, opened_by, None
+    operative = False  # past paragraph 1: preambular openings are behind
+    for m in grammar.inline_start.finditer(text, start + 1, end):
+        kind = m.lastgroup
+        before = text[m.start() - 1]
+        if kind == "pre" and operative:
+            continue
+        if numbers_only:
+            if kind not in ("num", "dotless") or before not in grammar.sentence_ends:
+                continue
+            word = text[max(start, m.start() - 12) : m.start()].rsplit(None, 1)[-1:]
+            if word and word[0].rstrip(".").lower() in grammar.rules.abbreviations:
+                continue  # "general recommendation No. 19. The Committee"
+            kind = "clause" if kind == "num" else kind
+        if kind == "num" and before not in grammar.before_number and not before.isalpha():
+            continue
+        number = m.group("num" if kind == "clause" else kind) if kind in _NUMBERED else None
+        operative = operative or (kind == "num" and number == "1")
+        pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
+        cut, cut_kind, cut_number = m.start() + 1, kind, number
+    pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
+
+
 class _Segmenter:
-    def __init__(self, interface_patterns: Iterable[str]) -> None:
+    def __init__(self, interface_patterns: Iterable[str], language: str | None = None) -> None:
+        # None: each text's language is told from the text (see detect_language).
+        self.language = None if language is None else rules_for(language).code
         patterns = list(interface_patterns)
         self.interface = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
         # Searched one by one: each pattern alone starts with a literal the regex engine can
@@ -325,7 +387,9 @@ class _Segmenter:
 
     # -- pass 1: lines and pieces ----------------------------------------------------------
 
-    def _strip_line(self, text: str, start: int, end: int, interface: bool) -> tuple[int, int]:
+    def _strip_line(
+        self, text: str, start: int, end: int, interface: bool, grammar: _Grammar
+    ) -> tuple[int, int]:
         """Remove interface text and page furniture glued to the ends of a line."""
         if interface:
             for m in self.interface.finditer(text, start, end):
@@ -342,12 +406,14 @@ class _Segmenter:
             if m is not None:
                 start = m.end()
             if end - start > _FLAT_LINE_MIN_CHARS and text[end - 1].isdigit():
-                m = _TRAILING_PAGE_NUMBER.search(text, max(start, end - 8), end)
+                m = grammar.trailing_page_number.search(text, max(start, end - 8), end)
                 if m is not None:
                     end = m.start() + 1
         return start, end
 
-    def _pieces(self, text: str, interface: bool) -> tuple[list[_Piece], list[bool], list[int]]:
+    def _pieces(
+        self, text: str, interface: bool, grammar: _Grammar
+    ) -> tuple[list[_Piece], list[bool], list[int]]:
         """Content pieces; per line, whether a blank line precedes it and its content length."""
         pieces: list[_Piece] = []
         line_length: list[int] = []
@@ -358,59 +424,25 @@ class _Segmenter:
         blank_before = [
             _has_blank_line(text[ends[i] : line.start()]) for i, line in enumerate(lines)
         ]
-        running = _running_lines(text, lines, blank_before)
+        running = _running_lines(text, lines, blank_before, grammar.statement_ends)
         for line_index, line in enumerate(lines):
             start, end = line.span()
             if interface or end - start > 40:
-                start, end = self._strip_line(text, start, end, interface)
+                start, end = self._strip_line(text, start, end, interface, grammar)
             line_length.append(end - start)
             if line.start() in running or (
                 end - start <= 40
-                and (start >= end or _FURNITURE_LINE.fullmatch(text, start, end) is not None)
+                and (start >= end or grammar.furniture_line.fullmatch(text, start, end) is not None)
             ):
                 continue  # page furniture: in no paragraph, and it does not end one
             cut, opened_by = start, None
             for wide in _GAP_START.finditer(text, start, end) if gaps else ():
-                self._line_pieces(text, cut, wide.start(), line_index, few_lines, pieces, opened_by)
+                _line_pieces(
+                    text, cut, wide.start(), line_index, few_lines, opened_by, grammar, pieces
+                )
                 cut, opened_by = wide.end(), "gap"
-            self._line_pieces(text, cut, end, line_index, few_lines, pieces, opened_by)
+            _line_pieces(text, cut, end, line_index, few_lines, opened_by, grammar, pieces)
         return pieces, blank_before, line_length
-
-    @staticmethod
-    def _line_pieces(
-        text: str,
-        start: int,
-        end: int,
-        line_index: int,
-        few_lines: bool,
-        pieces: list[_Piece],
-        opened_by: str | None,
-    ) -> None:
-        """The pieces of one line (or of one part of a line between wide gaps). Only
-        flattened text hides every kind of paragraph start inside a line (a text of a few lines,
-        or a line too long to be one paragraph); numbered clauses run together anywhere."""
-        length = end - start
-        numbers_only = few_lines is False and length < _FLAT_LINE_SPLIT_CHARS
-        if length <= _FLAT_LINE_MIN_CHARS:
-            pieces.append(_Piece(start, end, line_index, opened_by, None))
-            return
-        cut, cut_kind, cut_number = start, opened_by, None
-        for m in _INLINE_START.finditer(text, start + 1, end):
-            kind = m.lastgroup
-            before = text[m.start() - 1]
-            if numbers_only:
-                if kind not in ("num", "dotless") or before not in _SENTENCE_END:
-                    continue
-                word = text[max(start, m.start() - 12) : m.start()].rsplit(None, 1)[-1:]
-                if word and word[0].rstrip(".").lower() in _ABBREVIATIONS:
-                    continue  # "general recommendation No. 19. The Committee"
-                kind = "clause" if kind == "num" else kind
-            if kind == "num" and before not in _BEFORE_NUMBER and not before.isalpha():
-                continue
-            number = m.group("num" if kind == "clause" else kind) if kind in _NUMBERED else None
-            pieces.append(_Piece(cut, m.start(), line_index, cut_kind, cut_number))
-            cut, cut_kind, cut_number = m.start() + 1, kind, number
-        pieces.append(_Piece(cut, end, line_index, cut_kind, cut_number))
 
     # -- pass 2: pieces -> blocks ------------------------------------------------------------
 
@@ -425,20 +457,23 @@ class _Segmenter:
         width: float,
         line_length: int,
         last_number: str | None,
+        grammar: _Grammar,
     ) -> bool:
         prev_text = text[prev.start : prev.end]
-        terminal = _is_terminal(prev_text) or prev_text.endswith(",")
+        terminal = _is_terminal(prev_text, grammar) or prev_text[-1:] in grammar.rules.commas
         block_is_marker_only = block.marker_end >= block.end
         number, marker_kind, marker_end = marker
 
         if piece.inline is not None:
             if block_is_marker_only:
                 return False  # "C." then "Building thematic expertise": one heading
-            if piece.inline in ("pre", "quote", "head", "gap"):
+            if piece.inline in ("pre", "op", "quote", "head", "gap", "space"):
                 return True
             if piece.inline == "sec":
                 heading = text[marker_end : piece.end]
-                return len(heading) <= _INLINE_HEADING_MAX_CHARS and not _is_terminal(heading)
+                return len(heading) <= _INLINE_HEADING_MAX_CHARS and not _is_terminal(
+                    heading, grammar
+                )
             assert number is not None
             if piece.inline in ("clause", "dotless"):  # a list goes on, not "4.1 Million"
                 return terminal and _continues(number, last_number)
@@ -449,35 +484,47 @@ class _Segmenter:
             if last_number is not None:
                 return _follows(number, last_number)
             if block.marker_kind == "section" or block.opened_by == "head":
-                return not _is_terminal(prev_text)
-            return number == "1" and prev_text.rsplit(None, 1)[-1].lower() not in _REFERENCE_WORDS
+                return not _is_terminal(prev_text, grammar)
+            reference_words = grammar.rules.reference_words
+            return number == "1" and prev_text.rsplit(None, 1)[-1].lower() not in reference_words
 
         if block_is_marker_only:  # "12." alone on its line takes the next line, unless numbered
             return marker_kind == "num" or (marker_kind is not None and marker_end >= piece.end)
-        if marker_kind == "section" and _leaves_open(prev_text):
+        if marker_kind == "section" and _leaves_open(prev_text, grammar):
             return False  # "by and between" then "F. Hoffmann-La Roche Ltd": an initial
         if marker_kind is not None:
             alone = marker_end >= piece.end
             if marker_kind == "num" and not (alone or terminal or blank):
                 return last_number is not None and _follows(number, last_number)
             return alone or terminal or blank or marker_kind == "bullet"
-        if _leaves_open(prev_text) or (
+        if _leaves_open(prev_text, grammar) or (
             piece.end - piece.start <= _JOINING_ONLY_MAX_CHARS
-            and _JOINING_ONLY.fullmatch(text, piece.start, piece.end)
+            and grammar.joining_only.fullmatch(text, piece.start, piece.end)
         ):
             return False
+        rules = grammar.rules
+        if rules.space_separates:  # Chinese: a character is a word, no space before it
+            next_word_length = 1
+        else:
+            next_word = _WORD.match(text, piece.start, piece.end)
+            next_word_length = next_word.end() - next_word.start() if next_word else 0
+        short = line_length + 1 + next_word_length < 0.92 * width
+        # A preambular opening after a preambular paragraph's end: "Recalling", "Rappelant",
+        # and in Russian, which opens them in lower case, "ссылаясь". Where the line before
+        # is full, only an opening that seldom continues a paragraph ("..., включая").
+        opening = rules.preamble_start if blank or short else rules.inline_preamble_start
+        if prev_text[-1:] in rules.commas + ";" and opening.match(text, piece.start):
+            return True
         first = text[piece.start]
         if blank:
-            return not (first.islower() and not _is_terminal(prev_text))
+            return not (first.islower() and not _is_terminal(prev_text, grammar))
         if first.islower():
             return False
-        next_word = _WORD.match(text, piece.start, piece.end)
-        next_word_length = next_word.end() - next_word.start() if next_word else 0
-        if line_length + 1 + next_word_length < 0.92 * width:
+        if not rules.has_case and prev_text[-1:] not in grammar.statement_ends:
+            return False  # "警力上限为2" / "101人": a line broken inside a sentence
+        if short:
             return True  # the previous line is short: it ended its paragraph
-        if prev_text.endswith((",", ";")) and _PREAMBLE_START.match(text, piece.start):
-            return True
-        return _is_terminal(prev_text) and first in '“"'
+        return _is_terminal(prev_text, grammar) and first in '“"'
 
     def find(self, text: str) -> list[Paragraph]:
         return self.find_readable(repair_mac_roman(text))
@@ -486,7 +533,8 @@ class _Segmenter:
         """``find`` of a text that :func:`repair_mac_roman` has seen already."""
         # Interface text is rare: look for it once, and only then in every line.
         interface = any(probe.search(text) for probe in self._interface_probes)
-        pieces, blank_before, line_length = self._pieces(text, interface)
+        grammar = _grammar(self.language or detect_language(text))
+        pieces, blank_before, line_length = self._pieces(text, interface, grammar)
         if not pieces:
             return []
         width = _infer_line_width([line_length[line] for line in {p.line for p in pieces}])
@@ -495,7 +543,7 @@ class _Segmenter:
         block: _Block | None = None
         last_number: str | None = None
         for k, piece in enumerate(pieces):
-            marker = _parse_marker(text, piece.start, piece.end)
+            marker = _parse_marker(text, piece.start, piece.end, grammar.marker)
             if piece.inline in ("num", "clause", "sec"):
                 marker = (piece.number, "section" if piece.inline == "sec" else "num", marker[2])
             elif piece.inline == "dotless":
@@ -519,6 +567,7 @@ class _Segmenter:
                     width,
                     line_length[prev.line],
                     last_number,
+                    grammar,
                 )
             if new:
                 number, marker_kind, marker_end = marker
@@ -539,9 +588,9 @@ class _Segmenter:
             assert block is not None
             block.pieces.append((piece.start, piece.end))
             block.end = piece.end
-        return self._paragraphs(text, blocks, interface)
+        return self._paragraphs(text, blocks, interface, grammar)
 
-    def _clean(self, text: str, block: _Block, interface: bool) -> str:
+    def _clean(self, text: str, block: _Block, interface: bool, grammar: _Grammar) -> str:
         if len(block.pieces) == 1 and not interface:
             return " ".join(text[block.marker_end : block.end].split())
         parts = []
@@ -551,21 +600,24 @@ class _Segmenter:
                 parts.append(text[start:end])
         joined = "\n".join(parts)
         if "-\n" in joined:
-            joined = _HYPHEN_BREAK.sub(_repair_hyphen, joined)
+            keep = grammar.rules.keep_hyphen_before
+            joined = _HYPHEN_BREAK.sub(partial(_repair_hyphen, keep=keep), joined)
         if interface:
             joined = self.interface.sub(" ", joined)
         return " ".join(joined.split())
 
-    def _paragraphs(self, text: str, blocks: list[_Block], interface: bool) -> list[Paragraph]:
-        cleaned = [(block, self._clean(text, block, interface)) for block in blocks]
+    def _paragraphs(
+        self, text: str, blocks: list[_Block], interface: bool, grammar: _Grammar
+    ) -> list[Paragraph]:
+        cleaned = [(block, self._clean(text, block, interface, grammar)) for block in blocks]
         cleaned = [(b, c) for b, c in cleaned if any(ch.isalnum() for ch in c)]
         # Interface text glued after the document: short trailing lines that end no sentence.
         while len(cleaned) > 1:
             block, clean = cleaned[-1]
-            if block.marker_kind == "num" or len(clean) >= 60 or clean[-1] in ".!?;":
+            if block.marker_kind == "num" or len(clean) >= 60 or clean[-1] in grammar.closing:
                 break
             cleaned.pop()
-        kinds = [_kind(block, clean) for block, clean in cleaned]
+        kinds = [_kind(block, clean, grammar.statement_ends) for block, clean in cleaned]
         numbers = [block.number or _leading_number(clean) for block, clean in cleaned]
         for i in range(1, len(cleaned) - 1):
             # "123.30 ...;" / "123.31 Adopt strategies (Egypt)" / "123.32 ...;": an item of the
@@ -595,10 +647,11 @@ class _Segmenter:
         return paragraphs
 
 
-def _repair_hyphen(match: re.Match) -> str:
+def _repair_hyphen(match: re.Match, keep: frozenset[str]) -> str:
+    """A hyphen at a line end goes, unless a joining word follows ("troop- and police-")."""
     following = match.string[match.end() :].split(None, 1)
     word = following[0].rstrip(",.;:") if following else ""
-    return "- " if word in _KEEP_HYPHEN_BEFORE else ""
+    return "- " if word in keep else ""
 
 
 _LEADING_NUMBER = re.compile(r"(\d{1,3}(?:\.\d{1,3})+)\.?\s")
@@ -624,10 +677,10 @@ def _counts_on(number: str | None, following: str | None) -> bool:
     return bool(head) and head == following_head and int(following_last) - int(last) == 1
 
 
-def _kind(block: _Block, clean: str) -> str:
+def _kind(block: _Block, clean: str, statement_ends: str) -> str:
     if block.marker_kind in ("list", "bullet"):
         return "list_item"
-    if clean.rstrip("”\"’'").endswith((".", ";", ":", "!", "?", ",")):
+    if clean.rstrip("”\"’'")[-1:] in statement_ends:
         return "paragraph"
     words = clean.count(" ") + 1
     limit = {"section": 30, "num": 8, None: 15}[block.marker_kind]
@@ -653,12 +706,18 @@ class ParagraphSegmenter:
     """spaCy component: paragraphs in ``doc.spans[spans_key]`` and ``doc._.paragraphs``."""
 
     def __init__(
-        self, nlp: Language, name: str, spans_key: str, interface_patterns: list[str]
+        self,
+        nlp: Language,
+        name: str,
+        spans_key: str,
+        interface_patterns: list[str],
+        language: str | None = None,
     ) -> None:
         self.name = name
         self.spans_key = spans_key
         self.interface_patterns = list(interface_patterns)
-        self._segmenter = _Segmenter(self.interface_patterns)
+        self._segmenter = _Segmenter(self.interface_patterns, language)
+        self.language = self._segmenter.language
 
     def __call__(self, doc: Doc) -> Doc:
         # doc.text is rebuilt token by token; segment_many hands the original text over instead.
@@ -690,46 +749,84 @@ class ParagraphSegmenter:
     default_config={
         "spans_key": "paragraphs",
         "interface_patterns": list(DEFAULT_INTERFACE_PATTERNS),
+        "language": None,
     },
 )
 def make_paragraph_segmenter(
-    nlp: Language, name: str, spans_key: str, interface_patterns: list[str]
+    nlp: Language,
+    name: str,
+    spans_key: str,
+    interface_patterns: list[str],
+    language: str | None = None,
 ) -> ParagraphSegmenter:
-    return ParagraphSegmenter(nlp, name, spans_key, interface_patterns)
+    """``language``: "en", "fr", "es", "ru", "ar", "zh" (or "French", ...); None (null in a
+    config): each text's own, told from the text."""
+    return ParagraphSegmenter(nlp, name, spans_key, interface_patterns, language)
 
 
 def find_paragraphs(
     text: str,
     interface_patterns: Iterable[str] = DEFAULT_INTERFACE_PATTERNS,
+    language: str | None = None,
 ) -> list[Paragraph]:
-    """Segment without spaCy's tokenizer; the component calls the same code."""
-    return _Segmenter(interface_patterns).find(text)
+    """Segment without spaCy's tokenizer; the component calls the same code. ``language``
+    None: the text's own, told from the text."""
+    return _Segmenter(interface_patterns, language).find(text)
 
 
-@lru_cache(maxsize=1)
-def paragraph_pipeline() -> Language:
-    """``spacy.blank("en")`` with the paragraph segmenter, built once per process."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("unclf_paragraphs")
+@cache
+def paragraph_pipeline(language: str = "en") -> Language:
+    """``spacy.blank(language)`` with the paragraph segmenter of that language, built once
+    per process and language. Chinese is tokenized into characters (spaCy's own "char"
+    segmenter, which needs no download)."""
+    code = rules_for(language).code
+    nlp = spacy.blank(code)
+    nlp.add_pipe("unclf_paragraphs", config={"language": code})
     return nlp
 
 
-def segment(text: str, nlp: Language | None = None) -> list[Paragraph]:
+def segment(text: str, nlp: Language | None = None, language: str | None = None) -> list[Paragraph]:
     """Paragraphs of one text, with offsets into ``text`` as given."""
-    return next(segment_many([text], nlp))
+    return next(segment_many([text], nlp, language=language))
+
+
+def _by_language(
+    texts: Iterable[str], language: str | None
+) -> Iterator[tuple[Language, Iterator[str]]]:
+    """Runs of consecutive texts of one language, each with its language's pipeline: the
+    language given, or each text's own."""
+    if language is not None:
+        yield paragraph_pipeline(language), iter(texts)
+        return
+    for code, run in groupby(texts, key=detect_language):
+        yield paragraph_pipeline(code), run
 
 
 def segment_many(
-    texts: Iterable[str], nlp: Language | None = None, batch_size: int = 32
+    texts: Iterable[str],
+    nlp: Language | None = None,
+    batch_size: int = 32,
+    language: str | None = None,
 ) -> Iterator[list[Paragraph]]:
     """Paragraphs of many texts, streamed in batches through ``nlp.pipe``.
 
     Through the pipeline, not the segmenter alone, so that a pipeline the caller passes (a
     trained one, with its own components and settings) runs as it is configured; the tokens
-    are the price. A text longer than ``nlp.max_length`` is segmented without making a ``Doc``
-    of it (spaCy needs about 70 bytes per character for one); its paragraphs are the same.
+    are the price. Without one, each text goes through :func:`paragraph_pipeline` of
+    ``language``, or of its own language when that is None. A text longer than
+    ``nlp.max_length`` is segmented without making a ``Doc`` of it (spaCy needs about 70 bytes
+    per character for one); its paragraphs are the same.
     """
-    nlp = nlp or paragraph_pipeline()
+    if nlp is None:
+        for pipeline, run in _by_language(texts, language):
+            yield from _segment_with(pipeline, run, batch_size)
+    else:
+        yield from _segment_with(nlp, texts, batch_size)
+
+
+def _segment_with(
+    nlp: Language, texts: Iterable[str], batch_size: int
+) -> Iterator[list[Paragraph]]:
     find = _component(nlp)._segmenter.find
     for long, group in groupby(texts, key=lambda text: len(text) > nlp.max_length):
         if long:
@@ -747,6 +844,7 @@ class ParsedDocument:
     ``token_ids`` are spaCy's hashed lower-case forms of the word tokens inside paragraphs
     (punctuation and whitespace dropped), ``token_paragraph`` the paragraph position of each,
     ``words`` the distinct lower-case forms and ``token_word`` each token's position in it.
+    ``language`` is the code of the language it was segmented and tokenized as.
     """
 
     text: str
@@ -755,21 +853,29 @@ class ParsedDocument:
     token_paragraph: numpy.ndarray
     words: list[str]
     token_word: numpy.ndarray
+    language: str = "en"
 
 
-def parse_many(texts: Iterable[str], nlp: Language | None = None) -> Iterator[ParsedDocument]:
+def parse_many(
+    texts: Iterable[str], nlp: Language | None = None, language: str | None = None
+) -> Iterator[ParsedDocument]:
     """Segment and tokenize many texts, one at a time.
 
-    The segmenter sees each text whole; the tokenizer sees it in chunks of about
-    ``_CHUNK_CHARS`` cut where whitespace ends, which gives the same tokens (spaCy splits on
-    whitespace first) and keeps memory bounded for documents of any length. A token belongs to
-    the paragraphs as the component's spans align them (``alignment_mode="expand"``).
+    Without ``nlp``, each text goes through :func:`paragraph_pipeline` of ``language``, or of
+    its own language when that is None, so that its words are its language's tokens. The
+    segmenter sees each text whole; the tokenizer sees it in chunks of about ``_CHUNK_CHARS``
+    cut where whitespace ends, which gives the same tokens (spaCy splits on whitespace first)
+    and keeps memory bounded for documents of any length. A token belongs to the paragraphs as
+    the component's spans align them (``alignment_mode="expand"``).
     """
-    nlp = nlp or paragraph_pipeline()
-    find_readable = _component(nlp)._segmenter.find_readable
-    for text in texts:
-        readable = repair_mac_roman(text)
-        yield _parse(nlp, text, readable, find_readable(readable))
+    runs = [(nlp, iter(texts))] if nlp is not None else _by_language(texts, language)
+    for pipeline, run in runs:
+        segmenter = _component(pipeline)._segmenter
+        for text in run:
+            readable = repair_mac_roman(text)
+            code = segmenter.language or detect_language(readable)
+            paragraphs = segmenter.find_readable(readable)
+            yield _parse(pipeline, text, readable, paragraphs, code)
 
 
 def _component(nlp: Language) -> ParagraphSegmenter:
@@ -831,12 +937,15 @@ def _chunks(text: str, size: int) -> Iterator[tuple[int, int]]:
         start = end
 
 
-def _parse(nlp: Language, text: str, readable: str, paragraphs: list[Paragraph]) -> ParsedDocument:
+def _parse(
+    nlp: Language, text: str, readable: str, paragraphs: list[Paragraph], language: str
+) -> ParsedDocument:
     """``text``'s paragraphs and word tokens; ``readable`` is it as :func:`repair_mac_roman`
     reads it, the same length, and is what gets tokenized."""
     none = numpy.zeros(0, dtype=numpy.int32)
+    empty = numpy.zeros(0, dtype=numpy.uint64)
     if not paragraphs:
-        return ParsedDocument(text, [], numpy.zeros(0, dtype=numpy.uint64), none, [], none)
+        return ParsedDocument(text, [], empty, none, [], none, language)
     first = numpy.array([p.start for p in paragraphs], dtype=numpy.int64)
     last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
     ids, owners = [], []
@@ -858,7 +967,7 @@ def _parse(nlp: Language, text: str, readable: str, paragraphs: list[Paragraph])
         owners.append(owner[keep].astype(numpy.int32))
     token_ids = numpy.concatenate(ids) if ids else numpy.zeros(0, dtype=numpy.uint64)
     if len(token_ids) == 0:
-        return ParsedDocument(text, paragraphs, token_ids, none, [], none)
+        return ParsedDocument(text, paragraphs, token_ids, none, [], none, language)
     distinct, token_word = numpy.unique(token_ids, return_inverse=True)
     strings = nlp.vocab.strings
     return ParsedDocument(
@@ -868,6 +977,7 @@ def _parse(nlp: Language, text: str, readable: str, paragraphs: list[Paragraph])
         numpy.concatenate(owners),
         [strings[int(h)] for h in distinct],
         token_word.astype(numpy.int32),
+        language,
     )
 
 
