@@ -1,0 +1,78 @@
+"""``unclf review``: open the collection, the labels file and the model, then serve the app."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from unclf.documents import Document, DocumentError, read_documents
+from unclf.review.session import ReviewSession
+from unclf.review.store import LabelsFileError, LabelStore
+
+__all__ = ["ReviewSetupError", "open_session", "serve"]
+
+DEFAULT_LABEL = "target"
+
+
+class ReviewSetupError(Exception):
+    """The review cannot start; the message says why, in one line."""
+
+
+def open_session(
+    collection: Sequence[str],
+    labels: str,
+    label: str | None = None,
+    model_path: str | None = None,
+    model_out: str | None = None,
+) -> ReviewSession:
+    """The collection's readable documents (the others named on stderr), the answers so far
+    and the model. The label is ``label``, else the model's, else "target"."""
+    from unclf.persistence import ModelFileError, load_model
+
+    inputs = {os.path.realpath(c) for c in collection}
+    for path, what in ((labels, "--labels"), (model_out, "--model-out")):
+        if path is not None and os.path.realpath(path) in inputs:
+            raise ReviewSetupError(f"{what} {path} is one of the documents to review")
+    documents: dict[str, Document] = {}
+    for item in read_documents(collection):
+        if isinstance(item, DocumentError):
+            print(f"unclf: warning: {item}; not shown for review", file=sys.stderr)
+        elif item.id in documents:
+            print(
+                f"unclf: warning: {item.source}: {item.id}: id given twice; the first is shown",
+                file=sys.stderr,
+            )
+        else:
+            documents[item.id] = item
+    if not documents:
+        raise ReviewSetupError(f"{', '.join(collection)}: no readable documents to review")
+    model = metadata = None
+    if model_path is not None:
+        try:
+            model, metadata = load_model(model_path)
+        except ModelFileError as e:
+            raise ReviewSetupError(str(e)) from None
+    label = label or (metadata or {}).get("label") or DEFAULT_LABEL
+    try:
+        store = LabelStore(labels)
+    except (LabelsFileError, OSError) as e:
+        raise ReviewSetupError(f"{labels}: {getattr(e, 'strerror', None) or e}") from None
+    return ReviewSession(list(documents.values()), store, label, model, model_out)
+
+
+def serve(session: ReviewSession, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve until Ctrl+C; the labels file is tidied (one line per document) on the way out."""
+    import uvicorn
+
+    from unclf.review.app import LOCAL_HOSTS, create_app
+
+    app = create_app(session, hosts=(*LOCAL_HOSTS, host))
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"unclf review: {len(session.documents)} documents, label {session.label!r}, answers in "
+        f"{Path(session.store.path)}; open http://{shown}:{port}/ (Ctrl+C stops)",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
