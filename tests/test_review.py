@@ -82,6 +82,21 @@ def test_label_three_retrain_and_the_suggestion_changes(collection, tmp_path):
         assert chosen["rank"] == 1
         assert chosen["score"] > before["paragraphs"][targets[unseen]]["score"]
         assert any("water" in w["words"] for w in after["why"]["words"])
+        # the answered documents now come last in the list
+        order = [d["id"] for d in client.get("/api/documents").json()]
+        assert order[-4:] == ["report-01", "report-02", "report-03", "report-04"]
+
+    # the labels file, tidied on the way out, is what ``unclf train`` reads
+    docs, _ = read_labelled(labels, label=LABEL)
+    assert [d.id for d in docs] == ["report-01", "report-02", "report-03", "report-04"]
+    assert [len(d.targets) for d in docs] == [1, 1, 1, 0]
+
+
+def test_training_needs_answers_and_says_so(collection, tmp_path):
+    path, targets = collection
+    client, _ = _client(path, tmp_path / "labels.jsonl")
+    with client:
+        client.post("/api/labels", json={"id": "report-01", "targets": [targets["report-01"]]})
         client.post("/api/train")
         state = _wait_for_training(client)
         assert state["status"] == "failed"
