@@ -29,9 +29,9 @@ _VIEW_WORDS = {
 }
 _AGAINST = (
     "against the document's best",
-    "against the best other",
+    "against the best other paragraph",
     "against the document's mean",
-    "its rank in the document",
+    "as ranked in the document",
 )
 _LAYOUT_WORDS = {
     "relative_position": "where it sits in the document",
@@ -84,9 +84,9 @@ def _feature_names(model: TargetSelector) -> list[str]:
     ]
     return [
         *scorers,
-        *(f"{name} {against}" for name in scorers for against in _AGAINST),
+        *(f"{name}, {against}" for name in scorers for against in _AGAINST),
         *similarity,
-        *(f"{name} {against}" for name in similarity[:2] for against in _AGAINST),
+        *(f"{name}, {against}" for name in similarity[:2] for against in _AGAINST),
         *(_LAYOUT_WORDS.get(name, name.replace("_", " ")) for name in LAYOUT_FEATURES),
         "the document's length",
         "the score of the paragraph before",

@@ -7,9 +7,9 @@ model replaces the old one) is made here.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-import traceback
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,7 +141,10 @@ class ReviewSession:
         self._rankings: dict[str, RankedDocument] = {}
         self._model_lock = threading.RLock()  # the featurizer's caches are not thread-safe
         self._state_lock = threading.Lock()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unclf-review")
+        # Ranking the collection and retraining each have their own thread, so that a retrain
+        # asked for while a large collection is being ranked starts at once.
+        self._ranker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unclf-ranking")
+        self._trainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unclf-training")
 
     # -- parsing and ranking -----------------------------------------------------------------
 
@@ -161,7 +164,7 @@ class ReviewSession:
 
     def rank_collection(self) -> Future:
         """Rank every document in the background (the order of the list needs them all)."""
-        return self._worker.submit(self._rank_all)
+        return self._ranker.submit(self._rank_all)
 
     def _rank_all(self) -> None:
         for doc_id in list(self.documents):
@@ -310,7 +313,7 @@ class ReviewSession:
             self.training = TrainingState(
                 status="running", step="reading the answers", started=time.time()
             )
-        self._worker.submit(self._train, self.training)
+        self._trainer.submit(self._train, self.training)
         return self.training
 
     def _train(self, state: TrainingState) -> None:
@@ -331,9 +334,11 @@ class ReviewSession:
             state.candidate = candidate
             state.step, state.progress = "ready: compare and choose", 1.0
             state.status = "ready"
-        except Exception as e:  # shown on the training page, never a dead worker
-            state.status, state.message = "failed", str(e) or type(e).__name__
-            traceback.print_exc()
+        except ValueError as e:  # too few answers, folds that cannot be made: said on the page
+            state.status, state.message = "failed", str(e)
+        except Exception as e:  # a bug: said on the page and on stderr, the server carries on
+            state.status, state.message = "failed", f"internal error: {e!r}"
+            print(f"unclf review: retraining failed: {e!r}", file=sys.stderr)
 
     def _cross_validated(self, texts: list[str], targets: list, ids: list[str]) -> dict:
         folds = min(_MAX_FOLDS, len(texts))
@@ -390,7 +395,8 @@ class ReviewSession:
             state.status, state.candidate, state.step = "done", None, "kept the current model"
 
     def close(self) -> None:
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        self._ranker.shutdown(wait=False, cancel_futures=True)
+        self._trainer.shutdown(wait=False, cancel_futures=True)
 
 
 def _preview(text: str, limit: int = 140) -> str:
