@@ -7,11 +7,13 @@ With ``UNCLF_SCREENSHOTS=docs`` the pages shown in the README are saved there as
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -163,6 +165,9 @@ def test_keys_move_between_candidates_and_say_none_here(server, browser):
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys("n")
     _wait(browser, lambda b: _by_id(b, "candidate-rank").text == "2")
+    view = json.load(urllib.request.urlopen(server["url"] + "/api/documents/report-04"))
+    second_words = view["paragraphs"][view["candidates"][1]]["score_in_words"]
+    assert _by_id(browser, "score-words").text == second_words
     second = browser.find_element(By.CSS_SELECTOR, "mark.suggested").find_element(By.XPATH, "..")
     assert second.get_attribute("id") != first.get_attribute("id")
     body.send_keys("0")
@@ -200,6 +205,30 @@ def test_retrain_compare_and_the_suggestion_changes(server, browser):
     _wait(browser, lambda b: _by_id(b, "status").text.startswith("Saved: accepted paragraph"))
 
 
+def test_two_tabs_answering_at_once_lose_nothing(server):
+    def answer(doc_id: str) -> None:
+        request = urllib.request.Request(
+            server["url"] + "/api/labels",
+            data=json.dumps({"id": doc_id, "targets": [server["targets"][doc_id]]}).encode(),
+            headers={"Content-Type": "application/json", "Origin": server["url"]},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=60).close()
+
+    tabs = [
+        threading.Thread(target=answer, args=(doc_id,))
+        for doc_id in ("report-05", "report-06", "report-07")
+        for _ in range(4)
+    ]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join()
+    answers = _answers(server)
+    for doc_id in ("report-05", "report-06", "report-07"):
+        assert len(answers[doc_id].spans(LABEL)) == 1
+
+
 def test_a_killed_server_loses_no_acknowledged_answer(server):
     answered_before = _answers(server)
     process = server["process"]
@@ -211,6 +240,9 @@ def test_a_killed_server_loses_no_acknowledged_answer(server):
         "report-02",
         "report-03",
         "report-04",
+        "report-05",
+        "report-06",
+        "report-07",
         "report-08",
     ]
     assert again.answers.keys() == answered_before.keys()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from unclf.documents import Document
 from unclf.evaluation import cross_validate
-from unclf.model import RankedDocument, ScoredParagraph, TargetSelector, parse_documents
+from unclf.model import RankedDocument, TargetSelector, parse_documents
 from unclf.persistence import save_model
 from unclf.review.explain import Explanation, explain
 from unclf.review.ordering import margin, most_uncertain_first
@@ -48,6 +48,7 @@ class ParagraphView:
     paragraph: Paragraph
     score: float | None
     rank: int | None  # 1 = the model's choice
+    score_words: str | None
     is_target: bool  # the reviewer marked it
 
     @property
@@ -62,6 +63,7 @@ class ParagraphView:
             "page": self.page,
             "score": self.score,
             "rank": self.rank,
+            "score_in_words": self.score_words,
             "is_target": self.is_target,
         }
 
@@ -75,8 +77,12 @@ class DocumentView:
     paragraphs: list[ParagraphView]
     candidates: list[int]  # paragraph positions, the model's choice first
     answered: bool
-    score_words: str | None
     explanation: Explanation | None
+
+    @property
+    def score_words(self) -> str | None:
+        """The model's choice's score in words (None without a model)."""
+        return self.paragraphs[self.candidates[0]].score_words if self.candidates else None
 
     def to_dict(self) -> dict:
         why = self.explanation
@@ -207,24 +213,24 @@ class ReviewSession:
         ranked = self.ranking(doc_id)
         answer = self.store.answered(self.label).get(doc_id)
         marked = set(self._positions(doc, answer.spans(self.label))) if answer else set()
-        score: dict[int, tuple[float, int]] = {}
+        score: dict[int, tuple[float, int, str]] = {}
         candidates: list[int] = []
+        why = None
         if ranked is not None:
+            threshold = self.model.abstain_threshold_
             index = {id(p): k for k, p in enumerate(doc.paragraphs)}
             for rank, scored in enumerate(ranked.paragraphs, 1):
-                score[index[id(scored.paragraph)]] = (scored.score, rank)
+                words = score_in_words(scored.score, threshold)
+                score[index[id(scored.paragraph)]] = (scored.score, rank, words)
             candidates = [index[id(s.paragraph)] for s in ranked.paragraphs[:CANDIDATES]]
+            if candidates:
+                with self._model_lock:
+                    why = explain(self.model, doc, candidates[0])
         paragraphs = [
-            ParagraphView(k, p, *score.get(k, (None, None)), is_target=k in marked)
+            ParagraphView(k, p, *score.get(k, (None, None, None)), is_target=k in marked)
             for k, p in enumerate(doc.paragraphs)
         ]
-        words = why = None
-        if ranked is not None and candidates:
-            best: ScoredParagraph = ranked.paragraphs[0]
-            words = score_in_words(best.score, self.model.abstain_threshold_)
-            with self._model_lock:
-                why = explain(self.model, doc, candidates[0])
-        return DocumentView(doc_id, paragraphs, candidates, answer is not None, words, why)
+        return DocumentView(doc_id, paragraphs, candidates, answer is not None, why)
 
     def explain(self, doc_id: str, position: int) -> Explanation | None:
         """Why the model scores paragraph ``position`` of the document as it does."""

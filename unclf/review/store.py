@@ -62,7 +62,7 @@ class LabelStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self.answers: dict[str, Answer] = self._read()
+        self.answers: dict[str, Answer] = {}
         self.tidy()
 
     # -- reading ---------------------------------------------------------------------------
@@ -90,12 +90,16 @@ class LabelStore:
         return answers
 
     def tidy(self) -> None:
-        """One line per document, so that ``unclf train`` can read the file as it is."""
-        if not self.path.exists():
-            return
-        with self._lock, self._file_lock(), atomic_open(self.path) as out:
-            for doc_id, answer in self.answers.items():
-                out.write(json.dumps(answer.to_record(doc_id), ensure_ascii=False) + "\n")
+        """Read the answers back and leave one line per document, so that ``unclf train`` can
+        read the file as it is. Read and written under the file's lock, so that the answers
+        another server appends meanwhile are kept."""
+        with self._lock, self._file_lock():
+            self.answers = self._read()
+            if not self.path.exists():
+                return
+            with atomic_open(self.path) as out:
+                for doc_id, answer in self.answers.items():
+                    out.write(json.dumps(answer.to_record(doc_id), ensure_ascii=False) + "\n")
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ function documentPage(view) {
     const paragraph = view.paragraphs[position];
     document.getElementById("candidate-number").textContent = position + 1;
     document.getElementById("candidate-rank").textContent = current + 1;
-    document.getElementById("score-words").textContent = Math.round(100 * paragraph.score) + " in 100";
+    document.getElementById("score-words").textContent = paragraph.score_in_words;
     const why = await send("GET", "/api/why?id=" + encodeURIComponent(view.id) + "&paragraph=" + position);
     showWhy(why, mark);
   }
