@@ -4,6 +4,7 @@ the order of the documents, the explanations, the command line."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -313,3 +314,12 @@ def test_review_command_refuses_what_it_cannot_use_in_one_line(tmp_path):
     assert damaged.stderr.startswith("unclf: error: bad.unclf")
     same = run("doc.txt", "--labels", "doc.txt")
     assert same.returncode == 2 and "is one of the documents to review" in same.stderr
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        busy = run("doc.txt", "--port", str(port))
+    assert busy.returncode == 2
+    assert (
+        busy.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"unclf: error: cannot listen on 127.0.0.1:{port}")
+    )

@@ -770,9 +770,9 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     try:
         session = open_session(args.inputs, args.labels, args.label, args.model, args.model_out)
+        serve(session, args.host, args.port)
     except ReviewSetupError as e:
         raise UsageError(str(e)) from None
-    serve(session, args.host, args.port)
     return EXIT_OK
 
 

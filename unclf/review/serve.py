@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,11 +64,17 @@ def open_session(
 
 
 def serve(session: ReviewSession, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve until Ctrl+C; the labels file is tidied (one line per document) on the way out."""
+    """Serve until Ctrl+C; the labels file is tidied (one line per document) on the way out.
+    Raises ReviewSetupError when the address cannot be listened on (a port in use)."""
     import uvicorn
 
     from unclf.review.app import LOCAL_HOSTS, create_app
 
+    try:  # said in one line here rather than in the server's log
+        with socket.create_server((host, port)):
+            pass
+    except OSError as e:
+        raise ReviewSetupError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     app = create_app(session, hosts=(*LOCAL_HOSTS, host))
     shown = f"[{host}]" if ":" in host else host
     print(
