@@ -1,13 +1,15 @@
 """Does the review order pay? A simulated reviewer answers with the gold labels.
 
 Run: python benchmarks/review.py [--data ../shared/data] [--tasks upr:Minorities,...]
-    [--seeds 0,1,2] [--answers 10,20,40] [--batch 5] [--start 5] [--json review.json]
+    [--seeds 0,1,2] [--answers 10,20,40] [--batch 5] [--start 5] [--held-out 100] [--pool 100]
+    [--json review.json]
 
 Per task and seed, the documents are split once: a third (at most ``--held-out``) is held out,
-the rest is the pool the reviewer works through. Both orders start from the same ``--start``
-random documents (at least one with a target). *Uncertainty*, as ``unclf review`` orders its
-list: the model is retrained every ``--batch`` answers and the reviewer answers next the
-``--batch`` pool documents whose best paragraph stands least above the second
+and of the rest at most ``--pool`` documents are the pool the reviewer works through (the
+model ranks the whole pool after every batch: the cost of the run). Both orders start from the
+same ``--start`` random documents (at least one with a target). *Uncertainty*, as ``unclf
+review`` orders its list: the model is retrained every ``--batch`` answers and the reviewer
+answers next the ``--batch`` pool documents whose best paragraph stands least above the second
 (``unclf.review.ordering``). *Random*: the pool in a random order. After 10, 20 and 40 answers
 a model trained on the answered documents is scored on the held-out documents (hit@1 over those
 with a target). Reported: the mean over seeds and the spread (standard deviation).
@@ -28,6 +30,21 @@ from unclf.model import TargetSelector, parse_documents
 from unclf.review.ordering import most_uncertain_first
 
 TASKS = {"upr:Minorities": "upr-dev.jsonl.gz", "cuad:Governing Law": "cuad-dev.jsonl.gz"}
+
+
+class _Parsed:
+    """Documents parsed when first used: a split needs only its held-out part and its pool."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts, self.cache = texts, {}
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int):
+        if i not in self.cache:
+            self.cache[i] = next(parse_documents([self.texts[i]]))
+        return self.cache[i]
 
 
 def _fit(docs, targets, answered: list[int]) -> TargetSelector:
@@ -52,12 +69,19 @@ def _start(pool: list[int], targets, size: int, rng: np.random.Generator) -> lis
 
 
 def simulate(
-    docs, targets, seed: int, answers: list[int], batch: int, start: int, held_out_max: int
+    docs,
+    targets,
+    seed: int,
+    answers: list[int],
+    batch: int,
+    start: int,
+    held_out_max: int,
+    pool_max: int,
 ) -> dict[str, dict[int, float]]:
     rng = np.random.default_rng(seed)
     order = [int(i) for i in rng.permutation(len(docs))]
     n_held = min(held_out_max, len(docs) // 3)
-    held_out, pool = order[:n_held], order[n_held:]
+    held_out, pool = order[:n_held], order[n_held:][:pool_max]
     first = _start(pool, targets, start, rng)
     rest = [i for i in pool if i not in first]
 
@@ -75,6 +99,7 @@ def simulate(
         chosen = most_uncertain_first([str(i) for i in waiting], rankings)[:batch]
         take = min(batch, max(answers) - len(answered))
         answered += [int(i) for i in chosen[:take]]
+        print(f"  seed {seed}: {len(answered)} answers", file=sys.stderr, flush=True)
         waiting = [i for i in waiting if str(i) not in chosen[:take]]
     scores["uncertainty"][max(answers)] = _hit_at_1(
         _fit(docs, targets, answered), docs, targets, held_out
@@ -91,6 +116,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5)
     parser.add_argument("--start", type=int, default=5)
     parser.add_argument("--held-out", type=int, default=100, help="at most this many held out")
+    parser.add_argument("--pool", type=int, default=100, help="at most this many to review")
     parser.add_argument("--json", type=Path, help="write every score here")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -103,12 +129,14 @@ def main() -> None:
         label = task.split(":", 1)[1]
         began = time.time()
         labelled, _ = read_labelled(args.data / TASKS[task], label=label)
-        docs = list(parse_documents(d.text for d in labelled))
+        docs = _Parsed([d.text for d in labelled])
         targets = [[(t.start, t.end) for t in d.targets] for d in labelled]
         runs = []
         for seed in seeds:
             runs.append(
-                simulate(docs, targets, seed, answers, args.batch, args.start, args.held_out)
+                simulate(
+                    docs, targets, seed, answers, args.batch, args.start, args.held_out, args.pool
+                )
             )
             print(f"{task} seed {seed}: {runs[-1]}", file=sys.stderr, flush=True)
         results[task] = {
