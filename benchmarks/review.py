@@ -2,7 +2,7 @@
 
 Run: python benchmarks/review.py [--data ../shared/data] [--tasks upr:Minorities,...]
     [--seeds 0,1,2] [--answers 10,20,40] [--batch 5] [--start 5] [--held-out 100] [--pool 100]
-    [--json review.json]
+    [--jobs 1] [--json review.json]
 
 Per task and seed, the documents are split once: a third (at most ``--held-out``) is held out,
 and of the rest at most ``--pool`` documents are the pool the reviewer works through (the
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from joblib import Parallel, delayed
 
 from unclf.documents import read_labelled
 from unclf.model import TargetSelector, parse_documents
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=5)
     parser.add_argument("--held-out", type=int, default=100, help="at most this many held out")
     parser.add_argument("--pool", type=int, default=100, help="at most this many to review")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run side by side")
     parser.add_argument("--json", type=Path, help="write every score here")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -131,14 +133,14 @@ def main() -> None:
         labelled, _ = read_labelled(args.data / TASKS[task], label=label)
         docs = _Parsed([d.text for d in labelled])
         targets = [[(t.start, t.end) for t in d.targets] for d in labelled]
-        runs = []
-        for seed in seeds:
-            runs.append(
-                simulate(
-                    docs, targets, seed, answers, args.batch, args.start, args.held_out, args.pool
-                )
+        runs = Parallel(n_jobs=args.jobs)(
+            delayed(simulate)(
+                docs, targets, seed, answers, args.batch, args.start, args.held_out, args.pool
             )
-            print(f"{task} seed {seed}: {runs[-1]}", file=sys.stderr, flush=True)
+            for seed in seeds
+        )
+        for seed, run in zip(seeds, runs, strict=True):
+            print(f"{task} seed {seed}: {run}", file=sys.stderr, flush=True)
         results[task] = {
             order: {
                 n: {
