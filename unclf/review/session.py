@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -111,7 +110,6 @@ class TrainingState:
     message: str = ""
     new_figure: dict | None = None
     old_figure: dict | None = None
-    started: float = 0.0
     candidate: TargetSelector | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
@@ -316,9 +314,7 @@ class ReviewSession:
         with self._state_lock:
             if self.training.status == "running":
                 return self.training
-            self.training = TrainingState(
-                status="running", step="reading the answers", started=time.time()
-            )
+            self.training = TrainingState(status="running", step="reading the answers")
         self._trainer.submit(self._train, self.training)
         return self.training
 
