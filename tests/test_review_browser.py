@@ -151,6 +151,8 @@ def test_one_click_marks_a_target_and_it_is_on_disk(server, browser):
         assert f"p{targets[doc_id]}" in [
             e.get_attribute("id") for e in browser.find_elements("css selector", ".target")
         ]
+    target = _by_id(browser, f"p{targets['report-03']}")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'end'})", target)
     _screenshot(browser, "label")
     answers = _answers(server)
     for doc_id in ("report-01", "report-02", "report-03"):
