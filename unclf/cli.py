@@ -1,4 +1,4 @@
-"""The ``unclf`` command: segment, train, predict, evaluate, cv, learning-curve.
+"""The ``unclf`` command: segment, train, predict, evaluate, cv, learning-curve, review.
 
 Only argument handling, reading and writing live here; every decision is made by the library.
 Exit status: 0 every document done, 1 some documents failed (the others are written) or the
@@ -1330,7 +1330,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png", help="write the plot here (PNG)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_learning_curve)
+
+    p = sub.add_parser("review", help="label, review and correct suggestions in the browser")
+    p.add_argument("inputs", nargs="+", metavar="COLLECTION", help=inputs_help)
+    p.add_argument("--model", help="model whose suggestions to review (default: none yet)")
+    p.add_argument("--labels", default="labels.jsonl", help="answers file (default: labels.jsonl)")
+    p.add_argument("--label", help="the label to answer (default: the model's, else 'target')")
+    p.add_argument("--model-out", help="where a retrained model goes (default: beside --labels)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=_positive, default=8765, help="port (default: 8765)")
+    p.set_defaults(run=cmd_review)
     return parser
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from unclf.review.serve import ReviewSetupError, open_session, serve
+
+    try:
+        session = open_session(args.inputs, args.labels, args.label, args.model, args.model_out)
+        serve(session, args.host, args.port)
+    except ReviewSetupError as e:
+        raise UsageError(str(e)) from None
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,325 @@
+"""The review app over its JSON API (Starlette's test client) and its parts: the labels file,
+the order of the documents, the explanations, the command line."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from review_data import LABEL, write_collection
+
+from unclf.documents import read_labelled
+from unclf.model import RankedDocument, ScoredParagraph, TargetSelector
+from unclf.persistence import default_model_path
+from unclf.review.app import create_app
+from unclf.review.explain import _feature_names, explain
+from unclf.review.ordering import margin, most_uncertain_first
+from unclf.review.serve import open_session
+from unclf.review.store import LabelStore
+from unclf.segmenter import Paragraph, parse_many
+
+
+@pytest.fixture()
+def collection(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    return write_collection(tmp_path)
+
+
+def _client(collection_path: Path, labels: Path, model: Path | None = None, **kwargs):
+    session = open_session(
+        [str(collection_path)], str(labels), LABEL, None if model is None else str(model)
+    )
+    app = create_app(session, hosts=("testserver",), rank_on_start=False, **kwargs)
+    return TestClient(app), session
+
+
+def _wait_for_training(client: TestClient, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get("/api/train").json()
+        if state["status"] != "running":
+            return state
+        time.sleep(0.2)
+    raise AssertionError("training did not finish")
+
+
+# --- the loop: label three documents, retrain, see the suggestion change ----------------------
+
+
+def test_label_three_retrain_and_the_suggestion_changes(collection, tmp_path):
+    path, targets = collection
+    labels = tmp_path / "labels.jsonl"
+    client, _ = _client(path, labels, default_model_path())
+    with client:
+        unseen = "report-08"
+        before = client.get(f"/api/documents/{unseen}").json()
+        assert before["candidates"][0] != targets[unseen]  # the example model knows no water
+
+        for doc_id in ("report-01", "report-02", "report-03"):
+            response = client.post("/api/labels", json={"id": doc_id, "targets": [targets[doc_id]]})
+            assert response.status_code == 200, response.text
+        assert (
+            client.post("/api/labels", json={"id": "report-04", "targets": []}).status_code == 200
+        )
+
+        assert client.post("/api/train").status_code == 202
+        state = _wait_for_training(client)
+        assert state["status"] == "ready", state
+        assert state["new_figure"]["hit@1"] is not None
+        assert "cross-validated" in state["new_figure"]["how"]
+        assert state["old_figure"]["how"].startswith("on your answered documents")
+        used = client.post("/api/train/use").json()
+        assert Path(used["model"]).exists()
+
+        after = client.get(f"/api/documents/{unseen}").json()
+        assert after["candidates"][0] == targets[unseen]
+        chosen = after["paragraphs"][targets[unseen]]
+        assert chosen["rank"] == 1
+        assert chosen["score"] > before["paragraphs"][targets[unseen]]["score"]
+        assert any("water" in w["words"] for w in after["why"]["words"])
+        # the answered documents now come last in the list
+        order = [d["id"] for d in client.get("/api/documents").json()]
+        assert order[-4:] == ["report-01", "report-02", "report-03", "report-04"]
+
+    # the labels file, tidied on the way out, is what ``unclf train`` reads
+    docs, _ = read_labelled(labels, label=LABEL)
+    assert [d.id for d in docs] == ["report-01", "report-02", "report-03", "report-04"]
+    assert [len(d.targets) for d in docs] == [1, 1, 1, 0]
+
+
+def test_training_needs_answers_and_says_so(collection, tmp_path):
+    path, targets = collection
+    client, _ = _client(path, tmp_path / "labels.jsonl")
+    with client:
+        client.post("/api/labels", json={"id": "report-01", "targets": [targets["report-01"]]})
+        client.post("/api/train")
+        state = _wait_for_training(client)
+        assert state["status"] == "failed"
+        assert "needs at least 2 answered documents" in state["message"]
+        assert client.post("/api/train/use").status_code == 409
+        assert client.post("/api/predict", json={"text": "a text"}).status_code == 409
+
+
+# --- the JSON API -----------------------------------------------------------------------------
+
+
+def test_api_document_paragraphs_offsets_and_predict(collection, tmp_path):
+    path, _ = collection
+    client, _ = _client(path, tmp_path / "labels.jsonl", default_model_path())
+    text = json.loads(path.read_text().splitlines()[0])["text"]
+    with client:
+        doc = client.get("/api/documents/report-01").json()
+        for p in doc["paragraphs"]:
+            assert p["text"].split()[0] in text[p["start"] : p["end"]]
+        assert doc["paragraphs"][0]["page"] is None  # text, not a PDF
+        ranked = client.post("/api/predict", json={"text": text, "top_k": 2}).json()
+        assert len(ranked["paragraphs"]) == 2
+        assert ranked["paragraphs"][0]["score"] >= ranked["paragraphs"][1]["score"]
+        as_file = client.post(
+            "/api/predict", content=text.encode(), headers={"content-type": "text/plain"}
+        ).json()
+        assert as_file["paragraphs"][0] == ranked["paragraphs"][0]
+        assert client.post("/api/predict", content=b"\xff\xfe", headers={}).status_code == 415
+        spec = client.get("/openapi.json").json()
+        assert {"/api/documents", "/api/labels", "/api/train", "/api/predict"} <= set(spec["paths"])
+        assert client.get("/docs").status_code == 404  # it would load scripts from a CDN
+
+
+def test_export_csv_marks_what_was_reviewed(collection, tmp_path):
+    path, targets = collection
+    client, _ = _client(path, tmp_path / "labels.jsonl", default_model_path())
+    with client:
+        client.post("/api/labels", json={"id": "report-02", "targets": [targets["report-02"]]})
+        lines = client.get("/export.csv").text.splitlines()
+    assert lines[0] == "document,label,paragraph,number,page,text,score,reviewed"
+    rows = {line.split(",")[0]: line for line in lines[1:]}
+    assert len(rows) == 8
+    assert (
+        rows["report-02"].endswith(",yes") and f",{targets['report-02'] + 1}," in rows["report-02"]
+    )
+    assert rows["report-01"].endswith(",no")
+
+
+# --- safety -----------------------------------------------------------------------------------
+
+
+def test_only_the_collections_documents_are_served(collection, tmp_path):
+    path, _ = collection
+    client, _ = _client(path, tmp_path / "labels.jsonl")
+    with client:
+        for url in (
+            "/api/documents/../../etc/passwd",
+            "/documents/%2Fetc%2Fpasswd",
+            "/api/documents/" + str(path),
+            "/static/../app.py",
+        ):
+            assert client.get(url).status_code == 404, url
+        bad = client.post("/api/labels", json={"id": "report-01", "targets": [99]})
+        assert bad.status_code == 422 and "no paragraph 100" in bad.json()["detail"]
+        assert client.post("/api/labels", json={"id": "nope", "targets": []}).status_code == 404
+
+
+def test_writes_from_another_site_and_foreign_hosts_are_refused(collection, tmp_path):
+    path, _ = collection
+    labels = tmp_path / "labels.jsonl"
+    client, _ = _client(path, labels)
+    answer = {"id": "report-01", "targets": []}
+    with client:
+        assert (
+            client.post(
+                "/api/labels", json=answer, headers={"Origin": "http://evil.test"}
+            ).status_code
+            == 403
+        )
+        cross = client.post("/api/labels", json=answer, headers={"Sec-Fetch-Site": "cross-site"})
+        assert cross.status_code == 403
+        assert client.get("/", headers={"Host": "evil.test"}).status_code == 421
+        assert not labels.exists() or "report-01" not in labels.read_text()
+        own = client.post("/api/labels", json=answer, headers={"Origin": "http://testserver"})
+        assert own.status_code == 200
+
+
+def test_uploads_are_capped(collection, tmp_path):
+    path, _ = collection
+    client, _ = _client(path, tmp_path / "labels.jsonl", default_model_path(), max_upload=1000)
+    with client:
+        big = b"x " * 1000
+        sized = client.post("/api/predict", content=big, headers={"content-type": "text/plain"})
+        assert sized.status_code == 413
+
+        def chunks():  # no Content-Length: counted as it arrives
+            yield from (big[i : i + 100] for i in range(0, len(big), 100))
+
+        streamed = client.post(
+            "/api/predict", content=chunks(), headers={"content-type": "text/plain"}
+        )
+        assert streamed.status_code == 413
+
+
+# --- the labels file --------------------------------------------------------------------------
+
+
+def test_labels_file_resumes_later_answers_win_and_other_labels_stay(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    store = LabelStore(path)
+    store.answer("a", "one two", "Water", [(0, 3)])
+    store.answer("a", "one two", "Health", [(4, 7)])
+    store.answer("a", "one two", "Water", [])  # changed mind: none here
+    assert len(path.read_text().splitlines()) == 3  # one line per answer, appended
+    again = LabelStore(path)
+    assert again.answers["a"].answered == ["Health", "Water"]
+    assert again.answers["a"].spans("Water") == []
+    assert [(t.start, t.end) for t in again.answers["a"].spans("Health")] == [(4, 7)]
+    assert len(path.read_text().splitlines()) == 1  # tidied when opened
+    assert again.training_data("Water") == (["a"], ["one two"], [[]])
+
+
+def test_a_line_cut_short_by_a_crash_is_left_out_and_the_next_answer_is_whole(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    store = LabelStore(path)
+    store.answer("a", "text a", "Water", [(0, 4)])
+    with open(path, "a") as handle:
+        handle.write('{"id": "b", "text": "tex')  # killed mid-write: never acknowledged
+    store.answer("c", "text c", "Water", [])
+    with pytest.warns(UserWarning, match="labels.jsonl:2: unreadable answer left out"):
+        again = LabelStore(path)
+    assert sorted(again.answers) == ["a", "c"]
+
+
+def test_two_tabs_answering_at_once_lose_nothing(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    store = LabelStore(path)
+    labels = [f"label-{k}" for k in range(4)]
+
+    def tab(k: int) -> None:
+        for n in range(10):
+            store.answer(f"doc-{n}", f"text {n}", labels[k], [(0, 4)])
+
+    threads = [threading.Thread(target=tab, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    again = LabelStore(path)
+    assert len(again.answers) == 10
+    for answer in again.answers.values():
+        assert sorted(answer.answered) == labels
+        assert len(answer.targets) == 4
+
+
+# --- order and explanation --------------------------------------------------------------------
+
+
+def _ranked(*scores: float) -> RankedDocument:
+    paragraph = Paragraph(0, 0, 1, "x", None, "paragraph", None)
+    return RankedDocument([ScoredParagraph(paragraph, s, False) for s in scores])
+
+
+def test_the_most_uncertain_documents_come_first():
+    rankings = {"sure": _ranked(0.95, 0.1), "torn": _ranked(0.5, 0.45), "flat": _ranked(0.1, 0.05)}
+    assert margin(rankings["torn"]) == pytest.approx(0.05)
+    assert most_uncertain_first(["sure", "new", "torn", "flat"], rankings) == [
+        "torn",
+        "flat",
+        "sure",
+        "new",
+    ]
+
+
+def test_explanation_names_every_input_of_the_ranker(collection):
+    path, targets = collection
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    docs = list(parse_many(r["text"] for r in records))
+    spans = [
+        [(d.paragraphs[targets[r["id"]]].start, d.paragraphs[targets[r["id"]]].end)]
+        for d, r in zip(docs, records, strict=True)
+    ]
+    model = TargetSelector(guard=False).fit(docs[:6], spans[:6])
+    why = explain(model, docs[7], targets["report-08"])
+    assert not any(name.startswith("feature ") for name, _ in why.features)
+    assert len(why.features) == 8
+    assert "water" in " ".join(w for w, _ in why.words)
+    assert all(weight > 0 for _, weight in why.words)
+    assert len(_feature_names(model)) == model.ranker_[-1].coef_.shape[1]
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_review_command_refuses_what_it_cannot_use_in_one_line(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "unclf.cli", "review", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
+
+    missing = run("nowhere.jsonl")
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines()[-1] == (
+        "unclf: error: nowhere.jsonl: no readable documents to review"
+    )
+    (tmp_path / "doc.txt").write_text("A paragraph.\n")
+    (tmp_path / "bad.unclf").write_text("not a model")
+    damaged = run("doc.txt", "--model", "bad.unclf")
+    assert damaged.returncode == 2 and "Traceback" not in damaged.stderr
+    assert damaged.stderr.startswith("unclf: error: bad.unclf")
+    same = run("doc.txt", "--labels", "doc.txt")
+    assert same.returncode == 2 and "is one of the documents to review" in same.stderr
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        busy = run("doc.txt", "--port", str(port))
+    assert busy.returncode == 2
+    assert (
+        busy.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"unclf: error: cannot listen on 127.0.0.1:{port}")
+    )

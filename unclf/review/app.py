@@ -1,0 +1,277 @@
+"""The review web app: pages for people, a JSON API for platforms, over one ReviewSession.
+
+Routes only translate between HTTP and the session. Safety lives here: only the collection's
+documents are served (looked up by id, never opened by a path from the URL), writes whose
+``Origin`` is another site are refused, requests larger than ``max_upload`` bytes are refused
+before they are read whole, and the ``Host`` must be this machine's (no DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from unclf.review.session import ReviewSession, score_in_words
+
+__all__ = ["create_app"]
+
+_HERE = Path(__file__).parent
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_UPLOAD = 20 * 1024 * 1024
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+EXPORT_COLUMNS = ("document", "label", "paragraph", "number", "page", "text", "score", "reviewed")
+
+
+class LabelIn(BaseModel):
+    id: str = Field(description="the document's id in the collection")
+    targets: list[int] = Field(
+        description="positions (from 0) of the paragraphs that are the label's targets; "
+        "empty: none here"
+    )
+
+
+class PredictIn(BaseModel):
+    text: str = Field(description="a document's text")
+    top_k: int = Field(5, ge=0, description="paragraphs returned, best first (0: all)")
+
+
+class _Guard:
+    """Refuses cross-site writes, oversized bodies and foreign Host headers (pure ASGI, so
+    a body is counted as it arrives, never read whole first)."""
+
+    def __init__(self, app: ASGIApp, max_upload: int, hosts: Sequence[str]) -> None:
+        self.app, self.max_upload, self.hosts = app, max_upload, set(hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        if host.rsplit(":", 1)[0] not in self.hosts:
+            await _refuse(send, 421, f"refused: this server answers only to {sorted(self.hosts)}")
+            return
+        if scope["method"] in _UNSAFE:
+            origin = headers.get("origin")
+            own = f"{scope.get('scheme', 'http')}://{host}"
+            if (origin is not None and origin != own) or (
+                origin is None and headers.get("sec-fetch-site") in ("cross-site", "same-site")
+            ):
+                await _refuse(send, 403, f"refused: a write from another site ({origin})")
+                return
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_upload:
+            await _refuse(send, 413, f"refused: larger than {self.max_upload} bytes")
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_upload:
+                raise HTTPException(413, f"refused: larger than {self.max_upload} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"detail": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(
+    session: ReviewSession,
+    *,
+    max_upload: int = MAX_UPLOAD,
+    hosts: Sequence[str] = LOCAL_HOSTS,
+    rank_on_start: bool = True,
+) -> FastAPI:
+    """The app over ``session``; ``hosts``: the names this server may be reached by."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        if rank_on_start:
+            session.rank_collection()
+        yield
+        session.close()
+        session.store.tidy()
+
+    app = FastAPI(
+        title="unclf review",
+        description="Label, review and correct target paragraphs; retrain; export.",
+        docs_url=None,  # the interactive docs load scripts from a CDN; the description is served
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.add_middleware(_Guard, max_upload=max_upload, hosts=hosts)
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=_HERE / "templates")
+
+    def document_or_404(doc_id: str) -> str:
+        if doc_id not in session.documents:
+            raise HTTPException(404, f"no document {doc_id!r} in this collection")
+        return doc_id
+
+    def page(request: Request, name: str, **context) -> HTMLResponse:
+        context.update(label=session.label, has_model=session.model is not None)
+        return templates.TemplateResponse(request, name, context)
+
+    # -- pages ---------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def list_page(request: Request) -> HTMLResponse:
+        rows = session.order()
+        return page(
+            request,
+            "list.html",
+            rows=rows,
+            answered=sum(r["answered"] for r in rows),
+            ranked=session.ranked_count(),
+            total=len(rows),
+        )
+
+    @app.get("/documents/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def document_page(request: Request, doc_id: str) -> HTMLResponse:
+        view = session.view(document_or_404(doc_id))
+        order = [r["id"] for r in session.order() if not r["answered"] and r["id"] != doc_id]
+        return page(
+            request,
+            "document.html",
+            view=view,
+            data=view.to_dict(),
+            next_id=order[0] if order else None,
+        )
+
+    @app.get("/training", response_class=HTMLResponse, include_in_schema=False)
+    def training_page(request: Request) -> HTMLResponse:
+        return page(
+            request,
+            "training.html",
+            state=session.training.to_dict(),
+            answered=len(session.store.answered(session.label)),
+        )
+
+    @app.get("/export.csv", tags=["export"], summary="the suggestions of the whole collection")
+    def export() -> Response:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+        writer.writeheader()
+        for row in session.export_rows():
+            writer.writerow({**row, "reviewed": "yes" if row["reviewed"] else "no"})
+        return Response(
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": 'attachment; filename="suggestions.csv"'},
+        )
+
+    # -- API -----------------------------------------------------------------------------
+
+    @app.get("/api/documents", tags=["documents"], summary="documents, the most uncertain first")
+    def api_documents() -> list[dict]:
+        return session.order()
+
+    @app.get("/api/documents/{doc_id:path}", tags=["documents"], summary="paragraphs with scores")
+    def api_document(doc_id: str) -> dict:
+        return session.view(document_or_404(doc_id)).to_dict()
+
+    @app.get("/api/why", tags=["documents"], summary="what weighed most for a paragraph")
+    def api_why(id: str, paragraph: int) -> dict:
+        try:
+            why = session.explain(document_or_404(id), paragraph)
+        except IndexError as e:
+            raise HTTPException(404, str(e)) from None
+        if why is None:
+            raise HTTPException(409, "no model yet: label some documents and retrain")
+        return {
+            "words": [{"words": w, "weight": x} for w, x in why.words],
+            "features": [{"feature": f, "weight": x} for f, x in why.features],
+        }
+
+    @app.post("/api/labels", tags=["labels"], summary="answer a document (written at once)")
+    def api_label(answer: LabelIn) -> dict:
+        try:
+            return session.answer(document_or_404(answer.id), answer.targets)
+        except IndexError as e:
+            raise HTTPException(422, str(e)) from None
+
+    @app.post(
+        "/api/train", tags=["training"], summary="retrain from the answers, in the background"
+    )
+    def api_train() -> JSONResponse:
+        return JSONResponse(session.start_training().to_dict(), status_code=202)
+
+    @app.get("/api/train", tags=["training"], summary="the retraining run's progress and figures")
+    def api_train_state() -> dict:
+        return session.training.to_dict()
+
+    @app.post("/api/train/use", tags=["training"], summary="replace the model by the retrained one")
+    def api_train_use() -> dict:
+        try:
+            path = session.use_new_model()
+        except ValueError as e:
+            raise HTTPException(409, str(e)) from None
+        return {"model": str(path), **session.training.to_dict()}
+
+    @app.post("/api/train/keep", tags=["training"], summary="keep the current model")
+    def api_train_keep() -> dict:
+        session.keep_current_model()
+        return session.training.to_dict()
+
+    @app.post(
+        "/api/predict",
+        tags=["predict"],
+        summary="rank the paragraphs of a posted text (JSON {text}) or a UTF-8 text file (body)",
+    )
+    async def api_predict(request: Request) -> dict:
+        if session.model is None:
+            raise HTTPException(409, "no model yet: label some documents and retrain")
+        body = await request.body()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            posted = PredictIn.model_validate_json(body)
+            text, top_k = posted.text, posted.top_k
+        else:
+            try:
+                text = body.decode("utf-8").removeprefix("\ufeff")
+            except UnicodeDecodeError:
+                raise HTTPException(415, "expected a UTF-8 text file") from None
+            top_k = 5
+        if not text.strip():
+            raise HTTPException(422, "the text is empty")
+        ranked = session.predict(text)
+        keep = ranked.paragraphs if top_k == 0 else ranked.paragraphs[:top_k]
+        return {
+            "paragraphs": [
+                {
+                    **s.paragraph.to_dict(),
+                    "score": s.score,
+                    "is_target": s.is_target,
+                    "score_in_words": score_in_words(s.score, session.model.abstain_threshold_),
+                }
+                for s in keep
+            ]
+        }
+
+    return app

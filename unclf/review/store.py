@@ -1,0 +1,188 @@
+"""The reviewer's answers, kept in a labels file that ``unclf train`` reads.
+
+Every answer is one JSON line ``{"id", "text", "targets", "answered"}`` appended and flushed to
+disk (fsync) before it is acknowledged, so a killed server loses no answer it confirmed. The line
+holds the document's whole state (its targets of every label answered so far), so when the file
+is read back the last line of a document is its answer. Opening the store tidies the file (one
+line per document, written aside and renamed into place), which is what ``unclf train`` needs:
+it refuses a document given twice. ``answered`` lists the labels the reviewer has answered for
+the document: a document answered "none here" has no target of that label, and one never
+answered is no negative.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from unclf.documents import TargetSpan
+from unclf.files import atomic_open
+
+__all__ = ["Answer", "LabelStore", "LabelsFileError"]
+
+
+class LabelsFileError(Exception):
+    """The labels file cannot be used; the message names it."""
+
+
+@dataclass
+class Answer:
+    """What the reviewer said of one document: its text, its targets and the labels answered."""
+
+    text: str
+    targets: list[TargetSpan] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+
+    def spans(self, label: str) -> list[TargetSpan]:
+        return [t for t in self.targets if t.label == label]
+
+    def to_record(self, doc_id: str) -> dict:
+        return {
+            "id": doc_id,
+            "text": self.text,
+            "targets": [{"start": t.start, "end": t.end, "label": t.label} for t in self.targets],
+            "answered": self.answered,
+        }
+
+
+class LabelStore:
+    """Answers by document id, backed by an append-only JSON lines file.
+
+    One lock serialises writers: two browser tabs answering at once each get their line, in
+    turn, and the second answer is merged into the first's state rather than replacing it. An
+    advisory file lock keeps a second server on the same file from interleaving lines.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self.answers: dict[str, Answer] = {}
+        self.tidy()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read(self) -> dict[str, Answer]:
+        answers: dict[str, Answer] = {}
+        if not self.path.exists():
+            return answers
+        try:
+            lines = self.path.read_bytes().split(b"\n")
+        except OSError as e:
+            raise LabelsFileError(f"{self.path}: cannot read: {e.strerror or e}") from None
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+                answers[str(record["id"])] = _answer(record)
+            except (ValueError, KeyError, TypeError) as e:
+                # Only a line cut short by a crash is expected here: it was never acknowledged.
+                warnings.warn(
+                    f"{self.path}:{number}: unreadable answer left out ({type(e).__name__})",
+                    stacklevel=2,
+                )
+        return answers
+
+    def tidy(self) -> None:
+        """Read the answers back and leave one line per document, so that ``unclf train`` can
+        read the file as it is. Read and written under the file's lock, so that the answers
+        another server appends meanwhile are kept."""
+        with self._lock, self._file_lock():
+            self.answers = self._read()
+            if not self.path.exists():
+                return
+            with atomic_open(self.path) as out:
+                for doc_id, answer in self.answers.items():
+                    out.write(json.dumps(answer.to_record(doc_id), ensure_ascii=False) + "\n")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def answer(
+        self, doc_id: str, text: str, label: str, spans: Iterable[tuple[int, int]]
+    ) -> Answer:
+        """Record that ``label``'s targets in the document are ``spans`` (none: "none here");
+        returns the document's state once it is on disk."""
+        with self._lock:
+            previous = self.answers.get(doc_id, Answer(text))
+            others = [t for t in previous.targets if t.label != label]
+            mine = [TargetSpan(start, end, label) for start, end in sorted(set(spans))]
+            answered = [*[a for a in previous.answered if a != label], label]
+            state = Answer(text, sorted(others + mine, key=_position), answered)
+            self._append(json.dumps(state.to_record(doc_id), ensure_ascii=False) + "\n")
+            self.answers[doc_id] = state
+            return state
+
+    def _append(self, line: str) -> None:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        with self._file_lock():
+            fd = os.open(self.path, flags, 0o644)
+            try:
+                if os.fstat(fd).st_size and not _ends_with_newline(self.path):
+                    os.write(fd, b"\n")  # a line cut short by a crash stays on its own
+                os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _file_lock(self):
+        return _FileLock(self.path.with_name(self.path.name + ".lock"))
+
+    # -- views -----------------------------------------------------------------------------
+
+    def answered(self, label: str) -> dict[str, Answer]:
+        """The documents answered for ``label``: the training data of its model."""
+        return {i: a for i, a in self.answers.items() if label in a.answered}
+
+    def training_data(self, label: str) -> tuple[list[str], list[str], list[Sequence]]:
+        """Ids, texts and ``(start, end)`` targets of the documents answered for ``label``."""
+        answered = self.answered(label)
+        ids = list(answered)
+        texts = [answered[i].text for i in ids]
+        targets = [[(t.start, t.end) for t in answered[i].spans(label)] for i in ids]
+        return ids, texts, targets
+
+
+class _FileLock:
+    """An exclusive advisory lock on a side file, held for one write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> _FileLock:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
+def _position(span: TargetSpan) -> tuple[int, int, str]:
+    return span.start, span.end, span.label or ""
+
+
+def _answer(record: dict) -> Answer:
+    text = record["text"]
+    if not isinstance(text, str):
+        raise TypeError("text")
+    targets = [
+        TargetSpan(int(t["start"]), int(t["end"]), t.get("label")) for t in record["targets"]
+    ]
+    # A file written by hand or for ``unclf train`` says nothing of what was answered: a
+    # document counts as answered for the labels it has targets of.
+    answered = record.get("answered", sorted({t.label for t in targets if t.label}))
+    return Answer(text, targets, [str(a) for a in answered])
