@@ -122,6 +122,13 @@ def _location(text: str, offset: int) -> str:
     return f"line {line}, chars {offset}"
 
 
+def _on_pages(doc: Document, start: int, end: int) -> dict:
+    """``page`` and ``boxes`` of a paragraph of a PDF; nothing for other documents."""
+    if doc.layout is None or not doc.layout.has_pages:
+        return {}
+    return {"page": doc.layout.page(start, end), "boxes": doc.layout.boxes(start, end)}
+
+
 # --- segment --------------------------------------------------------------------------------
 
 
@@ -216,8 +223,15 @@ def cmd_segment(args: argparse.Namespace) -> int:
         if args.format == "jsonl":
             # The record the segment command promises; a paragraph's section (a heading's text,
             # repeated on every paragraph under it) is in predict's text format and the library.
-            fields = [{k: v for k, v in p.to_dict().items() if k != "section"} for p in paragraphs]
-            out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
+            fields = [
+                {k: v for k, v in p.to_dict().items() if k != "section"}
+                | _on_pages(doc, p.start, p.end)
+                for p in paragraphs
+            ]
+            record: dict = {"id": doc.id, "paragraphs": fields}
+            if doc.layout is not None:  # offsets index the text extracted from the file
+                record["text"] = doc.text
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
             return
         out.write(f"# {doc.id}: {len(paragraphs)} paragraphs\n")
         for p in paragraphs:
@@ -403,6 +417,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 "text": s.paragraph.text,
                 "is_target": s.is_target,
             }
+            | _on_pages(doc, s.paragraph.start, s.paragraph.end)
             for s in shown
         ]
         out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
@@ -443,8 +458,11 @@ def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -
     for s in result.targets:
         p = s.paragraph
         number = f"{p.number}. " if p.number else ""
+        page = _on_pages(doc, p.start, p.end).get("page")
         out.write(
-            f"  [{p.index}] score {s.score:.2f}, {_location(doc.text, p.start)}-{p.end}"
+            f"  [{p.index}] score {s.score:.2f}, "
+            + (f"page {page}, " if page is not None else "")
+            + f"{_location(doc.text, p.start)}-{p.end}"
             + (f", under {p.section!r}" if p.section else "")
             + "\n"
         )
@@ -524,7 +542,8 @@ def cmd_cv(args: argparse.Namespace) -> int:
     if args.report:
         title = f"unclf cross-validation: {args.label or Path(args.data).name}"
         with _output(args.report) as out:
-            out.write(render_report(cv, title))
+            layouts = {d.id: d.layout for d in docs if d.layout is not None}
+            out.write(render_report(cv, title, layouts))
     if args.json:
         _json_out(cv.to_dict())
         return EXIT_OK
@@ -656,7 +675,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"unclf {unclf.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    inputs_help = ".txt files, folders, JSONL/CSV/Parquet with id and text, or - for stdin"
+    inputs_help = (
+        ".txt, .pdf, .docx or .html files, folders of them, JSONL/CSV/Parquet with id and text,"
+        " or - for stdin"
+    )
 
     p = sub.add_parser("segment", help="split documents into paragraphs")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs_help)
