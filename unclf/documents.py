@@ -655,13 +655,17 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _letters_and_digits(text: str) -> tuple[str, list[int]]:
-    """The text's letters and digits, case-folded and compatibility-normalised (a ligature
-    ``ﬁ`` is ``fi``), with the offset of the character each comes from."""
+def _letters_and_digits(text: str, keep: str = "") -> tuple[str, list[int]]:
+    """The text's letters and digits (and the characters in ``keep``), case-folded and
+    compatibility-normalised (a ligature ``ﬁ`` is ``fi``), with the offset of the character
+    each comes from."""
     letters: list[str] = []
     offsets: list[int] = []
     for offset, char in enumerate(text):
-        if char.isalnum():
+        if char in keep:
+            letters.append(char)
+            offsets.append(offset)
+        elif char.isalnum():
             for letter in unicodedata.normalize("NFKC", char).casefold():
                 if letter.isalnum():
                     letters.append(letter)
@@ -669,15 +673,40 @@ def _letters_and_digits(text: str) -> tuple[str, list[int]]:
     return "".join(letters), offsets
 
 
+_ANCHOR = 20  # letters and digits at each end of a target that anchor it across a page break
+
+
 def _letter_finder(text: str) -> Callable[[str], tuple[int, int] | None]:
     """Finds a target string in a text extracted from a file by its letters and digits alone,
-    so line breaks, hyphens at a line end and spacing may differ; the first occurrence."""
+    so line breaks, hyphens at a line end and spacing may differ; the first occurrence.
+
+    A target that runs over a page break may hold the page's running header, footer or number,
+    which the extracted text leaves out. Such a target is found by its first and its last 20
+    letters and digits, in order, with at least 70% and at most 100% of its letters and digits
+    from the one to the other. A character the labelled file lost (U+FFFD, ``l�se-majesté``)
+    stands for any one letter."""
     letters, offsets = _letters_and_digits(text)
 
     def find(target: str) -> tuple[int, int] | None:
-        key = _letters_and_digits(target)[0]
-        index = letters.find(key) if key else -1
-        return None if index < 0 else (offsets[index], offsets[index + len(key) - 1] + 1)
+        key = _letters_and_digits(target, keep="\ufffd")[0]
+        if not key.strip("\ufffd"):
+            return None
+        if "\ufffd" in key:
+            found = re.search(re.escape(key).replace("\ufffd", "."), letters)
+            return found and (offsets[found.start()], offsets[found.end() - 1] + 1)
+        index = letters.find(key)
+        if index >= 0:
+            return offsets[index], offsets[index + len(key) - 1] + 1
+        if len(key) < 3 * _ANCHOR:
+            return None
+        head, tail = key[:_ANCHOR], key[-_ANCHOR:]
+        index = letters.find(head)
+        while index >= 0:
+            end = letters.find(tail, index + _ANCHOR, index + len(key))
+            if end >= 0 and end + _ANCHOR - index >= 0.7 * len(key):
+                return offsets[index], offsets[end + _ANCHOR - 1] + 1
+            index = letters.find(head, index + 1)
+        return None
 
     return find
 

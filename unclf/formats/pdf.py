@@ -31,13 +31,17 @@ from unclf.formats import Layout, Line, UnreadableFileError
 
 __all__ = ["read_pdf"]
 
-_LINE = re.compile(r"[^\r\n]+")
+# PDFium joins a line that ends in a hyphen to the next and marks the hyphen U+FFFE: it ends
+# the line here, and is read as the hyphen it is.
+_LINE = re.compile(r"[^\r\n\ufffe]+\ufffe?")
 _EDGE_ROWS = 2  # rows at the top and at the bottom of a page that may be furniture
 _EDGE_BAND = 0.07  # ... and any line this close to the top or bottom edge (share of height)
 _RECURRING_SHARE = 0.25  # a line recurring on this share of the pages is running furniture
 _COLUMN_GAP = 3.0  # a gap this many line heights wide inside a row separates columns
 _SMALL_TYPE = 0.9  # footnote type: smaller than this share of the body's
-_CONTROL = str.maketrans({**{i: " " for i in range(32) if i not in (10, 13)}, 2: "-"})
+_WIDE_LINE = 1.0  # a line wider than this many font sizes per character may hold a gap
+_CONTROL_CHAR = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\ufffe]")
+_CONTROL = str.maketrans({**{i: " " for i in range(32) if i not in (10, 13)}, 2: "-", 0xFFFE: "-"})
 _FURNITURE = re.compile(
     r"(?i:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?"  # 3, Page 3, 3 of 12, 3/12
     r"|-\s*\d{1,4}\s*-|[ivxlc]{1,6}"  # - 3 -, iv
@@ -110,33 +114,47 @@ def read_pdf(path: Path) -> tuple[str, Layout]:
 
 
 def _page_segments(page, number: int) -> list[_Segment]:
-    """The page's lines in reading order (rows top to bottom, column by column)."""
+    """The page's lines in reading order (rows top to bottom, column by column).
+
+    A line's box joins the loose boxes (the font's full height) of its first and last
+    characters; its size is that of its first character's font, its weight that of its last
+    (``106.1.`` in regular type before a recommendation in bold): a few calls to PDFium per
+    line, not one per character. Only a line wider than its characters could fill is measured
+    further, for a gap between columns."""
     import pypdfium2.raw as raw
 
     height = page.get_height()
     textpage = page.get_textpage()
+    handle = textpage.raw
+    first, last, matrix = raw.FS_RECTF(), raw.FS_RECTF(), raw.FS_MATRIX()
     try:
-        text = textpage.get_text_range().translate(_CONTROL)
+        found = textpage.get_text_range()
+        text = found.translate(_CONTROL) if _CONTROL_CHAR.search(found) else found
         segments: list[_Segment] = []
-        matrix = raw.FS_MATRIX()
-        for match in _LINE.finditer(text):
+        for match in _LINE.finditer(found):
             line = match.group()
             stripped = line.strip()
             if not stripped:
                 continue
             start = match.start() + len(line) - len(line.lstrip())
             end = start + len(stripped)
-            rects = [textpage.get_rect(i) for i in range(textpage.count_rects(start, end - start))]
-            if not rects:
-                continue
-            raw.FPDFText_GetMatrix(textpage.raw, start, ctypes.byref(matrix))
-            size = raw.FPDFText_GetFontSize(textpage.raw, start) * abs(complex(matrix.c, matrix.d))
-            bold = min(
-                raw.FPDFText_GetFontWeight(textpage.raw, start),
-                raw.FPDFText_GetFontWeight(textpage.raw, end - 1),
+            raw.FPDFText_GetLooseCharBox(handle, start, ctypes.byref(first))
+            raw.FPDFText_GetLooseCharBox(handle, end - 1, ctypes.byref(last))
+            raw.FPDFText_GetMatrix(handle, start, ctypes.byref(matrix))
+            size = raw.FPDFText_GetFontSize(handle, start) * abs(complex(matrix.c, matrix.d))
+            bold = raw.FPDFText_GetFontWeight(handle, end - 1) >= 600
+            box = (
+                min(first.left, last.left),
+                min(first.bottom, last.bottom),
+                max(first.right, last.right),
+                max(first.top, last.top),
             )
-            for piece_start, piece_end, box in _columns(textpage, text, start, end, rects):
-                left, bottom, right, top = box
+            pieces = (
+                _columns(textpage, text, start, end, size, box)
+                if box[2] - box[0] > _WIDE_LINE * size * (end - start)
+                else [(start, end, box)]
+            )
+            for piece_start, piece_end, (left, bottom, right, top) in pieces:
                 segments.append(
                     _Segment(
                         number,
@@ -146,7 +164,7 @@ def _page_segments(page, number: int) -> list[_Segment]:
                         right,
                         height - bottom,
                         round(size, 1),
-                        bold >= 600,
+                        bold,
                     )
                 )
     finally:
@@ -163,21 +181,21 @@ def _union(boxes) -> tuple[float, float, float, float]:
     )
 
 
-def _columns(textpage, text: str, start: int, end: int, rects: list) -> list:
+def _columns(textpage, text: str, start: int, end: int, size: float, box: tuple) -> list:
     """A line cut where a gap of several line heights separates its parts (two columns side
-    by side): ``(start, end, box)`` of each part. Characters are measured one by one only on
-    lines whose text rectangles show such a gap."""
-    line_height = max(r[3] - r[1] for r in rects) or 1.0
-    ordered = sorted(rects)
-    if all(b[0] - a[2] < _COLUMN_GAP * line_height for a, b in pairwise(ordered)):
-        return [(start, end, _union(rects))]
+    by side, a page number far right): ``(start, end, box)`` of each part. PDFium's text
+    rectangles show whether there is such a gap; only then are characters measured one by
+    one."""
+    rects = sorted(textpage.get_rect(i) for i in range(textpage.count_rects(start, end - start)))
+    if all(b[0] - a[2] < _COLUMN_GAP * size for a, b in pairwise(rects)):
+        return [(start, end, box)]
     pieces: list[list] = []
     previous_right = None
     for index in range(start, end):
         if text[index].isspace():
             continue
-        box = textpage.get_charbox(index)
-        if previous_right is None or box[0] - previous_right >= _COLUMN_GAP * line_height:
+        box = textpage.get_charbox(index, loose=True)
+        if previous_right is None or box[0] - previous_right >= _COLUMN_GAP * size:
             pieces.append([index, index + 1, [box]])
         else:
             pieces[-1][1] = index + 1
@@ -187,15 +205,22 @@ def _columns(textpage, text: str, start: int, end: int, rects: list) -> list:
 
 
 def _reading_order(segments: list[_Segment]) -> list[_Segment]:
-    """Rows top to bottom; where rows are split by a gutter that no line crosses, the left
-    column first, then the right, for as long as the gutter lasts."""
+    """Rows top to bottom; where rows are split by a gutter that no line crosses, and the lines
+    on either side are lines of text (a third of the text's width or more, not a table's
+    cells), the left column first, then the right, for as long as the gutter lasts."""
     segments.sort(key=lambda s: s.top)
+    text_width = max((s.right for s in segments), default=0.0) - min(
+        (s.left for s in segments), default=0.0
+    )
     rows: list[list[_Segment]] = []
+    row_bottom = 0.0
     for segment in segments:
-        if rows and segment.top < max(s.bottom for s in rows[-1]) - 0.5 * segment.height:
+        if rows and segment.top < row_bottom - 0.5 * segment.height:
             rows[-1].append(segment)
+            row_bottom = max(row_bottom, segment.bottom)
         else:
             rows.append([segment])
+            row_bottom = segment.bottom
     ordered: list[_Segment] = []
     index = 0
     while index < len(rows):
@@ -211,9 +236,19 @@ def _reading_order(segments: list[_Segment]) -> list[_Segment]:
             region.append(rows[index])
             index += 1
         cells = [s for r in region for s in r]
-        ordered.extend(s for s in cells if s.right <= gutter)
-        ordered.extend(s for s in cells if s.left >= gutter)
+        left = [s for s in cells if s.right <= gutter]
+        right = [s for s in cells if s.left >= gutter]
+        if _text_lines(left, text_width) and _text_lines(right, text_width):
+            ordered.extend(left)
+            ordered.extend(right)
+        else:
+            ordered.extend(s for r in region for s in sorted(r, key=lambda s: s.left))
     return ordered
+
+
+def _text_lines(column: list[_Segment], text_width: float) -> bool:
+    widths = sorted(s.right - s.left for s in column)
+    return len(widths) >= 3 and widths[len(widths) // 2] >= text_width / 3
 
 
 def _gutter(row: list[_Segment]) -> float | None:
@@ -299,10 +334,11 @@ def _assemble(pages: list[list[_Segment]]) -> tuple[str, Layout]:
     heights = [s.height for s in body] or [1.0]
     line_height = statistics.median(heights)
     wide_gap = (statistics.median(gaps) if gaps else 0.0) + 0.6 * line_height
-    right_edge = {
-        page: statistics.quantiles([s.right for s in body if s.page == page] * 2, n=10)[-1]
-        for page in {s.page for s in body}
-    }
+    rights: dict[int, list[float]] = {}
+    for segment in body:
+        rights.setdefault(segment.page, []).append(segment.right)
+    right_edge = {page: statistics.quantiles(r * 2, n=10)[-1] for page, r in rights.items()}
+    note_starts = {id(page[0]) for page in notes}
 
     parts: list[str] = []
     lines: list[Line] = []
@@ -310,7 +346,11 @@ def _assemble(pages: list[list[_Segment]]) -> tuple[str, Layout]:
     previous: _Segment | None = None
     for segment in [*body, *(s for page in notes for s in page)]:
         if previous is not None:
-            separator = _separator(previous, segment, wide_gap, line_height, right_edge, notes)
+            separator = (
+                "\n\n"
+                if id(segment) in note_starts
+                else _separator(previous, segment, wide_gap, line_height, right_edge)
+            )
             parts.append(separator)
             length += len(separator)
         parts.append(segment.text)
@@ -336,11 +376,8 @@ def _separator(
     wide_gap: float,
     line_height: float,
     right_edge: dict[int, float],
-    notes: list[list[_Segment]],
 ) -> str:
     """A blank line where a reader sees a new block, else a line break."""
-    if any(page[0] is segment for page in notes):
-        return "\n\n"
     ends_short = (
         previous.text[-1] in _SENTENCE_END
         and previous.right < right_edge.get(previous.page, previous.right) - 2 * line_height
