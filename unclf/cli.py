@@ -452,7 +452,11 @@ def _write_targets_text(out: TextIO, doc: Document, result, label: str | None) -
     out.write(f"# {doc.id}\n")
     if not result.targets:
         best = result.paragraphs[0] if result.paragraphs else None
-        note = f" (best paragraph [{best.paragraph.index}] scored {best.score:.2f})" if best else ""
+        note = ""
+        if best is not None:
+            page = _on_pages(doc, best.paragraph.start, best.paragraph.end).get("page")
+            on_page = f" on page {page}" if page is not None else ""
+            note = f" (best paragraph [{best.paragraph.index}]{on_page} scored {best.score:.2f})"
         out.write(f"  no {label or 'target'} paragraph found{note}\n\n")
         return
     for s in result.targets:
