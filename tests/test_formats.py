@@ -22,11 +22,13 @@ from unclf.report import render_report
 from unclf.segmenter import segment
 
 SYMBOL = "A/HRC/99/1"
-WORDS = (
-    "the State party should strengthen its national institutions and adopt measures to "
-    "protect the rights of minorities and migrants in line with its obligations under the "
-    "Convention while ensuring adequate resources for the implementation of the plan"
-).split()
+WORDS = " ".join(
+    (
+        "the State party should strengthen its national institutions and adopt measures to",
+        "protect the rights of minorities and migrants in line with its obligations under the",
+        "Convention while ensuring adequate resources for the implementation of the plan",
+    )
+).split(" ")
 
 
 def sentence(seed: int, words: int = 60) -> str:
@@ -113,7 +115,7 @@ def test_pdf_paragraphs_without_page_furniture(tmp_path: Path) -> None:
     for number in pages:  # no page number alone on a line
         assert not re.search(rf"(?m)^\s*{number}\s*$", text)
     paragraphs = segment(text)
-    assert [p.kind for p in paragraphs][0] == "heading"
+    assert paragraphs[0].kind == "heading"
     numbered = [p for p in paragraphs if p.kind != "heading"]
     assert [p.number for p in numbered] == [str(n) for n in range(1, len(texts) + 1)]
     for p, expected in zip(numbered, texts, strict=True):
@@ -350,11 +352,12 @@ def test_labelled_records_naming_a_file(tmp_path: Path) -> None:
 def test_predict_text_shows_the_page(tmp_path: Path, trained_model, capsys) -> None:
     model, _ = trained_model
     write_report(tmp_path / "report.pdf", paragraphs=8)
-    code = main(["predict", "--model", str(model), str(tmp_path / "report.pdf"), "--format", "text"])
+    report = str(tmp_path / "report.pdf")
+    code = main(["predict", "--model", str(model), report, "--format", "text"])
     out = capsys.readouterr().out
     assert code == 0
     assert re.search(r"\bpage [12]\b", out), out
-    code = main(["predict", "--model", str(model), str(tmp_path / "report.pdf")])
+    code = main(["predict", "--model", str(model), report])
     [record] = map(json.loads, capsys.readouterr().out.splitlines())
     assert all(p["boxes"] and p["page"] >= 1 for p in record["paragraphs"])
 
