@@ -34,6 +34,7 @@ from unclf.documents import (
     read_labelled,
 )
 from unclf.files import atomic_open
+from unclf.formats import EXTENSIONS
 
 if TYPE_CHECKING:
     from unclf.model import RankedDocument
@@ -79,10 +80,9 @@ def _check_not_an_input(output: str | None, inputs: Iterable[str], option: str) 
                 continue
         except OSError:  # an input that cannot be looked at is the reader's error to report
             continue
-        if source.is_dir():  # a .txt written into a folder being read would become an input
-            clash = out.suffix.lower() == ".txt" and Path(os.path.realpath(out)).is_relative_to(
-                os.path.realpath(source)
-            )
+        if source.is_dir():  # a document written into a folder being read would become one
+            inside = Path(os.path.realpath(out)).is_relative_to(os.path.realpath(source))
+            clash = inside and out.suffix.lower() in (".txt", *EXTENSIONS)
         else:
             clash = out.exists() and os.path.samefile(out, source)
         if clash:

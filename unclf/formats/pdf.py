@@ -3,10 +3,10 @@
 PDFium gives each page's text line by line with the lines' boxes, font sizes and weights. From
 where the lines sit the reader decides, page by page:
 
-- *page furniture*: a line among the first or last two rows of a page that recurs (digits aside)
-  at the top or bottom of at least a quarter of the pages (``A/HRC/12/9``, ``Page 3``, ``Source:
-  ACME CORP, 10-K``), or that is a page number, a ``GE.09-14614`` job number or a document
-  symbol there. It is left out of the text;
+- *page furniture*: a line among the first or last two rows of a page that recurs at the top or
+  bottom of at least a quarter of the pages (``A/HRC/12/9``, ``Source: ACME CORP, 10-K``), or
+  recurs there with the page's number in it (``MFW Doc 12 Page 3 of 61``), or that is a page
+  number, a ``GE.09-14614`` job number or a document symbol there. It is left out of the text;
 - *footnotes*: the lines below a ``____`` separator, or the smaller-type lines at the foot of a
   page that start with a note mark. They follow the body, after the last page, so a paragraph
   cut at the page edge reads on;
@@ -263,6 +263,24 @@ def _key(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.lower().split()))
 
 
+def _counts_pages(occurrences: list[tuple[int, str]]) -> bool:
+    """Whether a line that recurs with other figures carries the page number: from one page
+    where it stands to the next, one of its figures advances as the pages do, on at least 80%
+    of the steps (``Page 3 of 12``, ``12 | Page``), unlike a heading that opens several pages
+    (``ARTICLE 5``)."""
+    steps = [
+        (later - page, [int(b) - int(a) for a, b in zip(figures, later_figures, strict=True)])
+        for (page, figures), (later, later_figures) in pairwise(
+            sorted((page, re.findall(r"\d+", text)) for page, text in occurrences)
+        )
+    ]
+    positions = len(steps[0][1]) if steps else 0
+    return any(
+        sum(advance[i] == pages for pages, advance in steps) >= 0.8 * len(steps)
+        for i in range(positions)
+    )
+
+
 def _edge_segments(segments: list[_Segment], page_height: float) -> list[_Segment]:
     if not segments:
         return []
@@ -282,13 +300,22 @@ def _drop_furniture(pages: list[list[_Segment]]) -> None:
     """Remove running headers and footers, page numbers and job numbers from every page."""
     page_height = max((s.bottom for p in pages for s in p), default=0.0)
     edges = [_edge_segments(p, page_height) for p in pages]
-    recurring = Counter(key for e in edges for key in {_key(s.text) for s in e})
     needed = max(2, _RECURRING_SHARE * len(pages))
+    same = Counter(text for e in edges for text in {s.text.strip() for s in e})
+    alike: dict[str, list[tuple[int, str]]] = {}
+    for edge in edges:
+        for text in {s.text.strip() for s in edge}:
+            alike.setdefault(_key(text), []).append((edge[0].page, text))
+    running = {text for text, n in same.items() if n >= needed}
+    running |= {
+        text
+        for occurrences in alike.values()
+        if len(occurrences) >= max(3, needed) and _counts_pages(occurrences)
+        for _, text in occurrences
+    }
     for page, edge in zip(pages, edges, strict=True):
         furniture = {
-            id(s)
-            for s in edge
-            if recurring[_key(s.text)] >= needed or _FURNITURE.fullmatch(s.text.strip())
+            id(s) for s in edge if s.text.strip() in running or _FURNITURE.fullmatch(s.text.strip())
         }
         page[:] = [s for s in page if id(s) not in furniture]
 
