@@ -1,7 +1,7 @@
 """The same tasks from the official PDFs: extraction speed, boxes, page furniture, hit@1.
 
 Run: python benchmarks/pdf.py [--data ../shared/data] [--parts speed,boxes,furniture,hits]
-    [--limit N] [--folds 5] [--seed 0] [--jobs 2] [--out results.json]
+    [--limit N] [--folds 5] [--seed 0] [--jobs 2] [--corpora upr,cuad] [--out results.json]
 
 - speed: seconds to read every PDF with unclf (text, furniture out, line boxes) and to get its
   paragraphs (reading + segmenting), against PDFium's bare text extraction (every page's
@@ -25,6 +25,7 @@ import argparse
 import gzip
 import json
 import re
+import sys
 import time
 from collections import Counter
 from difflib import SequenceMatcher
@@ -159,9 +160,12 @@ def furniture(data: Path, limit: int | None) -> dict:
     return dict(counts)
 
 
-def hits(data: Path, limit: int | None, folds: int, seed: int, jobs: int) -> dict:
+def hits(
+    data: Path, limit: int | None, folds: int, seed: int, jobs: int, corpora: list[str]
+) -> dict:
     results = {}
-    for corpus, labels in TASKS.items():
+    for corpus in corpora:
+        labels = TASKS[corpus]
         by_id = {d["id"]: d for d in load(data / f"{corpus}-dev.jsonl.gz")}
         pdf_docs, invalid = read_labelled(data / f"{corpus}-pdf-dev.jsonl.gz", skip_invalid=True)
         pdf_docs = pdf_docs[:limit]
@@ -180,7 +184,9 @@ def hits(data: Path, limit: int | None, folds: int, seed: int, jobs: int) -> dic
         text_parsed = list(parse_many(d["text"] for d in text_docs))
         pdf_parsed = list(parse_many(d.text for d in pdf_docs))
         pooled = {label: {"text/text": [], "text/pdf": [], "pdf/pdf": []} for label in labels}
-        for train, test in document_folds([d["text"] for d in text_docs], folds, seed):
+        splits = document_folds([d["text"] for d in text_docs], folds, seed)
+        for fold, (train, test) in enumerate(splits, 1):
+            print(f"{corpus}: fold {fold} of {folds}", file=sys.stderr, flush=True)
             selector = TargetSelector(n_jobs=jobs, random_state=seed)
             on_text = fit_labels(
                 selector,
@@ -220,6 +226,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--corpora", default="upr,cuad", help="for hits: upr, cuad or both")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     parts = args.parts.split(",")
@@ -235,7 +242,8 @@ def main() -> None:
         results["furniture"] = furniture(args.data, args.limit)
         print(json.dumps(results["furniture"]), flush=True)
     if "hits" in parts:
-        results["hits"] = hits(args.data, args.limit, args.folds, args.seed, args.jobs)
+        corpora = args.corpora.split(",")
+        results["hits"] = hits(args.data, args.limit, args.folds, args.seed, args.jobs, corpora)
         print(json.dumps(results["hits"], indent=1), flush=True)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
