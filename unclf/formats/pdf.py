@@ -39,7 +39,9 @@ _EDGE_BAND = 0.07  # ... and any line this close to the top or bottom edge (shar
 _RECURRING_SHARE = 0.25  # a line recurring on this share of the pages is running furniture
 _COLUMN_GAP = 3.0  # a gap this many line heights wide inside a row separates columns
 _SMALL_TYPE = 0.9  # footnote type: smaller than this share of the body's
-_WIDE_LINE = 1.0  # a line wider than this many font sizes per character may hold a gap
+# A line wider than this many font sizes per character may hold a gap; one narrower than the
+# other bound does not run from its first character to its last (a note mark set apart).
+_WIDE_LINE, _NARROW_LINE = 1.0, 0.25
 _CONTROL_CHAR = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\ufffe]")
 _CONTROL = str.maketrans({**{i: " " for i in range(32) if i not in (10, 13)}, 2: "-", 0xFFFE: "-"})
 _FURNITURE = re.compile(
@@ -149,10 +151,11 @@ def _page_segments(page, number: int) -> list[_Segment]:
                 max(first.right, last.right),
                 max(first.top, last.top),
             )
+            width = (box[2] - box[0]) / (size or 1.0) / (end - start)
             pieces = (
-                _columns(textpage, text, start, end, size, box)
-                if box[2] - box[0] > _WIDE_LINE * size * (end - start)
-                else [(start, end, box)]
+                [(start, end, box)]
+                if _NARROW_LINE <= width <= _WIDE_LINE
+                else _columns(textpage, text, start, end, size)
             )
             for piece_start, piece_end, (left, bottom, right, top) in pieces:
                 segments.append(
@@ -163,7 +166,7 @@ def _page_segments(page, number: int) -> list[_Segment]:
                         height - top,
                         right,
                         height - bottom,
-                        round(size, 1),
+                        size,
                         bold,
                     )
                 )
@@ -181,14 +184,17 @@ def _union(boxes) -> tuple[float, float, float, float]:
     )
 
 
-def _columns(textpage, text: str, start: int, end: int, size: float, box: tuple) -> list:
-    """A line cut where a gap of several line heights separates its parts (two columns side
-    by side, a page number far right): ``(start, end, box)`` of each part. PDFium's text
-    rectangles show whether there is such a gap; only then are characters measured one by
+def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
+    """The parts of a line whose first and last characters do not span it as its characters
+    would: ``(start, end, box)`` of each part, cut where a gap of several line heights separates
+    them (two columns side by side, a page number far right). PDFium's text rectangles show
+    the line's extent and whether there is such a gap; only then are characters measured one by
     one."""
     rects = sorted(textpage.get_rect(i) for i in range(textpage.count_rects(start, end - start)))
+    if not rects:
+        return []
     if all(b[0] - a[2] < _COLUMN_GAP * size for a, b in pairwise(rects)):
-        return [(start, end, box)]
+        return [(start, end, _union(rects))]
     pieces: list[list] = []
     previous_right = None
     for index in range(start, end):
@@ -324,7 +330,7 @@ def _body_size(pages: list[list[_Segment]]) -> float:
     weights: Counter[float] = Counter()
     for page in pages:
         for s in page:
-            weights[s.size] += len(s.text)
+            weights[round(s.size, 1)] += len(s.text)
     return weights.most_common(1)[0][0] if weights else 0.0
 
 
