@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -15,10 +14,8 @@ from fpdf import FPDF
 
 from unclf.cli import main
 from unclf.documents import Document, DocumentError, read_documents, read_labelled
-from unclf.evaluation import CrossValidation, DocumentOutcome, ParagraphView
 from unclf.formats import Layout, Line, UnreadableFileError, read_file
 from unclf.formats.pdf import read_pdf
-from unclf.report import render_report
 from unclf.segmenter import segment
 
 SYMBOL = "A/HRC/99/1"
@@ -360,19 +357,3 @@ def test_predict_text_shows_the_page(tmp_path: Path, trained_model, capsys) -> N
     code = main(["predict", "--model", str(model), report])
     [record] = map(json.loads, capsys.readouterr().out.splitlines())
     assert all(p["boxes"] and p["page"] >= 1 for p in record["paragraphs"])
-
-
-def test_report_shows_the_page() -> None:
-    view = ParagraphView(1, 20, 40, "Gold text.", None, 0.5, 0, True)
-    doc = DocumentOutcome("r.pdf", 0, 3, 60, False, view, (view,), (), 1, 0, 1, 0)
-    summary = {
-        "hit@1": 0.0, "mrr": 0.0, "recall@5": 0.0, "documents": 1, "chosen_chars_median": 20.0,
-        "gold_chars_median": 10.0, "hit@1_ci95": [0.0, 0.79], "hit@1_fold_std": math.nan,
-        "precision": 0.0, "recall": 0.0, "f1": 0.0, "documents_without_target": 0,
-        "abstained_without_target": 0,
-        "hit@1_by_score": [{"scores": "0.0-1.0", "documents": 1, "hit@1": 0.0}],
-    }  # fmt: skip
-    settings = {"n_folds": 2, "seed": 0, "mode": "single", "documents": 1}
-    layout = Layout((Line(0, 19, 1, 0, 0, 10, 10), Line(20, 40, 2, 0, 0, 10, 10)))
-    page = render_report(CrossValidation(summary, [], {}, settings, [doc]), "t", {"r.pdf": layout})
-    assert "page 2 · paragraph 2 of 3" in page
