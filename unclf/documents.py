@@ -481,8 +481,10 @@ def read_documents(
 ) -> Iterator[Document | DocumentError]:
     """Documents of every input, streamed in order; unreadable ones come as DocumentError.
 
-    An input is a ``.txt`` file (one document, id = the path), a folder (every ``.txt`` below
-    it, sorted), a ``.jsonl``/``.jsonl.gz``/``.json`` lines file, ``.csv`` or ``.parquet`` with
+    An input is a ``.txt`` file (one document, id = the path), a ``.pdf``, ``.docx``,
+    ``.html`` or ``.htm`` file (one document of its extracted text, with its ``layout``), a
+    folder (every such file below it, sorted; any other file is an error), a
+    ``.jsonl``/``.jsonl.gz``/``.json`` lines file, ``.csv`` or ``.parquet`` with
     columns ``id`` and ``text``, or ``-`` for stdin (JSON lines when it starts with ``{``, else
     one plain-text document with id ``-``). An input named twice (the same file, however
     spelled, or a file inside a folder also given) is read once, with a warning.
@@ -860,10 +862,12 @@ def read_labelled(
 
     ``targets`` holds ``{start, end, label}`` spans or strings found in the text (whitespace
     may differ; the first occurrence; label None = the task's label), JSON-encoded in CSV and
-    Parquet. With ``label`` only spans of that label (or None) are kept: the other documents stay,
-    without targets, as negatives. Invalid documents raise :class:`InvalidDataError` naming each
-    one, or with ``skip_invalid`` are dropped and returned as errors. An unknown ``label``, an
-    unreadable file or no documents always raise.
+    Parquet. A record may name a ``file`` (relative to the labelled file) instead of giving its
+    ``text``: its targets are then strings or ``{text, label}``, found by their letters and
+    digits in the text extracted from the file. With ``label`` only spans of that label (or
+    None) are kept: the other documents stay, without targets, as negatives. Invalid documents
+    raise :class:`InvalidDataError` naming each one, or with ``skip_invalid`` are dropped and
+    returned as errors. An unknown ``label``, an unreadable file or no documents always raise.
     """
     source = os.fspath(path)
     documents: list[LabelledDocument] = []
