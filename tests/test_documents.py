@@ -84,25 +84,29 @@ def test_byte_order_mark_is_dropped(tmp_path: Path) -> None:
     assert doc.text == "Text."
 
 
-def test_folder_is_read_recursively_sorted_txt_only(tmp_path: Path) -> None:
+def test_folder_is_read_recursively_sorted_other_files_reported(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "z.txt").write_text("Z text.", encoding="utf-8")
     (tmp_path / "b" / "a.txt").write_text("A text.", encoding="utf-8")
     (tmp_path / "c.txt").write_text("C text.", encoding="utf-8")
     (tmp_path / "notes.md").write_text("not a document", encoding="utf-8")
-    docs = list(read_documents([tmp_path]))
+    (tmp_path / ".DS_Store").write_bytes(b"\0\0")
+    *docs, error = list(read_documents([tmp_path]))
     assert [d.id for d in docs] == [
         str(tmp_path / "b" / "a.txt"),
         str(tmp_path / "b" / "z.txt"),
         str(tmp_path / "c.txt"),
     ]
     assert [d.text for d in docs] == ["A text.", "Z text.", "C text."]
+    assert isinstance(error, DocumentError)
+    assert error.source == str(tmp_path / "notes.md")
+    assert "unknown file type" in error.message
 
 
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
     [error] = read_documents([tmp_path])
     assert isinstance(error, DocumentError)
-    assert "no .txt files" in error.message
+    assert "no documents in the folder" in error.message
 
 
 def test_failures_are_errors_in_input_order_and_the_rest_continue(tmp_path: Path) -> None:
@@ -114,7 +118,7 @@ def test_failures_are_errors_in_input_order_and_the_rest_continue(tmp_path: Path
     blank.write_text(" \r\n\t\n", encoding="utf-8")
     binary = tmp_path / "image.txt"
     binary.write_bytes(b"\x89PNG\r\n\x00\x00\x00IHDR")
-    unknown = tmp_path / "doc.docx"
+    unknown = tmp_path / "doc.odt"
     unknown.write_bytes(b"PK\x03\x04")
     good2 = tmp_path / "good2.txt"
     good2.write_text("Second.", encoding="utf-8")

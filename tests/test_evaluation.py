@@ -20,6 +20,7 @@ from unclf.evaluation import (
     cross_validate,
     learning_curve,
 )
+from unclf.formats import Layout, Line
 from unclf.metrics import hits
 from unclf.model import TargetSelector, document_folds, parse_documents
 from unclf.report import plot_learning_curve, render_report
@@ -221,9 +222,8 @@ def test_report_shows_every_missed_document_side_by_side(cv) -> None:
             assert f"paragraph {g.index + 1} of {doc.n_paragraphs}" in article["gold"]
 
 
-def test_report_escapes_document_text() -> None:
-    view = ParagraphView(0, 0, 20, "<script>x()</script>", "<b>S</b>", 0.5, 0, True)
-    doc = DocumentOutcome("<id>", 0, 3, 60, False, view, (), ("<i>gold</i>",), 1, 0, 1, 0)
+def one_document(doc: DocumentOutcome) -> CrossValidation:
+    """A cross-validation of one missed document, for what the report makes of it."""
     summary = {
         "hit@1": 0.0, "mrr": 0.0, "recall@5": 0.0, "documents": 1, "chosen_chars_median": 20.0,
         "gold_chars_median": 10.0, "hit@1_ci95": [0.0, 0.79], "hit@1_fold_std": math.nan,
@@ -232,12 +232,27 @@ def test_report_escapes_document_text() -> None:
         "hit@1_by_score": [{"scores": "0.0-1.0", "documents": 1, "hit@1": 0.0}],
     }  # fmt: skip
     settings = {"n_folds": 2, "seed": 0, "mode": "single", "documents": 1}
-    page = render_report(CrossValidation(summary, [], {}, settings, [doc]), "t")
+    return CrossValidation(summary, [], {}, settings, [doc])
+
+
+def test_report_escapes_document_text() -> None:
+    view = ParagraphView(0, 0, 20, "<script>x()</script>", "<b>S</b>", 0.5, 0, True)
+    doc = DocumentOutcome("<id>", 0, 3, 60, False, view, (), ("<i>gold</i>",), 1, 0, 1, 0)
+    page = render_report(one_document(doc), "t")
     parser = _Articles()
     parser.feed(page)
     assert "script" not in parser.tags and "i" not in parser.tags
     assert "<script>x()</script>" in parser.articles[0]["chosen"]
     assert "<i>gold</i>" in parser.articles[0]["gold"]
+
+
+def test_report_gives_the_page_of_a_pdf_paragraph() -> None:
+    view = ParagraphView(1, 20, 40, "Gold text.", None, 0.5, 0, True)
+    doc = DocumentOutcome("r.pdf", 0, 3, 60, False, view, (view,), (), 1, 0, 1, 0)
+    layout = Layout((Line(0, 19, 1, 0, 0, 10, 10), Line(20, 40, 2, 0, 0, 10, 10)))
+    page = render_report(one_document(doc), "t", {"r.pdf": layout})
+    assert "page 2 · paragraph 2 of 3" in page
+    assert "page 2" not in render_report(one_document(doc), "t")
 
 
 # --- command line ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from unclf.documents import (
     read_labelled,
 )
 from unclf.files import atomic_open
+from unclf.formats import EXTENSIONS
 
 if TYPE_CHECKING:
     from unclf.model import RankedDocument
@@ -82,10 +83,9 @@ def _check_not_an_input(output: str | None, inputs: Iterable[str], option: str) 
                 continue
         except OSError:  # an input that cannot be looked at is the reader's error to report
             continue
-        if source.is_dir():  # a .txt written into a folder being read would become an input
-            clash = out.suffix.lower() == ".txt" and Path(os.path.realpath(out)).is_relative_to(
-                os.path.realpath(source)
-            )
+        if source.is_dir():  # a document written into a folder being read would become one
+            inside = Path(os.path.realpath(out)).is_relative_to(os.path.realpath(source))
+            clash = inside and out.suffix.lower() in (".txt", *EXTENSIONS)
         else:
             clash = out.exists() and os.path.samefile(out, source)
         if clash:
@@ -123,6 +123,13 @@ _LINE_BREAK = re.compile(r"\r\n?|\n")  # as the segmenter reads lines: old Mac t
 def _location(text: str, offset: int) -> str:
     line = len(_LINE_BREAK.findall(text, 0, offset)) + 1
     return f"line {line}, chars {offset}"
+
+
+def _on_pages(doc: Document, start: int, end: int) -> dict:
+    """``page`` and ``boxes`` of a paragraph of a PDF; nothing for other documents."""
+    if doc.layout is None or not doc.layout.has_pages:
+        return {}
+    return {"page": doc.layout.page(start, end), "boxes": doc.layout.boxes(start, end)}
 
 
 # --- segment --------------------------------------------------------------------------------
@@ -229,8 +236,15 @@ def cmd_segment(args: argparse.Namespace) -> int:
         if args.format == "jsonl":
             # The record the segment command promises; a paragraph's section (a heading's text,
             # repeated on every paragraph under it) is in predict's text format and the library.
-            fields = [{k: v for k, v in p.to_dict().items() if k != "section"} for p in paragraphs]
-            out.write(json.dumps({"id": doc.id, "paragraphs": fields}, ensure_ascii=False) + "\n")
+            fields = [
+                {k: v for k, v in p.to_dict().items() if k != "section"}
+                | _on_pages(doc, p.start, p.end)
+                for p in paragraphs
+            ]
+            record: dict = {"id": doc.id, "paragraphs": fields}
+            if doc.layout is not None:  # offsets index the text extracted from the file
+                record["text"] = doc.text
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
             return
         out.write(f"# {doc.id}: {len(paragraphs)} paragraphs\n")
         for p in paragraphs:
@@ -559,13 +573,18 @@ def _answer_record(doc: Document, label: str, answer, top_k: int) -> dict:
             "score": round(answer.score, 6),
             "evidence": None
             if evidence is None
-            else {k: getattr(evidence, k) for k in ("index", "start", "end", "text")},
+            else {k: getattr(evidence, k) for k in ("index", "start", "end", "text")}
+            | _on_pages(doc, evidence.start, evidence.end),
         }
     shown = answer.paragraphs[:top_k] if top_k else answer.paragraphs
-    return {"id": doc.id, "label": label, "paragraphs": [_paragraph_fields(s) for s in shown]}
+    return {
+        "id": doc.id,
+        "label": label,
+        "paragraphs": [_paragraph_fields(s, doc) for s in shown],
+    }
 
 
-def _paragraph_fields(scored) -> dict:
+def _paragraph_fields(scored, doc: Document) -> dict:
     p = scored.paragraph
     return {
         "index": p.index,
@@ -574,10 +593,10 @@ def _paragraph_fields(scored) -> dict:
         "score": round(scored.score, 6),
         "text": p.text,
         "is_target": scored.is_target,
-    }
+    } | _on_pages(doc, p.start, p.end)
 
 
-_CSV_COLUMNS = ("id", "label", "index", "start", "end", "score", "is_target", "text")
+_CSV_COLUMNS = ("id", "label", "index", "page", "start", "end", "score", "is_target", "text")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -672,16 +691,20 @@ def _write_targets_text(
                 out.write(f"  {label}: no paragraph found (the document has none)\n\n")
                 continue
             best = ranked.paragraphs[0]
-            note = f" (best paragraph [{best.paragraph.index}] scored {best.score:.2f})"
+            page = _on_pages(doc, best.paragraph.start, best.paragraph.end).get("page")
+            on_page = f" on page {page}" if page is not None else ""
+            note = f" (best paragraph [{best.paragraph.index}]{on_page} scored {best.score:.2f})"
             out.write(f"  {label}: no paragraph found{note}\n\n")
             continue
         for s in shown:
             p = s.paragraph
             number = f"{p.number}. " if p.number else ""
             mark = "" if s.is_target else ", not marked"
+            page = _on_pages(doc, p.start, p.end).get("page")
             out.write(
                 f"  {label}: [{p.index}] score {s.score:.2f}{mark}, "
-                f"{_location(doc.text, p.start)}-{p.end}"
+                + (f"page {page}, " if page is not None else "")
+                + f"{_location(doc.text, p.start)}-{p.end}"
                 + (f", under {p.section!r}" if p.section else "")
                 + "\n"
             )
@@ -708,16 +731,26 @@ def _write_csv(
     for label, ranked in result.items():
         if isinstance(ranked, DocumentDecision):  # the paragraph that weighed most
             p = ranked.evidence
-            where = ["", "", "", ""] if p is None else [p.index, p.start, p.end, p.text]
+            where = (
+                ["", "", "", "", ""]
+                if p is None
+                else [
+                    p.index,
+                    _on_pages(doc, p.start, p.end).get("page", ""),
+                    p.start,
+                    p.end,
+                    p.text,
+                ]
+            )
             score = round(ranked.score, 6)
-            writer.writerow([doc.id, label, *where[:3], score, ranked.has_label, where[3]])
+            writer.writerow([doc.id, label, *where[:4], score, ranked.has_label, where[4]])
             continue
         shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
         if not shown:
-            writer.writerow([doc.id, label, "", "", "", "", False, ""])
+            writer.writerow([doc.id, label, "", "", "", "", "", False, ""])
         for s in shown:
-            f = _paragraph_fields(s)
-            writer.writerow([doc.id, label, *(f[c] for c in _CSV_COLUMNS[2:])])
+            f = _paragraph_fields(s, doc)
+            writer.writerow([doc.id, label, *(f.get(c, "") for c in _CSV_COLUMNS[2:])])
 
 
 def _write_by_paragraph(
@@ -742,6 +775,7 @@ def _write_by_paragraph(
     if fmt == "jsonl":
         paragraphs = [
             {"index": p.index, "start": p.start, "end": p.end, "text": p.text, "labels": labels}
+            | _on_pages(doc, p.start, p.end)
             for p, labels in rows
         ]
         record = {"id": doc.id, "labels": whole, "paragraphs": paragraphs}
@@ -928,7 +962,8 @@ def cmd_cv(args: argparse.Namespace) -> int:
     if args.report:
         title = f"unclf cross-validation: {args.label}"
         with _output(args.report) as out:
-            out.write(render_report(cv, title))
+            layouts = {d.id: d.layout for d in docs if d.layout is not None}
+            out.write(render_report(cv, title, layouts))
     if args.json:
         _json_out(cv.to_dict())
         return EXIT_OK
@@ -1204,7 +1239,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"unclf {unclf.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    inputs_help = ".txt files, folders, JSONL/CSV/Parquet with id and text, or - for stdin"
+    inputs_help = (
+        ".txt, .pdf, .docx or .html files, folders of them, JSONL/CSV/Parquet with id and text,"
+        " or - for stdin"
+    )
     language_help = (
         "the documents' language: en, fr, es, ru, ar, zh (or English, French, ...); "
         "default: each document's own, told from its text"

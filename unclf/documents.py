@@ -20,15 +20,17 @@ import json
 import os
 import re
 import sys
+import unicodedata
 import warnings
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, chain
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
+from unclf.formats import EXTENSIONS, Layout, UnreadableFileError, read_file
 from unclf.metrics import holds
 
 if TYPE_CHECKING:
@@ -53,7 +55,8 @@ _FORMATS = {
     ".csv": "csv",
     ".parquet": "parquet",
 }
-_KNOWN = ".txt, .jsonl, .jsonl.gz, .json, .csv or .parquet"
+_KNOWN = ".txt, .pdf, .docx, .html, .htm, .jsonl, .jsonl.gz, .json, .csv or .parquet"
+_KNOWN_IN_FOLDER = ".txt, .pdf, .docx, .html or .htm"
 _KNOWN_LABELLED = ".jsonl, .jsonl.gz, .json, .csv or .parquet"
 # What a damaged file raises from the readers (pyarrow's errors derive from these too). Caught
 # per file, so one bad file becomes a DocumentError instead of ending the stream.
@@ -67,11 +70,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")  # a lone one cannot be written as UT
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A readable document; ``source`` is the file it came from (``-`` for stdin)."""
+    """A readable document; ``source`` is the file it came from (``-`` for stdin). ``layout`` is
+    set for a PDF, Word or HTML file: ``text`` is then the text extracted from it."""
 
     id: str
     text: str
     source: str
+    layout: Layout | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,7 @@ class LabelledDocument:
     targets: tuple[TargetSpan, ...]
     source: str
     labels: tuple[str, ...] = ()
+    layout: Layout | None = None
 
 
 class InvalidDataError(ValueError):
@@ -477,8 +483,10 @@ def read_documents(
 ) -> Iterator[Document | DocumentError]:
     """Documents of every input, streamed in order; unreadable ones come as DocumentError.
 
-    An input is a ``.txt`` file (one document, id = the path), a folder (every ``.txt`` below
-    it, sorted), a ``.jsonl``/``.jsonl.gz``/``.json`` lines file, ``.csv`` or ``.parquet`` with
+    An input is a ``.txt`` file (one document, id = the path), a ``.pdf``, ``.docx``,
+    ``.html`` or ``.htm`` file (one document of its extracted text, with its ``layout``), a
+    folder (every such file below it, sorted; any other file is an error), a
+    ``.jsonl``/``.jsonl.gz``/``.json`` lines file, ``.csv`` or ``.parquet`` with
     columns ``id`` and ``text``, or ``-`` for stdin (JSON lines when it starts with ``{``, else
     one plain-text document with id ``-``). An input named twice (the same file, however
     spelled, or a file inside a folder also given) is read once, with a warning.
@@ -517,18 +525,36 @@ def _first_time(key: str, source: str, seen: set[str]) -> bool:
 
 
 def _read_folder(folder: Path, seen: set[str]) -> Iterator[Document | DocumentError]:
+    """Every file below the folder is read or reported; hidden files (a name starting with a
+    dot: ``.DS_Store``, editors' backups) are not documents and are passed over."""
     # A dangling link is listed too: it becomes an error record, not a silent gap.
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and not p.is_dir())
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts) and not p.is_dir()
+    )
     if not files:
-        yield DocumentError(None, os.fspath(folder), None, "no .txt files in the folder")
+        yield DocumentError(None, os.fspath(folder), None, "no documents in the folder")
     for path in files:
-        if _first_time(os.path.realpath(path), os.fspath(path), seen):
-            yield _read_txt(path, os.fspath(path))
+        source = os.fspath(path)
+        if not _first_time(os.path.realpath(path), source, seen):
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".txt":
+            yield _read_txt(path, source)
+        elif suffix in EXTENSIONS:
+            yield _read_extracted(path, source)
+        else:
+            yield DocumentError(
+                source, source, None, f"unknown file type; expected {_KNOWN_IN_FOLDER}"
+            )
 
 
 def _read_file(path: Path, source: str) -> Iterator[Document | DocumentError]:
     fmt = _format(path)
-    if fmt is None:
+    if path.suffix.lower() in EXTENSIONS:
+        yield _read_extracted(path, source)
+    elif fmt is None:
         yield DocumentError(None, source, None, f"unknown file type; expected {_KNOWN}")
     elif fmt == "txt":
         yield _read_txt(path, source)
@@ -550,6 +576,17 @@ def _read_txt(path: Path, source: str) -> Document | DocumentError:
     if not text.strip():
         return DocumentError(source, source, None, "text is blank")
     return Document(source, text, source)
+
+
+def _read_extracted(path: Path, source: str) -> Document | DocumentError:
+    """A PDF, Word or HTML file as a document of its extracted text."""
+    try:
+        text, layout = read_file(path)
+    except UnreadableFileError as exc:
+        return DocumentError(source, source, None, str(exc))
+    except OSError as exc:
+        return DocumentError(source, source, None, _reason(exc))
+    return Document(source, text, source, layout)
 
 
 def _document(record: _Record, source: str) -> Document | DocumentError:
@@ -610,6 +647,7 @@ class _Labelled:
     spans: list[TargetSpan]
     labels: tuple[str, ...]
     problems: list[str] = field(default_factory=list)
+    layout: Layout | None = None
 
 
 def _target_pattern(target: str) -> re.Pattern[str] | None:
@@ -622,8 +660,83 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _parse_targets(value: object, text: str | None) -> tuple[list[TargetSpan], list[str]]:
-    """Spans and problems of a record's ``targets``; the range checks need a valid text."""
+def _letters_and_digits(text: str, keep: str = "") -> tuple[str, list[int]]:
+    """The text's letters and digits (and the characters in ``keep``), case-folded and
+    compatibility-normalised (a ligature ``ﬁ`` is ``fi``), with the offset of the character
+    each comes from."""
+    letters: list[str] = []
+    offsets: list[int] = []
+    for offset, char in enumerate(text):
+        if char in keep:
+            letters.append(char)
+            offsets.append(offset)
+        elif char.isalnum():
+            for letter in unicodedata.normalize("NFKC", char).casefold():
+                if letter.isalnum():
+                    letters.append(letter)
+                    offsets.append(offset)
+    return "".join(letters), offsets
+
+
+_ANCHOR = 20  # letters and digits at each end of a target that anchor it across a page break
+
+
+def _letter_finder(text: str) -> Callable[[str], tuple[int, int] | None]:
+    """Finds a target string in a text extracted from a file by its letters and digits alone,
+    so line breaks, hyphens at a line end and spacing may differ; the first occurrence.
+
+    A target that runs over a page break may hold the page's running header, footer or number,
+    which the extracted text leaves out. Such a target is found by its first and its last 20
+    letters and digits, in order, with at least 70% and at most 100% of its letters and digits
+    from the one to the other. A character the labelled file lost (U+FFFD, ``l�se-majesté``)
+    stands for any one letter."""
+    letters, offsets = _letters_and_digits(text)
+
+    def find(target: str) -> tuple[int, int] | None:
+        key = _letters_and_digits(target, keep="\ufffd")[0]
+        if not key.strip("\ufffd"):
+            return None
+        if "\ufffd" in key:
+            found = re.search(re.escape(key).replace("\ufffd", "."), letters)
+            return found and (offsets[found.start()], offsets[found.end() - 1] + 1)
+        index = letters.find(key)
+        if index >= 0:
+            return offsets[index], offsets[index + len(key) - 1] + 1
+        if len(key) < 3 * _ANCHOR:
+            return None
+        head, tail = key[:_ANCHOR], key[-_ANCHOR:]
+        index = letters.find(head)
+        while index >= 0:
+            end = letters.find(tail, index + _ANCHOR, index + len(key))
+            if end >= 0 and end + _ANCHOR - index >= 0.7 * len(key):
+                return offsets[index], offsets[end + _ANCHOR - 1] + 1
+            index = letters.find(head, index + 1)
+        return None
+
+    return find
+
+
+def _whitespace_finder(text: str) -> Callable[[str], tuple[int, int] | None]:
+    """Finds a target string in a text as given; only whitespace may differ."""
+
+    def find(target: str) -> tuple[int, int] | None:
+        pattern = _target_pattern(target)
+        found = pattern.search(text) if pattern is not None else None
+        return None if found is None else found.span()
+
+    return find
+
+
+def _parse_targets(
+    value: object,
+    text: str | None,
+    find: Callable[[str], tuple[int, int] | None] | None = None,
+) -> tuple[list[TargetSpan], list[str]]:
+    """Spans and problems of a record's ``targets``; the range checks need a valid text.
+    Target strings (plain, or ``{"text", "label"}``) are looked up with ``find``, by default
+    whitespace-insensitively in ``text``."""
+    if find is None and text is not None:
+        find = _whitespace_finder(text)
     if value is None:
         return [], []
     if isinstance(value, str):
@@ -638,16 +751,24 @@ def _parse_targets(value: object, text: str | None) -> tuple[list[TargetSpan], l
     spans: list[TargetSpan] = []
     problems: list[str] = []
     for k, target in enumerate(value, 1):
+        label = target.get("label") if isinstance(target, dict) else None
+        if label is not None and not isinstance(label, str):
+            problems.append(f"target {k}: label is a {_json_type(label)}, not a string")
+            continue
+        if isinstance(target, dict) and "start" not in target and "text" in target:
+            target = target["text"]
+            if not isinstance(target, str):
+                problems.append(f"target {k}: text is a {_json_type(target)}, not a string")
+                continue
         if isinstance(target, str):
-            pattern = _target_pattern(target)
-            if pattern is None:
+            if not target.strip():
                 problems.append(f"target {k} is a blank string")
-            elif text is not None:
-                found = pattern.search(text)
+            elif find is not None:
+                found = find(target)
                 if found is None:
                     problems.append(f"target {k} {_short(target)!r} is not in the text")
                 else:
-                    spans.append(TargetSpan(found.start(), found.end(), None))
+                    spans.append(TargetSpan(*found, label))
             continue
         if not isinstance(target, dict):
             problems.append(
@@ -655,12 +776,9 @@ def _parse_targets(value: object, text: str | None) -> tuple[list[TargetSpan], l
                 "expected a {start, end, label} object or a string"
             )
             continue
-        start, end, label = target.get("start"), target.get("end"), target.get("label")
+        start, end = target.get("start"), target.get("end")
         if any(isinstance(v, bool) or not isinstance(v, int) for v in (start, end)):
             problems.append(f"target {k}: start and end must be integers")
-            continue
-        if label is not None and not isinstance(label, str):
-            problems.append(f"target {k}: label is a {_json_type(label)}, not a string")
             continue
         span = TargetSpan(start, end, label)
         spans.append(span)
@@ -689,17 +807,37 @@ def _labelled_items(path: str | Path) -> Iterator[_Labelled | DocumentError]:
     if not exists:
         yield DocumentError(None, source, None, "no such file")
         return
-    for record in _records(path, source, fmt, ("id", "text", "targets", "labels")):
+    for record in _records(path, source, fmt, ("id", "text", "targets", "labels", "file")):
         if isinstance(record, DocumentError):
             yield record
             continue
         doc_id, id_problem = _record_id(record, source)
-        text_problem = _text_problem(record.fields)
-        text = record.fields["text"] if text_problem is None else None
-        spans, problems = _parse_targets(record.fields.get("targets"), text)
+        layout = find = None
+        if record.fields.get("file") and not record.fields.get("text"):
+            text, layout, text_problem = _file_text(path.parent, record.fields["file"])
+            if text is not None:
+                find = _letter_finder(text)
+        else:
+            text_problem = _text_problem(record.fields)
+            text = record.fields["text"] if text_problem is None else None
+        spans, problems = _parse_targets(record.fields.get("targets"), text, find)
         labels, labels_problem = _document_labels(record.fields.get("labels"))
         problems = [p for p in (id_problem, text_problem, labels_problem) if p] + problems
-        yield _Labelled(record.line, doc_id, text, spans, labels, problems)
+        yield _Labelled(record.line, doc_id, text, spans, labels, problems, layout)
+
+
+def _file_text(folder: Path, name: object) -> tuple[str | None, Layout | None, str | None]:
+    """(text, layout, problem) of the file a labelled record names, relative to its folder."""
+    if not isinstance(name, str):
+        return None, None, f"file is a {_json_type(name)}, not a string"
+    path = folder / name
+    if path.suffix.lower() not in (*EXTENSIONS, ".txt"):
+        return None, None, f"file {name}: unknown file type; expected {_KNOWN_IN_FOLDER}"
+    read = _read_txt if path.suffix.lower() == ".txt" else _read_extracted
+    document = read(path, name)
+    if isinstance(document, DocumentError):
+        return None, None, f"file {name}: {document.message}"
+    return document.text, document.layout, None
 
 
 def _document_labels(value: object) -> tuple[tuple[str, ...], str | None]:
@@ -747,10 +885,12 @@ def read_labelled(
 
     ``targets`` holds ``{start, end, label}`` spans or strings found in the text (whitespace
     may differ; the first occurrence; label None = the task's label), JSON-encoded in CSV and
-    Parquet. With ``label`` only spans of that label (or None) are kept: the other documents stay,
-    without targets, as negatives. Invalid documents raise :class:`InvalidDataError` naming each
-    one, or with ``skip_invalid`` are dropped and returned as errors. An unknown ``label``, an
-    unreadable file or no documents always raise.
+    Parquet. A record may name a ``file`` (relative to the labelled file) instead of giving its
+    ``text``: its targets are then strings or ``{text, label}``, found by their letters and
+    digits in the text extracted from the file. With ``label`` only spans of that label (or
+    None) are kept: the other documents stay, without targets, as negatives. Invalid documents
+    raise :class:`InvalidDataError` naming each one, or with ``skip_invalid`` are dropped and
+    returned as errors. An unknown ``label``, an unreadable file or no documents always raise.
     """
     source = os.fspath(path)
     documents: list[LabelledDocument] = []
@@ -775,7 +915,12 @@ def read_labelled(
         kept = {s for s in item.spans if label is None or s.label in (None, label)}
         documents.append(
             LabelledDocument(
-                item.id, item.text, tuple(sorted(kept, key=_span_key)), source, item.labels
+                item.id,
+                item.text,
+                tuple(sorted(kept, key=_span_key)),
+                source,
+                item.labels,
+                item.layout,
             )
         )
 

@@ -8,12 +8,13 @@ scores, ranks and where they sit in the document. Text is escaped with :func:`ht
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
 from unclf.evaluation import CrossValidation, DocumentOutcome, ParagraphView
 from unclf.files import atomic_open
+from unclf.formats import Layout
 
 __all__ = ["plot_learning_curve", "render_report"]
 
@@ -127,12 +128,15 @@ def _sortable(value: float) -> float:
     return -math.inf if value is None or math.isnan(value) else value
 
 
-def _where(p: ParagraphView, doc: DocumentOutcome) -> str:
+def _where(p: ParagraphView, doc: DocumentOutcome, layout: Layout | None) -> str:
     share = 100 * p.start / doc.text_length if doc.text_length else 0.0
+    page = layout.page(p.start, p.end) if layout is not None else None
+    on_page = f"page {page} · " if page is not None else ""
     section = f" · under “{escape(p.section)}”" if p.section else ""
     marked = " · marked as target" if p.is_target else ""
     return (
-        f'<p class="meta">paragraph {p.index + 1} of {doc.n_paragraphs} · chars {p.start}–{p.end} '
+        f'<p class="meta">{on_page}paragraph {p.index + 1} of {doc.n_paragraphs} · '
+        f"chars {p.start}–{p.end} "
         f"({share:.0f}% into the document) · ranked {p.rank + 1} · score {p.score:.3f}"
         f"{section}{marked}</p><blockquote>{escape(p.text)}</blockquote>"
     )
@@ -150,15 +154,15 @@ def _bar(doc: DocumentOutcome) -> str:
     return f'<div class="bar" title="{title}">{"".join(marks)}</div>'
 
 
-def _document(doc: DocumentOutcome, cls: str) -> str:
-    gold = "".join(_where(g, doc) for g in doc.gold)
+def _document(doc: DocumentOutcome, cls: str, layout: Layout | None) -> str:
+    gold = "".join(_where(g, doc, layout) for g in doc.gold)
     gold += "".join(
         f'<p class="meta">a target no paragraph holds:</p><blockquote>{escape(t)}</blockquote>'
         for t in doc.unheld
     )
     if not gold:
         gold = '<p class="meta">no target in this document</p>'
-    chosen = _where(doc.chosen, doc) if doc.chosen else '<p class="meta">no paragraph</p>'
+    chosen = _where(doc.chosen, doc, layout) if doc.chosen else '<p class="meta">no paragraph</p>'
     if doc.abstained and doc.targets:
         chosen = '<p class="meta">the model abstained (best score below its threshold)</p>' + chosen
     return (
@@ -169,8 +173,14 @@ def _document(doc: DocumentOutcome, cls: str) -> str:
     )
 
 
-def render_report(cv: CrossValidation, title: str = "unclf cross-validation") -> str:
-    """The whole page as a string."""
+def render_report(
+    cv: CrossValidation,
+    title: str = "unclf cross-validation",
+    layouts: Mapping[str, Layout] | None = None,
+) -> str:
+    """The whole page as a string; ``layouts`` (by document id) give the page of a paragraph
+    of a PDF."""
+    layouts = layouts or {}
     settings = cv.settings
     misses, alarms = cv.misses, cv.false_alarms
     with_target = sum(1 for d in cv.documents if d.hit is not None)
@@ -186,11 +196,11 @@ def render_report(cv: CrossValidation, title: str = "unclf cross-validation") ->
         f'<section id="misses"><h2>Missed documents: {len(misses)} of {with_target}</h2>'
         "<p>The model's top paragraph holds no target. Gold on the left, the model's choice on "
         "the right.</p>",
-        *(_document(d, "miss") for d in misses),
+        *(_document(d, "miss", layouts.get(d.id)) for d in misses),
         "</section>",
         f'<section id="false-alarms"><h2>False alarms: {len(alarms)} of '
         f"{len(cv.documents) - with_target} documents without a target</h2>",
-        *(_document(d, "false-alarm") for d in alarms),
+        *(_document(d, "false-alarm", layouts.get(d.id)) for d in alarms),
         "</section></body></html>",
     ]
     return "\n".join(parts)

@@ -1,0 +1,426 @@
+"""A PDF's text layer, read with PDFium, laid out as a reader sees the pages.
+
+PDFium gives each page's text line by line with the lines' boxes, font sizes and weights. From
+where the lines sit the reader decides, page by page:
+
+- *page furniture*: a line among the first or last two rows of a page that recurs at the top or
+  bottom of at least a quarter of the pages (``A/HRC/12/9``, ``Source: ACME CORP, 10-K``), or
+  recurs there with the page's number in it (``MFW Doc 12 Page 3 of 61``), or that is a page
+  number, a ``GE.09-14614`` job number or a document symbol there. It is left out of the text;
+- *footnotes*: the lines below a ``____`` separator, or the smaller-type lines at the foot of a
+  page that start with a note mark. They follow the body, after the last page, so a paragraph
+  cut at the page edge reads on;
+- *columns*: rows split by a wide gap (a cover page's ``General Assembly`` beside ``Distr.:
+  General``) are read column by column;
+- *blocks*: a blank line goes where a reader sees a new block: a gap wider than the document's
+  line spacing, a change of size or weight (headings), or a short line that ends a sentence
+  (a paragraph's last line), also at a page break.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+from unclf.formats import Layout, Line, UnreadableFileError
+
+__all__ = ["read_pdf"]
+
+# PDFium joins a line that ends in a hyphen to the next and marks the hyphen U+FFFE: it ends
+# the line here, and is read as the hyphen it is.
+_LINE = re.compile(r"[^\r\n\ufffe]+\ufffe?")
+_EDGE_ROWS = 2  # rows at the top and at the bottom of a page that may be furniture
+_EDGE_BAND = 0.07  # ... and any line this close to the top or bottom edge (share of height)
+_RECURRING_SHARE = 0.25  # a line recurring on this share of the pages is running furniture
+_COLUMN_GAP = 3.0  # a gap this many line heights wide inside a row separates columns
+_SMALL_TYPE = 0.9  # footnote type: smaller than this share of the body's
+# A line wider than this many font sizes per character may hold a gap; one narrower than the
+# other bound does not run from its first character to its last (a note mark set apart).
+_WIDE_LINE, _NARROW_LINE = 1.0, 0.25
+_CONTROL_CHAR = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\ufffe]")
+_CONTROL = str.maketrans({**{i: " " for i in range(32) if i not in (10, 13)}, 2: "-", 0xFFFE: "-"})
+_FURNITURE = re.compile(
+    r"(?i:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?"  # 3, Page 3, 3 of 12, 3/12
+    r"|-\s*\d{1,4}\s*-|[ivxlc]{1,6}"  # - 3 -, iv
+    r"|GE\.\d{2}-\d{4,6}.*"  # UN job number
+    r"|\*\d{5,}\*"  # its bar code's text
+    r"|[A-Z]{1,3}(?:/[A-Z0-9][A-Za-z0-9.\-]*)+(?:\s+(?i:page)\s+\d{1,4})?"  # A/HRC/12/9 page 2
+    r"|_{3,}(?:\s+_{3,})*"  # rules and initials blanks
+)
+_NOTE_MARK = re.compile(r"[\d*†‡§a-z]{1,3}\b|[*†‡§]")
+_SEPARATOR = re.compile(r"_{5,}")
+_SENTENCE_END = ".;:!?"
+
+
+@dataclass(slots=True)
+class _Segment:
+    """A line of a page, or the part of it in one column."""
+
+    page: int
+    text: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+    size: float
+    bold: bool
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+def _open(path: Path):
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        message = str(exc).lower()
+        if "password" in message or "security" in message:
+            raise UnreadableFileError("encrypted PDF: it needs a password to open") from None
+        if "file" in message and "not found" in message:
+            raise FileNotFoundError(str(path)) from None
+        why = re.search(r"PDFium: ([^)]*)", str(exc))
+        detail = f" ({why.group(1).lower()})" if why else ""
+        raise UnreadableFileError(f"damaged PDF, or not a PDF{detail}") from None
+
+
+def read_pdf(path: Path) -> tuple[str, Layout]:
+    """The extracted text of a PDF (furniture out, footnotes after the body, blank lines between
+    blocks) and the box of each of its lines."""
+    import pypdfium2 as pdfium
+
+    pdf = _open(path)
+    try:
+        pages = []
+        for number in range(len(pdf)):
+            page = pdf[number]
+            try:
+                pages.append(_page_segments(page, number + 1))
+            finally:
+                page.close()
+    except pdfium.PdfiumError as exc:
+        raise UnreadableFileError(f"damaged PDF ({exc})") from None
+    finally:
+        pdf.close()
+    if not any(s.text.strip() for segments in pages for s in segments):
+        raise UnreadableFileError("no text layer: scanned? (read it with OCR first)")
+    _drop_furniture(pages)
+    return _assemble(pages)
+
+
+def _page_segments(page, number: int) -> list[_Segment]:
+    """The page's lines in reading order (rows top to bottom, column by column).
+
+    A line's box joins the loose boxes (the font's full height) of its first and last
+    characters; its size is that of its first character's font, its weight that of its last
+    (``106.1.`` in regular type before a recommendation in bold): a few calls to PDFium per
+    line, not one per character. Only a line wider than its characters could fill is measured
+    further, for a gap between columns."""
+    import pypdfium2.raw as raw
+
+    height = page.get_height()
+    textpage = page.get_textpage()
+    handle = textpage.raw
+    first, last, matrix = raw.FS_RECTF(), raw.FS_RECTF(), raw.FS_MATRIX()
+    try:
+        found = textpage.get_text_range()
+        text = found.translate(_CONTROL) if _CONTROL_CHAR.search(found) else found
+        segments: list[_Segment] = []
+        for match in _LINE.finditer(found):
+            line = match.group()
+            stripped = line.strip()
+            if not stripped:
+                continue
+            start = match.start() + len(line) - len(line.lstrip())
+            end = start + len(stripped)
+            raw.FPDFText_GetLooseCharBox(handle, start, ctypes.byref(first))
+            raw.FPDFText_GetLooseCharBox(handle, end - 1, ctypes.byref(last))
+            raw.FPDFText_GetMatrix(handle, start, ctypes.byref(matrix))
+            size = raw.FPDFText_GetFontSize(handle, start) * abs(complex(matrix.c, matrix.d))
+            bold = raw.FPDFText_GetFontWeight(handle, end - 1) >= 600
+            box = (
+                min(first.left, last.left),
+                min(first.bottom, last.bottom),
+                max(first.right, last.right),
+                max(first.top, last.top),
+            )
+            width = (box[2] - box[0]) / (size or 1.0) / (end - start)
+            pieces = (
+                [(start, end, box)]
+                if _NARROW_LINE <= width <= _WIDE_LINE
+                else _columns(textpage, text, start, end, size)
+            )
+            for piece_start, piece_end, (left, bottom, right, top) in pieces:
+                segments.append(
+                    _Segment(
+                        number,
+                        text[piece_start:piece_end],
+                        left,
+                        height - top,
+                        right,
+                        height - bottom,
+                        size,
+                        bold,
+                    )
+                )
+    finally:
+        textpage.close()
+    return _reading_order(segments)
+
+
+def _union(boxes) -> tuple[float, float, float, float]:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
+    """The parts of a line whose first and last characters do not span it as its characters
+    would: ``(start, end, box)`` of each part, cut where a gap of several line heights separates
+    them (two columns side by side, a page number far right). PDFium's text rectangles show
+    the line's extent and whether there is such a gap; only then are characters measured one by
+    one."""
+    rects = sorted(textpage.get_rect(i) for i in range(textpage.count_rects(start, end - start)))
+    if not rects:
+        return []
+    if all(b[0] - a[2] < _COLUMN_GAP * size for a, b in pairwise(rects)):
+        return [(start, end, _union(rects))]
+    pieces: list[list] = []
+    previous_right = None
+    for index in range(start, end):
+        if text[index].isspace():
+            continue
+        box = textpage.get_charbox(index, loose=True)
+        if previous_right is None or box[0] - previous_right >= _COLUMN_GAP * size:
+            pieces.append([index, index + 1, [box]])
+        else:
+            pieces[-1][1] = index + 1
+            pieces[-1][2].append(box)
+        previous_right = box[2]
+    return [(a, b, _union(boxes)) for a, b, boxes in pieces]
+
+
+def _reading_order(segments: list[_Segment]) -> list[_Segment]:
+    """Rows top to bottom; where rows are split by a gutter that no line crosses, and the lines
+    on either side are lines of text (a third of the text's width or more, not a table's
+    cells), the left column first, then the right, for as long as the gutter lasts."""
+    segments.sort(key=lambda s: s.top)
+    text_width = max((s.right for s in segments), default=0.0) - min(
+        (s.left for s in segments), default=0.0
+    )
+    rows: list[list[_Segment]] = []
+    row_bottom = 0.0
+    for segment in segments:
+        if rows and segment.top < row_bottom - 0.5 * segment.height:
+            rows[-1].append(segment)
+            row_bottom = max(row_bottom, segment.bottom)
+        else:
+            rows.append([segment])
+            row_bottom = segment.bottom
+    ordered: list[_Segment] = []
+    index = 0
+    while index < len(rows):
+        row = sorted(rows[index], key=lambda s: s.left)
+        gutter = _gutter(row)
+        if gutter is None:
+            ordered.extend(row)
+            index += 1
+            continue
+        region = [row]
+        index += 1
+        while index < len(rows) and not any(s.left < gutter < s.right for s in rows[index]):
+            region.append(rows[index])
+            index += 1
+        cells = [s for r in region for s in r]
+        left = [s for s in cells if s.right <= gutter]
+        right = [s for s in cells if s.left >= gutter]
+        if _text_lines(left, text_width) and _text_lines(right, text_width):
+            ordered.extend(left)
+            ordered.extend(right)
+        else:
+            ordered.extend(s for r in region for s in sorted(r, key=lambda s: s.left))
+    return ordered
+
+
+def _text_lines(column: list[_Segment], text_width: float) -> bool:
+    widths = sorted(s.right - s.left for s in column)
+    return len(widths) >= 3 and widths[len(widths) // 2] >= text_width / 3
+
+
+def _gutter(row: list[_Segment]) -> float | None:
+    """The middle of the widest gap between the parts of a row, if it parts columns."""
+    if len(row) < 2:
+        return None
+    gap, left, right = max((b.left - a.right, a.right, b.left) for a, b in pairwise(row))
+    return (left + right) / 2 if gap >= _COLUMN_GAP * row[0].height else None
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def _counts_pages(occurrences: list[tuple[int, str]]) -> bool:
+    """Whether a line that recurs with other figures carries the page number: from one page
+    where it stands to the next, one of its figures advances as the pages do, on at least 80%
+    of the steps (``Page 3 of 12``, ``12 | Page``), unlike a heading that opens several pages
+    (``ARTICLE 5``)."""
+    steps = [
+        (later - page, [int(b) - int(a) for a, b in zip(figures, later_figures, strict=True)])
+        for (page, figures), (later, later_figures) in pairwise(
+            sorted((page, re.findall(r"\d+", text)) for page, text in occurrences)
+        )
+    ]
+    positions = len(steps[0][1]) if steps else 0
+    return any(
+        sum(advance[i] == pages for pages, advance in steps) >= 0.8 * len(steps)
+        for i in range(positions)
+    )
+
+
+def _edge_segments(segments: list[_Segment], page_height: float) -> list[_Segment]:
+    if not segments:
+        return []
+    tops = sorted({s.top for s in segments})
+    first_rows, last_rows = tops[:_EDGE_ROWS], tops[-_EDGE_ROWS:]
+    return [
+        s
+        for s in segments
+        if s.top in first_rows
+        or s.top in last_rows
+        or s.bottom < _EDGE_BAND * page_height
+        or s.top > (1 - _EDGE_BAND) * page_height
+    ]
+
+
+def _drop_furniture(pages: list[list[_Segment]]) -> None:
+    """Remove running headers and footers, page numbers and job numbers from every page."""
+    page_height = max((s.bottom for p in pages for s in p), default=0.0)
+    edges = [_edge_segments(p, page_height) for p in pages]
+    needed = max(2, _RECURRING_SHARE * len(pages))
+    same = Counter(text for e in edges for text in {s.text.strip() for s in e})
+    alike: dict[str, list[tuple[int, str]]] = {}
+    for edge in edges:
+        for text in {s.text.strip() for s in edge}:
+            alike.setdefault(_key(text), []).append((edge[0].page, text))
+    running = {text for text, n in same.items() if n >= needed}
+    running |= {
+        text
+        for occurrences in alike.values()
+        if len(occurrences) >= max(3, needed) and _counts_pages(occurrences)
+        for _, text in occurrences
+    }
+    for page, edge in zip(pages, edges, strict=True):
+        furniture = {
+            id(s) for s in edge if s.text.strip() in running or _FURNITURE.fullmatch(s.text.strip())
+        }
+        page[:] = [s for s in page if id(s) not in furniture]
+
+
+def _body_size(pages: list[list[_Segment]]) -> float:
+    weights: Counter[float] = Counter()
+    for page in pages:
+        for s in page:
+            weights[round(s.size, 1)] += len(s.text)
+    return weights.most_common(1)[0][0] if weights else 0.0
+
+
+def _split_notes(page: list[_Segment], body_size: float) -> tuple[list, list]:
+    """The page's body and its footnotes (the separator rule itself is dropped)."""
+    lower = [i for i, s in enumerate(page) if _SEPARATOR.fullmatch(s.text)]
+    if lower and len(page) > 1 and page[lower[-1]].top > page[0].top:
+        cut = lower[-1]
+        below = [s for s in page[cut + 1 :] if s.top > page[cut].top]
+        if below:
+            return page[:cut] + [s for s in page[cut + 1 :] if s not in below], below
+    cut = len(page)
+    while cut > 0 and page[cut - 1].size < _SMALL_TYPE * body_size:
+        cut -= 1
+    if 0 < cut < len(page) and _NOTE_MARK.match(page[cut].text):
+        return page[:cut], page[cut:]
+    return page, []
+
+
+def _assemble(pages: list[list[_Segment]]) -> tuple[str, Layout]:
+    body_size = _body_size(pages)
+    body: list[_Segment] = []
+    notes: list[list[_Segment]] = []
+    for page in pages:
+        text, footnotes = _split_notes(page, body_size)
+        body.extend(text)
+        if footnotes:
+            notes.append(footnotes)
+    gaps = [
+        b.top - a.bottom
+        for a, b in pairwise(body)
+        if a.page == b.page and b.top > a.top and b.top - a.bottom > -1
+    ]
+    heights = [s.height for s in body] or [1.0]
+    line_height = statistics.median(heights)
+    wide_gap = (statistics.median(gaps) if gaps else 0.0) + 0.6 * line_height
+    rights: dict[int, list[float]] = {}
+    for segment in body:
+        rights.setdefault(segment.page, []).append(segment.right)
+    right_edge = {page: statistics.quantiles(r * 2, n=10)[-1] for page, r in rights.items()}
+    note_starts = {id(page[0]) for page in notes}
+
+    parts: list[str] = []
+    lines: list[Line] = []
+    length = 0
+    previous: _Segment | None = None
+    for segment in [*body, *(s for page in notes for s in page)]:
+        if previous is not None:
+            separator = (
+                "\n\n"
+                if id(segment) in note_starts
+                else _separator(previous, segment, wide_gap, line_height, right_edge)
+            )
+            parts.append(separator)
+            length += len(separator)
+        parts.append(segment.text)
+        lines.append(
+            Line(
+                length,
+                length + len(segment.text),
+                segment.page,
+                segment.left,
+                segment.top,
+                segment.right,
+                segment.bottom,
+            )
+        )
+        length += len(segment.text)
+        previous = segment
+    return "".join(parts), Layout(tuple(lines))
+
+
+def _separator(
+    previous: _Segment,
+    segment: _Segment,
+    wide_gap: float,
+    line_height: float,
+    right_edge: dict[int, float],
+) -> str:
+    """A blank line where a reader sees a new block, else a line break."""
+    ends_short = (
+        previous.text[-1] in _SENTENCE_END
+        and previous.right < right_edge.get(previous.page, previous.right) - 2 * line_height
+    )
+    if segment.page != previous.page or segment.top < previous.top:  # next page or column
+        return "\n\n" if ends_short else "\n"
+    new_block = (
+        segment.top - previous.bottom > wide_gap
+        or previous.bold != segment.bold
+        or abs(previous.size - segment.size) > 0.15 * max(previous.size, segment.size)
+        or ends_short
+    )
+    return "\n\n" if new_block else "\n"
