@@ -638,8 +638,7 @@ def fit_labels(
 ) -> dict[str, TargetSelector]:
     """One fitted copy of ``selector`` per label, all from the same documents: parsed and
     featurized once, the copies sharing the featurizer, so that many labels cost little more
-    than their linear models. With several labels, the labels (not a label's folds) are what
-    ``selector.n_jobs`` processes share out: each process fits whole labels."""
+    than their linear models."""
     selector._check_params()
     if len(X) < 2:
         raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
@@ -657,25 +656,21 @@ def fit_labels(
     shared = clone(selector)
     rows = shared._fit_featurizer(docs)
     language = main_language(docs)
-    if len(to_learn) == 1:
-        [(label, (labels, _))] = to_learn.items()
-        fitted = {label: _fit_label(selector, rows, labels, progress=progress)}
-    else:
-        one_process = clone(selector).set_params(n_jobs=None)
-        jobs = Parallel(n_jobs=selector.n_jobs, return_as="generator")(
-            delayed(_fit_label)(one_process, rows, labels) for labels, _ in to_learn.values()
-        )
-        bar = tqdm(
-            jobs,
-            total=len(to_learn),
-            desc="training",
-            unit="label",
-            disable=None if progress else True,  # None: only on a terminal
-            leave=False,
-        )
-        fitted = dict(zip(to_learn, bar, strict=True))
+    # One label after the other, each fitting its folds side by side: sending the shared rows
+    # to processes that fit whole labels held them once per label in flight (a 15.6 GB peak
+    # for the 50 UPR labels of 30+ documents, against 1.0 GB for one label).
+    labels_bar = tqdm(
+        to_learn.items(),
+        desc="labels",
+        unit="label",
+        disable=None if progress and len(to_learn) > 1 else True,  # None: only on a terminal
+        leave=False,
+    )
+    fitted = {
+        label: _fit_label(selector, rows, labels, progress=progress and len(to_learn) == 1)
+        for label, (labels, _) in labels_bar
+    }
     for label, model in fitted.items():
-        model.set_params(n_jobs=selector.n_jobs)
         model.featurizer_, model.view_columns_ = shared.featurizer_, shared.view_columns_
         model.paragraph_tfidf_ = shared.paragraph_tfidf_
         model.documents_with_unheld_targets_ = to_learn[label][1]
@@ -705,8 +700,7 @@ def ranking_summary(ranked: Iterable[RankedDocument], y: Sequence[Sequence]) -> 
 def _fit_label(
     selector: TargetSelector, rows: _Rows, labels: np.ndarray, progress: bool = False
 ) -> TargetSelector:
-    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller).
-    A function of its arguments only, so that labels can be fitted in separate processes."""
+    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller)."""
     model = clone(selector)
     model._fit_rows(rows, labels, progress=progress)
     return model
