@@ -340,7 +340,7 @@ def _labelled_tasks(args: argparse.Namespace, need_targets: bool = True) -> _Tas
             "labels, each target needs its own",
             file=sys.stderr,
         )
-    paragraph_labels = {label for d in docs for t in d.targets for label in [t.label]}
+    paragraph_labels = {t.label for d in docs for t in d.targets}
     document_labels = {label for d in docs for label in d.labels}
     whole = [
         label for label in labels if label in document_labels and label not in paragraph_labels

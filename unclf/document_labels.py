@@ -83,8 +83,8 @@ class DocumentLabeler(ClassifierMixin, BaseEstimator):
         for train, test in document_folds(
             [d.text for d in docs], max(n_folds, 2), self.random_state
         ):
-            scorer = self._fit_scorer(words, y, rows_of, train)
-            evidence[test] = _document_features(scorer, words, offsets, test)
+            scores = _scores(self._fit_scorer(words, y, rows_of, train), words)
+            evidence[test] = _document_features(scores, offsets, test)
         self.classes_ = np.array([False, True])
         self.vectorizer_ = vectorizer
         self.scorer_ = self._fit_scorer(words, y, rows_of, np.arange(len(docs)))
@@ -112,7 +112,7 @@ class DocumentLabeler(ClassifierMixin, BaseEstimator):
         offsets = document_offsets(docs)
         words = self.vectorizer_.transform([p.text for d in docs for p in d.paragraphs])
         scores = _scores(self.scorer_, words)
-        features = _document_features(self.scorer_, words, offsets, np.arange(len(docs)), scores)
+        features = _document_features(scores, offsets, np.arange(len(docs)))
         probability = self.decision_.predict_proba(features)[:, 1]
         decisions = []
         for i, doc in enumerate(docs):
@@ -143,20 +143,14 @@ def _scores(scorer: LogisticRegression | None, words: sp.csr_matrix) -> np.ndarr
     return scorer.decision_function(words)
 
 
-def _document_features(
-    scorer: LogisticRegression | None,
-    words: sp.csr_matrix,
-    offsets: np.ndarray,
-    docs: np.ndarray,
-    scores: np.ndarray | None = None,
-) -> np.ndarray:
+def _document_features(scores: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
     """Per document of ``docs``: its best paragraph score, the mean of its best few, its mean."""
     features = np.zeros((len(docs), 3))
     for row, i in enumerate(docs):
         a, b = offsets[i], offsets[i + 1]
         if a == b:
             continue
-        own = _scores(scorer, words[a:b]) if scores is None else scores[a:b]
+        own = scores[a:b]
         top = np.sort(own)[::-1][:_TOP]
         features[row] = [top[0], top.mean(), own.mean()]
     return features
