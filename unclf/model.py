@@ -363,14 +363,14 @@ class TargetSelector(BaseEstimator):
     def _fit_featurizer(self, docs: Sequence[ParsedDocument]) -> _Rows:
         """Fit the featurizer (it sees no label) and return the training documents' rows."""
         self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
-        features = self.featurizer_.fit_transform(docs)
+        features, words = self.featurizer_.fit_transform_with_words(docs)
         self.view_columns_ = [
             None if VIEWS[v] is None else self.featurizer_.block_columns(VIEWS[v])
             for v in self.views
         ]
         self.paragraph_tfidf_ = plain_tfidf()
         plain = self.paragraph_tfidf_.fit_transform([p.text for d in docs for p in d.paragraphs])
-        rows = self._rows(docs, features, self.featurizer_.own_words(docs), plain)
+        rows = self._rows(docs, features, words, plain)
         for view in rows.views:
             view.sum_duplicates()  # sorted once here, not again by every fold's fit
         return rows
