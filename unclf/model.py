@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -195,6 +196,11 @@ def document_folds(
             )
         )
     return splits
+
+
+def _fit_plain_tfidf(texts: list[str]) -> tuple[TfidfVectorizer, sp.csr_matrix]:
+    vectorizer = plain_tfidf()
+    return vectorizer, vectorizer.fit_transform(texts)
 
 
 def _parse_all(texts: list[str]) -> list[ParsedDocument]:
@@ -362,14 +368,20 @@ class TargetSelector(BaseEstimator):
 
     def _fit_featurizer(self, docs: Sequence[ParsedDocument]) -> _Rows:
         """Fit the featurizer (it sees no label) and return the training documents' rows."""
+        texts = [p.text for d in docs for p in d.paragraphs]
+        # The plain TF-IDF (a sixth of the fit, scikit-learn's vocabulary counting) is fitted
+        # in a worker process (with ``n_jobs`` other than 1) while this one builds the hashed
+        # features.
+        plain_job = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+            [delayed(_fit_plain_tfidf)(texts)]
+        )
         self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
         features, words = self.featurizer_.fit_transform_with_words(docs)
         self.view_columns_ = [
             None if VIEWS[v] is None else self.featurizer_.block_columns(VIEWS[v])
             for v in self.views
         ]
-        self.paragraph_tfidf_ = plain_tfidf()
-        plain = self.paragraph_tfidf_.fit_transform([p.text for d in docs for p in d.paragraphs])
+        self.paragraph_tfidf_, plain = next(plain_job)
         rows = self._rows(docs, features, words, plain)
         for view in rows.views:
             view.sum_duplicates()  # sorted once here, not again by every fold's fit
