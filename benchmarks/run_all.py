@@ -1,6 +1,6 @@
 """Run every benchmark and write the results as markdown, with the date, machine and commands.
 
-Run: python benchmarks/run_all.py [--data ../shared/data] [--jobs 2] [--readme README.md]
+Run: python benchmarks/run_all.py [--data ../shared/data] [--jobs 2] [--readme]
 
 Order, so that timings are not disturbed by the other runs: the segmentation benchmark alone
 (its speed is a ratio measured in the same run), then the target tasks as one process per
@@ -14,7 +14,8 @@ minutes more; the other tables stay those of the first). ``--tasks upr:Minoritie
 itself.
 
 The markdown goes to ``--output`` (default benchmarks/results.md); with ``--readme`` it also
-replaces the part of that file between the two ``benchmark-results`` marker comments.
+replaces the part of benchmarks/README.md (or of the file given) between the two
+``benchmark-results`` marker comments, so that a quick check of the runner touches no README.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ sys.path.insert(0, str(HERE))
 from targets import SMALL_TASKS, parse_seeds, parse_tasks  # noqa: E402  (the benchmark script beside this one)
 
 START, END = "<!-- benchmark-results:start -->", "<!-- benchmark-results:end -->"
+README = HERE / "README.md"  # the benchmarks' README holds the marked part
 IMAGE = "@@learning-curve.png@@"  # replaced by the plot's path relative to each output file
 CURVE_LABEL = "Minorities"
 
@@ -266,6 +268,13 @@ def speed_section(speed: dict) -> list[str]:
     ]
 
 
+def replace_marked(text: str, block: str) -> str:
+    """``text`` with the part between the marker comments replaced by ``block``."""
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    return f"{before}{START}\n{block}{END}{after}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -282,14 +291,20 @@ def main() -> None:
     parser.add_argument("--skip-curve", action="store_true")
     parser.add_argument("--curve-sizes", default="5,10,20,50", help="learning-curve sizes")
     parser.add_argument("--output", type=Path, default=HERE / "results.md")
-    parser.add_argument("--readme", type=Path, help="also put the tables into this file")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        nargs="?",
+        const=README,
+        help="also put the tables into the marked part of this file (benchmarks/README.md)",
+    )
     args = parser.parse_args()
 
     data = args.data.resolve()
     tasks = parse_tasks(args.tasks)
     seeds = args.seeds
     curve_png = (args.output.parent / "learning-curve.png").resolve()
-    if args.readme and START not in args.readme.read_text(encoding="utf-8"):
+    if args.readme and END not in args.readme.read_text(encoding="utf-8").partition(START)[2]:
         sys.exit(f"run_all: {args.readme} has no {START} ... {END} markers")
     python = sys.executable
     started = time.perf_counter()
@@ -440,11 +455,7 @@ def main() -> None:
     print(f"wrote {args.output}")
     if args.readme:
         text = args.readme.read_text(encoding="utf-8")
-        before, rest = text.split(START, 1)
-        _, after = rest.split(END, 1)
-        args.readme.write_text(
-            f"{before}{START}\n{placed(args.readme)}{END}{after}", encoding="utf-8"
-        )
+        args.readme.write_text(replace_marked(text, placed(args.readme)), encoding="utf-8")
         print(f"updated {args.readme}")
 
 

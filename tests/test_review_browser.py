@@ -2,7 +2,7 @@
 distribution's packages (/usr/bin/chromium, /usr/bin/chromedriver), driven by Selenium; nothing
 is downloaded. One ``unclf review`` server for the module, over a tiny invented collection.
 
-With ``UNCLF_SCREENSHOTS=docs`` the pages shown in the README are saved there as PNG files.
+With ``UNCLF_SCREENSHOTS=docs`` the pages shown in docs/review.md are saved there as PNG files.
 """
 
 from __future__ import annotations

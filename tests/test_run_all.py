@@ -103,3 +103,16 @@ def test_segmentation_and_speed_paragraphs(benchmark_script) -> None:
         "predict_vs_segment_throughput": 0.8,
     }
     assert "**0.80x**" in "\n".join(run_all.speed_section(speed))
+
+
+def test_marked_part_of_the_benchmarks_readme(benchmark_script) -> None:
+    run_all = benchmark_script("run_all")
+    # The runner writes into the benchmarks' README, which holds the markers once each.
+    assert run_all.README == ROOT / "benchmarks" / "README.md"
+    readme = run_all.README.read_text(encoding="utf-8")
+    assert readme.count(run_all.START) == 1 and readme.count(run_all.END) == 1
+    assert readme.index(run_all.START) < readme.index(run_all.END)
+    text = f"# Title\n\nbefore\n\n{run_all.START}\nold table\n{run_all.END}\n\nafter\n"
+    replaced = run_all.replace_marked(text, "new table\n")
+    assert replaced == f"# Title\n\nbefore\n\n{run_all.START}\nnew table\n{run_all.END}\n\nafter\n"
+    assert run_all.replace_marked(replaced, "new table\n") == replaced
