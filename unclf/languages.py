@@ -52,8 +52,8 @@ class LanguageRules:
     # A paragraph number that is no "12." ("1 -" in Arabic), as a regex with group "num".
     extra_number: str | None = None
     # List items that a language sets apart as paragraphs of their own, as they open inside a
-    # flattened line after a semicolon or a colon ("؛ (ب) ...", "؛ ب - ...", "؛ ’2‘ ..."); None:
-    # items after a semicolon stay in their paragraph, as English sets them.
+    # flattened line after a sentence end or a comma ("؛ (ب) ...", "؛ ب - ...", "، ’2‘ ...");
+    # None: items inside a line stay in their paragraph, as English sets them.
     inline_item: str | None = None
     page_words: tuple[str, ...] = ("page",)
     joining_words: frozenset[str] = frozenset()
@@ -304,7 +304,7 @@ ARABIC = LanguageRules(
         r"|(?P<quoteditem>[‘’]\d{1,2}[‘’])"
     ),
     # Arabic resolutions set each lettered or numbered item of a list as its own paragraph.
-    inline_item=r"\((?:[\u0621-\u064a]{1,2}|\d{1,2})\)|[‘’]\d{1,2}[‘’]|[\u0621-\u064a] [-–]|[-–]",
+    inline_item=r"\((?:[\u0621-\u064a]{1,2}|\d{1,2})\)|[‘’]\d{1,2}[‘’]|[\u0621-\u064a] [-–]|[-–•]",
     page_words=("الصفحة",),
     joining_words=frozenset(["بين", "أو"]),
     has_case=False,

@@ -141,8 +141,13 @@ def _grammar(code: str) -> _Grammar:
     if rules.inline_item:
         first = rf"(?:{first}|{rules.inline_item})"
     spaced = rf"|(?<=[{ends}{commas}] )(?P<space>(?=\S))" if rules.space_separates else ""
-    # A list item that the language sets apart, after the statement before it ("؛ (ب) ...").
-    item = rf"|(?<=[{ends}] )(?P<item>(?=(?:{rules.inline_item}) ))" if rules.inline_item else ""
+    # A list item that the language sets apart, after the statement or clause before it ("؛
+    # (ب) ...").
+    item = (
+        rf"|(?<=[{ends}{commas}] )(?P<item>(?=(?:{rules.inline_item}) ))"
+        if rules.inline_item
+        else ""
+    )
     # After a preambular paragraph's comma, inside a closing quote or not ('Elections,”').
     after_comma = rf"(?:(?<=[{commas}] )|(?<=[{commas}][”\"»] ))"
     operative = rf"|{after_comma}(?P<op>(?={rules.operative}))" if rules.operative else ""
