@@ -15,7 +15,7 @@ import pytest
 import spacy
 
 from unclf.languages import detect_language, rules_for
-from unclf.segmenter import find_paragraphs, parse_many, segment, segment_many
+from unclf.segmenter import Paragraph, find_paragraphs, parse_many, segment, segment_many
 
 # Each resolution: its paragraphs as a reader sees them, number first where there is one.
 RESOLUTIONS = {
@@ -286,3 +286,56 @@ def test_predict_takes_a_language_on_the_local_engine_only(tmp_path: Path) -> No
     done = subprocess.run([*command, "--engine", "dask"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "--language works with the local engine" in done.stderr
+
+
+def found_in_one_line(paragraphs: list[str]) -> list[Paragraph]:
+    """The paragraphs found in ``paragraphs`` run into one line, checked to be exactly them:
+    their offsets index that line as given."""
+    text = flat(paragraphs)
+    found = find_paragraphs(text)
+    assert [text[p.start : p.end] for p in found] == paragraphs
+    return found
+
+
+def test_arabic_items_in_a_flattened_line_are_paragraphs() -> None:
+    # Arabic resolutions set each item of a list apart, also when a viewer runs them into one
+    # line: "(أ)", "ب -", "’1‘" and "-" after a semicolon or a colon open a paragraph.
+    expected = [
+        "إن مجلس الأمن،",
+        "إذ يشير إلى قراراته السابقة بشأن الحالة في روريتانيا،",
+        "1 - يقرر أن تضطلع البعثة بالمهام التالية:",
+        "(أ) حماية المدنيين في جميع أنحاء البلد؛",
+        "ب - تهيئة الظروف المؤاتية لإيصال المساعدات الإنسانية:",
+        "’1‘ الإسهام في تهيئة بيئة آمنة؛",
+        "- دعم السلطات الوطنية في تنفيذ الاتفاق؛",
+        "2 - يقرر أن يبقي المسألة قيد نظره.",
+    ]
+    found = found_in_one_line(expected)
+    assert [p.number for p in found] == [None, None, "1", "(أ)", "(ب)", "’1‘", None, "2"]
+    assert [p.kind for p in found][3:7] == ["list_item"] * 4
+
+
+def test_english_items_stay_in_their_flattened_paragraph() -> None:
+    text = (
+        "1. Decides that the Mission shall have the following tasks: (a) to protect civilians "
+        "under threat of physical violence; (b) to support the peace process in Ruritania; "
+        "2. Decides to remain seized of the matter."
+    )
+    assert [p.number for p in find_paragraphs(text)] == ["1", "2"]
+
+
+def test_russian_sections_and_openings_in_a_flattened_line() -> None:
+    # Sections lettered in Latin capitals ("B. Оружейное эмбарго") after a semicolon, and a
+    # preambular paragraph opened by "с удовлетворением отмечая" after a comma.
+    expected = [
+        "Совет Безопасности,",
+        "ссылаясь на свои предыдущие резолюции о положении в Рурутании,",
+        "с удовлетворением отмечая прогресс, достигнутый сторонами на пути к урегулированию,",
+        "1. постановляет продлить мандат Миссии до 31 марта 2031 года;",
+        "B. Оружейное эмбарго",
+        "2. постановляет, что все государства должны принять необходимые меры;",
+        "3. постановляет продолжать активно заниматься этим вопросом.",
+    ]
+    found = found_in_one_line(expected)
+    assert found[4].kind == "heading"
+    assert found[5].section == "B. Оружейное эмбарго"

@@ -44,10 +44,17 @@ class LanguageRules:
     number_then: str = r"\.\s+[A-Z“\"(]"
     # The first character of a paragraph's words after a number in flattened text.
     opening_letter: str = r"A-Z“\""
+    # Capitals that open a section's heading after its letter ("B. Arms embargo", "B. Оружейное
+    # эмбарго").
+    capitals: str = "A-Z"
     # Letters of lettered items: "(a)", "a)", "(أ)".
     item_letters: str = "a-z"
     # A paragraph number that is no "12." ("1 -" in Arabic), as a regex with group "num".
     extra_number: str | None = None
+    # List items that a language sets apart as paragraphs of their own, as they open inside a
+    # flattened line after a sentence end or a comma ("؛ (ب) ...", "؛ ب - ...", "، ’2‘ ...");
+    # None: items inside a line stay in their paragraph, as English sets them.
+    inline_item: str | None = None
     page_words: tuple[str, ...] = ("page",)
     joining_words: frozenset[str] = frozenset()
     joining_only: str = r"(?!)"
@@ -236,16 +243,21 @@ RUSSIAN = LanguageRules(
     ),
     # Inside a flattened line the same words also open clauses of one paragraph ("...,
     # приветствуя ..."), and no capital tells them apart: only the openings that more often
-    # start a preambular paragraph than continue one.
-    inline_preamble=_words(
+    # start a preambular paragraph than continue one, also after "с" and a noun ("с
+    # удовлетворением отмечая", "с глубокой обеспокоенностью отмечая").
+    inline_preamble=r"(?:с (?:[а-яё]+ой )?[а-яё]+(?:ью|ием|ем) )?"
+    + _words(
         *("будучи", "вновь", "воздавая", "выражая", "высказываясь", "высоко", "действуя"),
         *("заявляя", "констатируя", "напоминая", "обращая", "одобряя", "определяя", "особо"),
         *("осуждая", "откликаясь", "отмечая", "памятуя", "поддерживая", "подтверждая"),
         *("подчеркивая", "поощряя", "приветствуя", "признавая", "призывая", "принимая"),
         *("рассмотрев", "решительно", "руководствуясь", "ссылаясь", "учитывая"),
+        *("акцентируя", "отдавая", "повторяя", "сознавая"),
     ),
     sentence_ends='.;:!?”")»',
-    opening_letter='а-яёА-ЯЁ«"',
+    # Sections are lettered in Latin capitals ("B. Оружейное эмбарго").
+    opening_letter='а-яёА-ЯЁA-Z«"',
+    capitals="A-ZА-ЯЁ",
     number_then=r"\.\s+[а-яёА-ЯЁ«\"(]",
     item_letters="а-яa-z",
     page_words=("стр", "страница"),
@@ -285,8 +297,14 @@ ARABIC = LanguageRules(
     number_then=r"\s[-–]\s+[\u0600-\u06FF“\"«(]",
     opening_letter='\u0600-\u06ff“"«',
     item_letters="\u0621-\u064a",
-    # "1 - يقرر", and lettered items "أ - " besides "(أ)".
-    extra_number=r"(?P<dash>\d{1,3})\s?[-–]|(?P<dashitem>[\u0621-\u064a])\s[-–]",
+    # "1 - يقرر", lettered items "أ - " besides "(أ)", and numbered sub-items "’1‘" (quotes
+    # that a right-to-left text shows either way round).
+    extra_number=(
+        r"(?P<dash>\d{1,3})\s?[-–]|(?P<dashitem>[\u0621-\u064a])\s[-–]"
+        r"|(?P<quoteditem>[‘’]\d{1,2}[‘’])"
+    ),
+    # Arabic resolutions set each lettered or numbered item of a list as its own paragraph.
+    inline_item=r"\((?:[\u0621-\u064a]{1,2}|\d{1,2})\)|[‘’]\d{1,2}[‘’]|[\u0621-\u064a] [-–]|[-–•]",
     page_words=("الصفحة",),
     joining_words=frozenset(["بين", "أو"]),
     has_case=False,

@@ -138,7 +138,16 @@ def _grammar(code: str) -> _Grammar:
     commas = re.escape(rules.commas)
     ends = re.escape(rules.sentence_ends.rstrip(_CLOSERS))
     first = r"\S" if rules.space_separates else rf"[\d{rules.opening_letter}]"
+    if rules.inline_item:
+        first = rf"(?:{first}|{rules.inline_item})"
     spaced = rf"|(?<=[{ends}{commas}] )(?P<space>(?=\S))" if rules.space_separates else ""
+    # A list item that the language sets apart, after the statement or clause before it ("؛
+    # (ب) ...").
+    item = (
+        rf"|(?<=[{ends}{commas}] )(?P<item>(?=(?:{rules.inline_item}) ))"
+        if rules.inline_item
+        else ""
+    )
     # After a preambular paragraph's comma, inside a closing quote or not ('Elections,”').
     after_comma = rf"(?:(?<=[{commas}] )|(?<=[{commas}][”\"»] ))"
     operative = rf"|{after_comma}(?P<op>(?={rules.operative}))" if rules.operative else ""
@@ -147,10 +156,10 @@ def _grammar(code: str) -> _Grammar:
     inline_start = re.compile(
         rf" (?={first})(?:(?=(?P<num>\d{{1,3}}(?:\.\d{{1,3}})*){rules.number_then})"
         r"|(?<=[.;:!?] )(?=(?P<dotless>\d{1,3}(?:\.\d{1,3})+) [A-Z][a-z])"
-        r"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{1,6}|[A-Z])\.\s+[A-Z])"
+        rf"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{{1,6}}|[A-Z])\.\s+[{rules.capitals}])"
         r"|(?<=[.;:!?,] )(?P<head>(?=[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]))"
         rf"|{after_comma}(?P<pre>(?={rules.inline_preamble_start.pattern})){operative}"
-        rf"|(?<=[{quoted}] )(?P<quote>(?=[“\"])){spaced})"
+        rf"|(?<=[{quoted}] )(?P<quote>(?=[“\"])){spaced}{item})"
     )
     pages = "|".join(re.escape(word) for word in rules.page_words if word != "page")
     own_pages = rf"|(?i:{pages})\.?\s*\d{{1,4}}" if pages else ""
@@ -281,6 +290,7 @@ _MARKER_KINDS = {
     "paren": "list",
     "half": "list",
     "dashitem": "list",
+    "quoteditem": "list",
     "bullet": "bullet",
 }
 
@@ -297,7 +307,7 @@ def _parse_marker(
     if kind == "bullet":
         return None, kind, m.end()
     found = m.group(group)
-    return (f"({found})" if kind == "list" else found), kind, m.end()
+    return (f"({found})" if kind == "list" and group != "quoteditem" else found), kind, m.end()
 
 
 def _continues(number: str, previous: str | None) -> bool:
@@ -467,7 +477,7 @@ class _Segmenter:
         if piece.inline is not None:
             if block_is_marker_only:
                 return False  # "C." then "Building thematic expertise": one heading
-            if piece.inline in ("pre", "op", "quote", "head", "gap", "space"):
+            if piece.inline in ("pre", "op", "quote", "head", "gap", "space", "item"):
                 return True
             if piece.inline == "sec":
                 heading = text[marker_end : piece.end]
