@@ -61,6 +61,7 @@ from unclf.features import (
 from unclf.languages import main_language, warn_other_language
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.segmenter import KINDS, Paragraph, ParsedDocument, parse_many
+from unclf.workers import ending_with_this_process
 
 __all__ = [
     "RankedDocument",
@@ -171,9 +172,10 @@ def parse_documents(
                 return
 
     if in_processes:
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_parse_all)(raw) for raw in unparsed()
-        )
+        with ending_with_this_process():
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_parse_all)(raw) for raw in unparsed()
+            )
     else:
         results = map(_parse_all, unparsed())
     with bar:
@@ -440,10 +442,11 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         # the final scorers, fitted on every document, as one more job beside the folds.
         score = np.zeros((len(labels), len(rows.views)))
         similarity = np.zeros((len(labels), 3))
-        jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(_fold_stage_one)(self, rows.views, rows.words, labels, fold_of_row, k)
-            for k in [*range(n_folds), None]
-        )
+        with ending_with_this_process():
+            jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                delayed(_fold_stage_one)(self, rows.views, rows.words, labels, fold_of_row, k)
+                for k in [*range(n_folds), None]
+            )
         steps = tqdm(
             jobs,
             total=n_folds + 1,
