@@ -21,7 +21,7 @@ from unclf.baselines import (
     TfidfLogistic,
     TfidfSimilarity,
 )
-from unclf.document_labels import DocumentLabeler
+from unclf.document_labels import DocumentLabeler, predict_labels
 from unclf.documents import read_labelled
 from unclf.model import TargetSelector, fit_labels, parse_documents
 
@@ -185,6 +185,8 @@ def test_one_string_is_refused_where_documents_belong(examples) -> None:
     for call in (selector.predict, selector.rank, labeler.predict, labeler.decide):
         with pytest.raises(ValueError, match="not one string"):
             list(call(text))
+    with pytest.raises(ValueError, match="not one string"):
+        next(predict_labels({"a": selector, "b": labeler}, text))
     assert len(selector.predict([text])) == 1  # the same text as a list: one document
     with pytest.raises(ValueError, match="not one string"):
         TargetSelector().fit(text, targets)

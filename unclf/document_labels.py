@@ -174,6 +174,7 @@ def predict_labels(
 ) -> Iterator[dict[str, RankedDocument | DocumentDecision]]:
     """Every document's answer for every label, in one pass: its ranked paragraphs for a
     paragraph label, its decision for a document label; streaming, each document parsed once."""
+    check_documents(X)
     selectors = {k: m for k, m in models.items() if isinstance(m, TargetSelector)}
     labelers = {k: m for k, m in models.items() if isinstance(m, DocumentLabeler)}
     docs = parse_documents(X)
