@@ -652,3 +652,10 @@ def test_one_paragraph_is_not_paragraphs(tmp_path: Path, capsys) -> None:
     code, out, _ = run(capsys, "segment", path, "--format", "text")
     assert code == 0
     assert f"# {path}: 1 paragraph\n" in out
+
+
+def test_a_negative_seed_is_refused_before_anything_runs(capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["cv", str(EXAMPLES), "--seed", "-1"])
+    assert stopped.value.code == 2
+    assert "--seed: must be 0 or more, got -1" in capsys.readouterr().err

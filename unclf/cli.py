@@ -1284,7 +1284,7 @@ def _mode_option(p: argparse.ArgumentParser) -> None:
 def _seed_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed",
-        type=int,
+        type=_non_negative,  # what numpy's random generators take
         default=0,
         help="seed of the document folds (default 0): same seed, same result",
     )
