@@ -2,10 +2,9 @@
 
 joblib's worker processes (loky) wait for work on a pipe from the process that started them.
 When that process is killed outright (SIGKILL: the out-of-memory killer, ``kill -9``) nobody
-tells them: killed during a test run, two of them and their resource trackers were still there
-44 minutes later, each holding its memory. Each worker
-here watches its parent and ends itself once the parent is gone; the trackers then see their
-pipes close and end too.
+tells them: after a ``train`` was killed, its two workers and their resource trackers were
+still there 44 minutes later, each holding its memory. Each worker here watches its parent and
+ends itself once the parent is gone; the trackers then see their pipes close and end too.
 """
 
 from __future__ import annotations
