@@ -375,6 +375,7 @@ def test_predict_some_documents_fail(
 def test_evaluate(model: Path, capsys) -> None:
     code, out, err = run(capsys, "evaluate", EXAMPLES, "--model", model, "--json")
     assert code == 0, err
+    assert f"all documents evaluated were used to train {model}" in err
     summary = json.loads(out)
     for key in ("hit@1", "mrr", "recall@5"):
         assert 0.0 <= summary[key] <= 1.0
@@ -402,8 +403,9 @@ def test_evaluate_without_targets_is_valid_json(model: Path, tmp_path: Path, cap
         + "\n",
         encoding="utf-8",
     )
-    code, out, _ = run(capsys, "evaluate", data, "--model", model, "--json", "--skip-invalid")
+    code, out, err = run(capsys, "evaluate", data, "--model", model, "--json", "--skip-invalid")
     assert code == 0
+    assert "used to train" not in err  # documents the model has not seen
     summary = json.loads(out, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
     assert summary["hit@1"] is None and summary["documents"] == 0
 
@@ -589,3 +591,71 @@ def test_output_write_failure_is_one_line(
     code, out, err = run(capsys, "segment", path, "-o", tmp_path / "out.jsonl")
     assert_cannot_run(code, out, err, "No space left on device", "out.jsonl")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.txt"]
+
+
+# --- the options, as a newcomer reads them ----------------------------------------------------
+
+
+def _subcommands() -> dict:
+    import argparse
+
+    from unclf.cli import build_parser
+
+    [sub] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices
+
+
+def test_every_option_has_help_text() -> None:
+    missing = [
+        f"{name} {' '.join(a.option_strings) or a.dest}"
+        for name, parser in _subcommands().items()
+        for a in parser._actions
+        if not a.help
+    ]
+    assert not missing
+
+
+@pytest.mark.parametrize("option", ["--mode", "--skip-invalid", "--seed"])
+def test_an_option_shared_by_commands_means_the_same_in_each(option: str) -> None:
+    found = {
+        name: (a.choices, a.default, a.type, a.help, type(a))
+        for name, parser in _subcommands().items()
+        for a in parser._actions
+        if option in a.option_strings
+    }
+    assert len(found) >= 3 and len(set(found.values())) == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["segment", EXAMPLES, "-o", "{missing}/out.jsonl"],
+        ["predict", EXAMPLES, "--model", "{model}", "-o", "{missing}/out.jsonl"],
+        ["train", EXAMPLES, "--model-out", "{missing}/m.unclf"],
+        ["cv", EXAMPLES, "--report", "{missing}/errors.html"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_one_message_for_a_missing_output_folder(
+    argv: list, model: Path, tmp_path: Path, capsys
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    argv = [str(a).format(missing=missing, model=model) for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.endswith(f": cannot write there: no folder {str(missing)!r}\n")
+
+
+def test_one_paragraph_is_not_paragraphs(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "one.txt"
+    path.write_text("A single short paragraph.\n", encoding="utf-8")
+    code, out, _ = run(capsys, "segment", path, "--format", "text")
+    assert code == 0
+    assert f"# {path}: 1 paragraph\n" in out
+
+
+def test_a_negative_seed_is_refused_before_anything_runs(capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["cv", str(EXAMPLES), "--seed", "-1"])
+    assert stopped.value.code == 2
+    assert "--seed: must be 0 or more, got -1" in capsys.readouterr().err

@@ -60,12 +60,28 @@ def test_single_path_is_not_iterated_character_by_character(tmp_path: Path) -> N
     assert [d.text for d in read_documents(path)] == ["Some text."]
 
 
-def test_non_utf8_bytes_warn_and_are_replaced(tmp_path: Path) -> None:
+def test_text_that_is_not_utf8_is_read_as_windows_1252_with_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "latin.txt"
-    path.write_bytes(b"Caf\xe9 au lait.\r\n")
-    with pytest.warns(UnicodeWarning, match="latin.txt"):
+    path.write_bytes("Café au lait, “Genève”.\r\n".encode("cp1252"))
+    with pytest.warns(UnicodeWarning, match="latin.txt: not UTF-8: read as Windows-1252"):
         [doc] = read_documents([path])
-    assert doc.text == "Caf\ufffd au lait.\r\n"
+    assert doc.text == "Café au lait, “Genève”.\r\n"
+
+
+def test_bytes_windows_1252_leaves_undefined_are_read_as_latin_1(tmp_path: Path) -> None:
+    path = tmp_path / "latin.txt"
+    path.write_bytes(b"Caf\xe9 \x81.")
+    with pytest.warns(UnicodeWarning, match="read as Latin-1"):
+        [doc] = read_documents([path])
+    assert doc.text == "Café \x81."
+
+
+def test_damaged_utf8_keeps_its_letters_and_replaces_the_bad_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.txt"
+    path.write_bytes("Genève ".encode() + b"\xff" + " à Paris.".encode())
+    with pytest.warns(UnicodeWarning, match="damaged.txt: bytes that are not valid UTF-8"):
+        [doc] = read_documents([path])
+    assert doc.text == "Genève \ufffd à Paris."
 
 
 def test_valid_utf8_gives_no_warning(tmp_path: Path) -> None:
@@ -219,7 +235,7 @@ def test_jsonl_non_utf8_line(tmp_path: Path) -> None:
     path.write_bytes(b'{"id": "a", "text": "Ok."}\n{"id": "b", "text": "Caf\xe9."}\n')
     with pytest.warns(UnicodeWarning, match=r"docs\.jsonl: line 2"):
         docs = list(read_documents([path]))
-    assert [d.text for d in docs] == ["Ok.", "Caf\ufffd."]
+    assert [d.text for d in docs] == ["Ok.", "Café."]
 
 
 def test_json_array_file_is_one_error(tmp_path: Path) -> None:
@@ -265,7 +281,7 @@ def test_csv_non_utf8_warns(tmp_path: Path) -> None:
     path.write_bytes(b"id,text\na,Caf\xe9.\n")
     with pytest.warns(UnicodeWarning, match=r"docs\.csv"):
         [doc] = read_documents([path])
-    assert doc.text == "Caf\ufffd."
+    assert doc.text == "Café."
 
 
 def test_parquet_round_trip(tmp_path: Path) -> None:

@@ -273,6 +273,34 @@ def test_cv_command_json_and_report(tmp_path: Path, capsys) -> None:
     )
 
 
+def test_cv_says_plainly_which_baseline_beats_unclf(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import unclf.evaluation
+
+    assert main(["cv", str(EXAMPLES), "--folds", "2", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    beaten_by = {n for n, b in figures["baselines"].items() if b["hit@1"] > figures["hit@1"]}
+    assert beaten_by  # on these 24 documents and 2 folds, longest-paragraph finds more
+    assert main(["cv", str(EXAMPLES), "--folds", "2"]) == 0
+    [note] = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if "a baseline finds more targets than unclf" in line
+    ]
+    named = {name for name in figures["baselines"] if f" {name} (" in note}
+    assert named == beaten_by
+
+    def best_unclf(*args, **kwargs):
+        cv = cross_validate(*args, **kwargs)
+        cv.summary["hit@1"] = 1.0
+        return cv
+
+    monkeypatch.setattr(unclf.evaluation, "cross_validate", best_unclf)
+    assert main(["cv", str(EXAMPLES), "--folds", "2"]) == 0
+    assert "a baseline finds more targets" not in capsys.readouterr().out
+
+
 def test_learning_curve_command(tmp_path: Path, capsys) -> None:
     png = tmp_path / "lc.png"
     code = main(

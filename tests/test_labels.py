@@ -205,7 +205,7 @@ def test_unnamed_targets_with_several_labels_are_reported(tmp_path: Path, capsys
         capsys, "cv", data, "--all-labels", "--folds", "2", "--json", "--min-documents", "20"
     )
     assert code == 0
-    assert "1 targets name no label and are left out" in err
+    assert "left out 1 target without a label" in err
 
 
 def test_cv_every_label(two_labels: Path, capsys) -> None:

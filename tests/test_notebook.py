@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -11,6 +13,34 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 SHARED = ROOT.parent / "shared"
+
+
+def test_a_kernel_imports_unclf_without_a_warning() -> None:
+    # tqdm.auto warned (TqdmWarning: IProgress not found) in every notebook without
+    # ipywidgets; progress bars are for terminals only, so unclf uses tqdm's plain bars.
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import warnings\nwarnings.simplefilter('always')\n"
+                "import unclf, unclf.cli, unclf.evaluation, unclf.model"
+            )
+        ]
+    )
+    NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    [cell] = notebook.cells
+    assert not [o.get("text", o) for o in cell.outputs]
+
+
+def test_the_dev_install_can_open_the_notebook() -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    assert KernelSpecManager().get_kernel_spec(notebook.metadata.kernelspec.name)
+    # `jupyter notebook notebooks/walkthrough.ipynb`, as the dev install provides it
+    version = subprocess.run(
+        [sys.executable, "-m", "notebook", "--version"], capture_output=True, text=True
+    )
+    assert version.returncode == 0, version.stderr
 
 
 def test_notebook_is_committed_without_outputs() -> None:
@@ -43,5 +73,6 @@ def test_walkthrough_executes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     text = "".join(o.get("text", "") for o in outputs)
     assert "unclf hit@1" in text and "missed documents" in text
+    assert "TqdmWarning" not in text and "IProgress" not in text
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the learning curve
     assert list(tmp_path.glob("unclf-walkthrough-*/errors.html"))

@@ -11,6 +11,7 @@ import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin
+from spacy.training import Example
 
 from unclf import find_paragraphs, segment, segment_many
 from unclf.segmenter import parse_many, repair_mac_roman
@@ -241,6 +242,59 @@ def test_factory_is_registered_through_the_entry_point():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "2"
+
+
+def _reference(nlp: spacy.Language, text: str, spans: list[tuple[int, int]]) -> Doc:
+    doc = nlp.make_doc(text)
+    doc.spans["paragraphs"] = [doc.char_span(s, e, alignment_mode="expand") for s, e in spans]
+    return doc
+
+
+def test_nlp_evaluate_reports_paragraph_precision_recall_f1():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("unclf_paragraphs")
+    gold = [(p.start, p.end) for p in find_paragraphs(WRAPPED)]
+    assert len(gold) >= 3
+    perfect = Example(nlp.make_doc(WRAPPED), _reference(nlp, WRAPPED, gold))
+    scores = nlp.evaluate([perfect])
+    assert scores["spans_paragraphs_p"] == scores["spans_paragraphs_r"] == 1.0
+    assert scores["spans_paragraphs_f"] == 1.0
+    # The reference joins the first two paragraphs: both predicted ones miss, and the joined
+    # one is not found.
+    joined = [(gold[0][0], gold[1][1]), *gold[2:]]
+    scores = nlp.evaluate([Example(nlp.make_doc(WRAPPED), _reference(nlp, WRAPPED, joined))])
+    assert scores["spans_paragraphs_p"] == pytest.approx((len(gold) - 2) / len(gold))
+    assert scores["spans_paragraphs_r"] == pytest.approx((len(joined) - 1) / len(joined))
+
+
+def test_component_declares_what_it_assigns_and_how_it_is_scored():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("unclf_paragraphs")
+    meta = nlp.get_pipe_meta("unclf_paragraphs")
+    assert set(meta.assigns) == {"doc.spans", "doc._.paragraphs"}
+    assert nlp.config["training"]["score_weights"]["spans_paragraphs_f"] == 1.0
+    assert nlp.config["components"]["unclf_paragraphs"]["scorer"] == {
+        "@scorers": "unclf.paragraph_scorer.v1"
+    }
+
+
+def test_doc_extension_is_registered_by_the_component_not_at_import():
+    code = (
+        "import unclf, spacy; from spacy.tokens import Doc\n"
+        "print(Doc.has_extension('paragraphs'))\n"
+        "spacy.blank('en').add_pipe('unclf_paragraphs')\n"
+        "print(Doc.has_extension('paragraphs'))\n"
+        "spacy.blank('en').add_pipe('unclf_paragraphs')  # a second component: no force needed\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+    taken = (
+        "import spacy; from spacy.tokens import Doc\n"
+        "Doc.set_extension('paragraphs', default=None)\n"
+        "spacy.blank('en').add_pipe('unclf_paragraphs')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", taken], capture_output=True, text=True)
+    assert out.returncode != 0 and "already registered by another package" in out.stderr
 
 
 def test_parse_many_keeps_word_tokens_of_each_paragraph():

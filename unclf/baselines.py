@@ -11,17 +11,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from numbers import Integral
+from typing import ClassVar, Protocol
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils import Tags
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
+from unclf.contracts import (
+    DocumentEstimatorMixin,
+    check_document,
+    check_documents,
+    check_fit_input,
+    fitted_at_end,
+)
 from unclf.features import plain_tfidf
 from unclf.metrics import hits
-from unclf.segmenter import ParsedDocument
+from unclf.segmenter import ParsedDocument, parse_many
 
 __all__ = [
     "REFERENCE",
@@ -38,6 +49,7 @@ __all__ = [
 ]
 
 Spans = Sequence[tuple[int, int]]
+Documents = Sequence[str | ParsedDocument]
 _NAIVE_BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*\d{1,3}(?:\.\d{1,3})*\.\s)")
 
 
@@ -45,9 +57,9 @@ class Ranker(Protocol):
     """What the evaluation needs of a baseline (a scikit-learn estimator, so it can be cloned
     for each fold): learn from documents and target spans, rank a document's spans."""
 
-    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> Ranker: ...
+    def fit(self, docs: Documents, targets: Sequence[Spans]) -> Ranker: ...
 
-    def rank(self, doc: ParsedDocument) -> list[tuple[int, int]]: ...
+    def rank(self, doc: str | ParsedDocument) -> list[tuple[int, int]]: ...
 
 
 def naive_paragraphs(text: str) -> list[tuple[int, int]]:
@@ -63,11 +75,29 @@ def naive_paragraphs(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-class _ParagraphRanker(BaseEstimator):
+def _parsed(docs: Documents) -> list[ParsedDocument]:
+    """Documents parsed as the model parses them; parsed ones pass through."""
+    check_documents(docs)
+    for doc in docs:
+        check_document(doc)
+    parsed = parse_many([d for d in docs if isinstance(d, str)])
+    return [next(parsed) if isinstance(d, str) else d for d in docs]
+
+
+class _ParagraphRanker(DocumentEstimatorMixin, BaseEstimator):
     """Ranks a document's paragraphs by ``_scores``; ties keep document order."""
 
-    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> _ParagraphRanker:
+    _parameter_constraints: ClassVar[dict] = {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @fitted_at_end
+    def fit(self, docs: Documents, targets: Sequence[Spans]) -> _ParagraphRanker:
+        check_fit_input(self, docs, targets)
+        self._learn(_parsed(docs), targets)
         return self
+
+    def _learn(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> None:
+        """What the ranker learns from the training documents (a fixed rule: nothing)."""
 
     def _spans(self, doc: ParsedDocument) -> list[tuple[int, int]]:
         return [(p.start, p.end) for p in doc.paragraphs]
@@ -78,7 +108,10 @@ class _ParagraphRanker(BaseEstimator):
     def _scores(self, doc: ParsedDocument) -> np.ndarray:
         raise NotImplementedError
 
-    def rank(self, doc: ParsedDocument) -> list[tuple[int, int]]:
+    def rank(self, doc: str | ParsedDocument) -> list[tuple[int, int]]:
+        """One document's spans, best first."""
+        check_is_fitted(self)
+        [doc] = _parsed([doc])
         spans = self._spans(doc)
         if not spans:
             return []
@@ -95,14 +128,23 @@ class _ParagraphRanker(BaseEstimator):
         return rows, np.asarray(labels, dtype=np.int8)
 
 
-class FirstParagraph(_ParagraphRanker):
+class _FixedRule(_ParagraphRanker):
+    """A ranker that learns nothing, so needs no fit (scikit-learn's ``requires_fit`` tag)."""
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
+
+
+class FirstParagraph(_FixedRule):
     """The first paragraph; then the rest in document order."""
 
     def _scores(self, doc: ParsedDocument) -> np.ndarray:
         return -np.arange(len(doc.paragraphs), dtype=float)
 
 
-class LongestParagraph(_ParagraphRanker):
+class LongestParagraph(_FixedRule):
     """The longest paragraph first (a segmenter returning huge paragraphs would win here)."""
 
     def _scores(self, doc: ParsedDocument) -> np.ndarray:
@@ -117,10 +159,12 @@ class PositionPrior(_ParagraphRanker):
     """Where in their documents the training targets sit (a smoothed histogram of relative
     positions); paragraphs at the most frequent place rank first."""
 
+    _parameter_constraints: ClassVar[dict] = {"bins": [Interval(Integral, 1, None, closed="left")]}
+
     def __init__(self, bins: int = 10) -> None:
         self.bins = bins
 
-    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> PositionPrior:
+    def _learn(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> None:
         counts = np.ones(self.bins)  # add-one smoothing: no position is impossible
         for doc, spans in zip(docs, targets, strict=True):
             position = _relative_position(len(doc.paragraphs))
@@ -128,7 +172,6 @@ class PositionPrior(_ParagraphRanker):
                 if hits(p.start, p.end, spans):
                     counts[self._bin(x)] += 1
         self.density_ = counts / counts.sum()
-        return self
 
     def _bin(self, x: np.ndarray | float) -> np.ndarray | int:
         return np.minimum((np.asarray(x) * self.bins).astype(int), self.bins - 1)
@@ -150,11 +193,10 @@ class _TfidfRanker(_ParagraphRanker):
     def _scores_of(self, features: sp.csr_matrix) -> np.ndarray:
         raise NotImplementedError
 
-    def fit(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> _TfidfRanker:
+    def _learn(self, docs: Sequence[ParsedDocument], targets: Sequence[Spans]) -> None:
         rows, labels = self._training_rows(docs, targets)
         self.vectorizer_ = self._vectorizer()
         self._fit_rows(self.vectorizer_.fit_transform(rows), labels)
-        return self
 
     def _scores(self, doc: ParsedDocument) -> np.ndarray:
         return self._scores_of(self.vectorizer_.transform(self._texts(doc)))
@@ -177,6 +219,8 @@ class TfidfSimilarity(_TfidfRanker):
 class TfidfLogistic(_TfidfRanker):
     """TF-IDF + logistic regression per paragraph; ``naive=True`` over naive blank-line/number
     splitting of the raw text (the benchmark data's reference), else over unclf's paragraphs."""
+
+    _parameter_constraints: ClassVar[dict] = {"naive": ["boolean"]}
 
     def __init__(self, naive: bool = False) -> None:
         self.naive = naive
@@ -261,15 +305,24 @@ def default_baselines() -> dict[str, Ranker]:
     }
 
 
-class DocumentTfidfLogistic(BaseEstimator):
+class DocumentTfidfLogistic(DocumentEstimatorMixin, BaseEstimator):
     """A label of whole documents the plain way: TF-IDF of the document's words and word pairs,
     logistic regression over documents (what a user would build first)."""
 
-    def fit(self, docs: Sequence[ParsedDocument], y: Sequence[bool]) -> DocumentTfidfLogistic:
+    _parameter_constraints: ClassVar[dict] = {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @fitted_at_end
+    def fit(self, docs: Documents, y: Sequence[bool]) -> DocumentTfidfLogistic:
+        check_fit_input(self, docs, y)
+        docs = _parsed(docs)
         self.vectorizer_ = plain_tfidf()
         features = self.vectorizer_.fit_transform([d.text for d in docs])
         self.classifier_ = LogisticRegression(max_iter=1000).fit(features, np.asarray(y, bool))
         return self
 
-    def predict_proba(self, docs: Sequence[ParsedDocument]) -> np.ndarray:
-        return self.classifier_.predict_proba(self.vectorizer_.transform([d.text for d in docs]))
+    def predict_proba(self, docs: Documents) -> np.ndarray:
+        check_is_fitted(self)
+        return self.classifier_.predict_proba(
+            self.vectorizer_.transform([d.text for d in _parsed(docs)])
+        )

@@ -36,6 +36,7 @@ from unclf.documents import (
 )
 from unclf.files import atomic_open
 from unclf.formats import EXTENSIONS
+from unclf.words import count
 
 if TYPE_CHECKING:
     from unclf.model import RankedDocument
@@ -63,12 +64,20 @@ def _output(path: str | None) -> Iterator[TextIO]:
         return
     if Path(path).is_dir():
         raise UsageError(f"{path}: is a folder, not an output file")
+    _check_folder(path)
     with ExitStack() as stack:
         try:
             handle = stack.enter_context(atomic_open(path))
         except OSError as e:
             raise UsageError(f"{path}: cannot write output: {e.strerror or e}") from None
         yield handle
+
+
+def _check_folder(path: str) -> None:
+    """The one message for an output whose folder does not exist, whichever option names it."""
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise UsageError(f"{path}: cannot write there: no folder {str(parent)!r}")
 
 
 def _check_not_an_input(output: str | None, inputs: Iterable[str], option: str) -> None:
@@ -185,7 +194,7 @@ def _stream(
 
     The documents done are counted on stderr when it is a terminal (the total is not known
     before a stream ends)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     _check_not_an_input(args.output, [*args.inputs, *also_read], "--output")
     failed = 0
@@ -246,7 +255,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 record["text"] = doc.text
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             return
-        out.write(f"# {doc.id}: {len(paragraphs)} paragraphs\n")
+        out.write(f"# {doc.id}: {count(len(paragraphs), 'paragraph')}\n")
         for p in paragraphs:
             number = f"{p.number}. " if p.number else ""
             out.write(f"[{p.index}] ({p.kind}, {p.start}-{p.end}) {number}{p.text}\n")
@@ -275,7 +284,7 @@ def _load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
     for error in skipped:
         _report(error)
     if skipped:
-        print(f"unclf: skipped {len(skipped)} invalid documents", file=sys.stderr)
+        print(f"unclf: skipped {count(len(skipped), 'invalid document')}", file=sys.stderr)
     return docs
 
 
@@ -336,7 +345,7 @@ def _labelled_tasks(args: argparse.Namespace, need_targets: bool = True) -> _Tas
     unnamed = sum(1 for d in docs for t in d.targets if t.label is None)
     if unnamed and len(labels) > 1:
         print(
-            f"unclf: warning: {unnamed} targets name no label and are left out: with several "
+            f"unclf: warning: left out {count(unnamed, 'target')} without a label: with several "
             "labels, each target needs its own",
             file=sys.stderr,
         )
@@ -388,7 +397,7 @@ def _one_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], list[li
 def cmd_train(args: argparse.Namespace) -> int:
     from unclf.document_labels import DocumentLabeler
     from unclf.model import UNSEEN_MISS_RATE, TargetSelector, fit_labels, parse_documents
-    from unclf.persistence import data_fingerprint, save_model
+    from unclf.persistence import data_fingerprint, document_fingerprints, save_model
 
     _check_writable(args.model_out)
     _check_not_an_input(args.model_out, [args.data], "--model-out")
@@ -416,6 +425,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         data_fingerprint=data_fingerprint(
             (d.id, d.text, all_targets[i]) for i, d in enumerate(docs)
         ),
+        training_documents=sorted(set(document_fingerprints(d.text for d in docs))),
     )
     without_negatives = [label for label, m in models.items() if m.n_documents_without_target_ == 0]
     if without_negatives:
@@ -433,25 +443,25 @@ def cmd_train(args: argparse.Namespace) -> int:
             ids = [docs[i].id for i in model.documents_with_unheld_targets_]
             shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
             print(
-                f"unclf: warning: {_for_label(label, models)}{len(ids)} documents have a target "
-                f"that no paragraph holds (it is learned from nowhere): {shown}",
+                f"unclf: warning: {_for_label(label, models)}{count(len(ids), 'document')} with a "
+                f"target that no paragraph holds (it is learned from nowhere): {shown}",
                 file=sys.stderr,
             )
     saved = f"saved to {args.model_out} (data {metadata['data_fingerprint'][:12]})"
     if len(models) == 1 and not labelers:
         [(label, model)] = models.items()
-        print(f"trained on {len(docs)} documents {_label_summary(label, model)}; {saved}")
+        print(f"trained on {count(len(docs), 'document')} {_label_summary(label, model)}; {saved}")
         return EXIT_OK
     print(
-        f"trained {len(models) + len(labelers)} labels on {len(docs)} documents, mode "
+        f"trained {len(models) + len(labelers)} labels on {count(len(docs), 'document')}, mode "
         f"{args.mode}; {saved}"
     )
     for label, model in models.items():
         print(f"  {label!r}: {_label_summary(label, model, with_label=False)}")
     for label, labeler in labelers.items():
         print(
-            f"  {label!r}: a label of whole documents ({labeler.n_documents_with_label_} of "
-            f"{len(docs)} documents have it)"
+            f"  {label!r}: a label of whole documents, on {labeler.n_documents_with_label_} of "
+            f"the {count(len(docs), 'document')}"
         )
     return EXIT_OK
 
@@ -469,7 +479,7 @@ def _label_summary(label: str, model, with_label: bool = True) -> str:
     """What a trained selector learnt, in a line."""
     with_target = model.n_documents_ - model.n_documents_without_target_
     return (
-        f"({with_target} with a target, {model.n_target_paragraphs_} target paragraphs)"
+        f"({with_target} with a target, {count(model.n_target_paragraphs_, 'target paragraph')})"
         + (f" for label {label!r}" if with_label else "")
         + f"; mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
         f"{_ranking_note(model.ranking_)}"
@@ -503,13 +513,11 @@ def _first_mention_note(lead_ratio: float, passes_lead_ins: bool) -> str:
 
 def _check_writable(path: str, what: str = "a model file") -> None:
     target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise UsageError(f"{path}: is a folder, not {what}")
-    if not parent.is_dir():
-        raise UsageError(f"{path}: cannot write there: no folder {str(parent)!r}")
+    _check_folder(path)
     try:
-        with tempfile.TemporaryFile(dir=parent):
+        with tempfile.TemporaryFile(dir=target.parent):
             pass
     except OSError as e:
         raise UsageError(f"{path}: cannot write there: {e.strerror or e}") from None
@@ -809,7 +817,7 @@ def _print_abstained(summary: dict) -> None:
     if summary["documents_without_target"]:
         print(
             f"  abstained on {summary['abstained_without_target']} of "
-            f"{summary['documents_without_target']} documents without a target"
+            f"{count(summary['documents_without_target'], 'document')} without a target"
         )
 
 
@@ -853,7 +861,7 @@ def _print_document_labels(
     for label, s in summaries.items():
         print(
             f"{label!r}: hit@1 {_show(s['hit@1'])}, MRR {_show(s['mrr'])}, recall@5 "
-            f"{_show(s['recall@5'])} over {s['documents']} documents with a target"
+            f"{_show(s['recall@5'])} over {count(s['documents'], 'document')} with a target"
         )
 
 
@@ -862,7 +870,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from unclf.evaluation import document_label_summary
     from unclf.model import parse_documents, rank_labels, ranking_summary
 
-    models, _, _ = _load(args.model)
+    models, metadata, _ = _load(args.model)
     if args.all_labels:
         args.label = list(models)
     elif not args.label:
@@ -876,6 +884,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _chosen_labels(args, models, args.model)
     args.all_labels = False
     docs, spans, _ = _labelled_tasks(args, need_targets=False)
+    _warn_if_trained_on(docs, metadata, args.model)
     chosen = (
         {label: models[label] for label in args.label}
         if len(models) > 1
@@ -903,7 +912,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.json:
             _json_out(_nan_to_none({**summary, "label": label}))
             return EXIT_OK
-        print(f"label {label!r}: {summary['documents']} documents with a target")
+        print(f"label {label!r}: {count(summary['documents'], 'document')} with a target")
         print(f"  hit@1     {_show(summary['hit@1'])}")
         print(f"  MRR       {_show(summary['mrr'])}")
         print(f"  recall@5  {_show(summary['recall@5'])}")
@@ -941,6 +950,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn_if_trained_on(docs: list[LabelledDocument], metadata: dict, model: str) -> None:
+    """Figures on the documents a model learnt from say how well it remembers them, not how it
+    does on new ones: say so when the model file's fingerprints of its training documents
+    (one per text) find some of them here."""
+    from unclf.persistence import document_fingerprints
+
+    trained_on = set(metadata.get("training_documents", ()))
+    seen = sum(f in trained_on for f in document_fingerprints(d.text for d in docs))
+    if seen:
+        which = "all" if seen == len(docs) else f"{seen} of the {len(docs)}"
+        print(
+            f"unclf: warning: {which} documents evaluated were used to train {model}: its "
+            "figures on them are higher than on documents it has not seen; evaluate on other "
+            "documents, or measure with `unclf cv`",
+            file=sys.stderr,
+        )
+
+
 # --- cv, learning-curve ----------------------------------------------------------------------
 
 
@@ -970,8 +997,8 @@ def cmd_cv(args: argparse.Namespace) -> int:
     s = cv.summary
 
     print(
-        f"{len(docs)} documents, {args.folds} folds, seed {args.seed}: hit@1 over the "
-        f"{s['documents']} documents with a target"
+        f"{count(len(docs), 'document')}, {args.folds} folds, seed {args.seed}: hit@1 over the "
+        f"{count(s['documents'], 'document')} with a target"
     )
     print(
         f"  {'unclf':24s} hit@1 {_show(s['hit@1'])} (95% interval {_show(s['hit@1_ci95'][0])}"
@@ -986,18 +1013,26 @@ def cmd_cv(args: argparse.Namespace) -> int:
             f"  {name:24s} hit@1 {_show(b['hit@1'])}  MRR {_show(b['mrr'])}  "
             f"recall@5 {_show(b['recall@5'])}"
         )
+    beaten_by = [(name, b["hit@1"]) for name, b in ranked if b["hit@1"] > s["hit@1"]]
+    if beaten_by:
+        which = ", ".join(f"{name} ({_show(hit)})" for name, hit in beaten_by)
+        print(
+            f"  note: a baseline finds more targets than unclf on these documents: {which} "
+            f"against unclf's {_show(s['hit@1'])} (hit@1); see the 95% interval before "
+            "choosing it"
+        )
     print(
         f"  marked paragraphs: precision {_show(s['precision'])}, recall {_show(s['recall'])}, "
         f"F1 {_show(s['f1'])}"
     )
     bands = [
-        f"{b['scores']}: {_show(b['hit@1'])} ({b['documents']} documents)"
+        f"{b['scores']}: {_show(b['hit@1'])} ({count(b['documents'], 'document')})"
         for b in s["hit@1_by_score"]
     ]
     print(f"  hit@1 by the chosen paragraph's score: {', '.join(bands)}")
     _print_abstained(s)
     if args.report:
-        print(f"  {len(cv.misses)} missed documents: see {args.report}")
+        print(f"  {count(len(cv.misses), 'missed document')}: see {args.report}")
     return EXIT_OK
 
 
@@ -1070,8 +1105,8 @@ def _cv_labels(
         return EXIT_OK
     width = max(len(label) for label in rows) + 2
     print(
-        f"{len(docs)} documents, {args.folds} folds, seed {args.seed}: hit@1 over each label's "
-        "documents with a target, against the best of the baselines on the same folds"
+        f"{count(len(docs), 'document')}, {args.folds} folds, seed {args.seed}: hit@1 over each "
+        "label's documents with a target, against the best of the baselines on the same folds"
     )
     print(f"{'label':{width}s} documents  unclf  best baseline             lead")
     for label, r in rows.items():
@@ -1086,7 +1121,12 @@ def _cv_labels(
         f"{'':18s} {_show(mean['best'])}  {_show(mean['hit@1'] - mean['best'], '+.3f')}"
     )
     if below:
-        print(f"  a baseline finds more targets than unclf on {len(below)}: {_names(below)}")
+        which = ", ".join(f"{label!r} ({rows[label]['best_baseline']})" for label in below[:5])
+        more = f" and {len(below) - 5} more" if len(below) > 5 else ""
+        print(
+            f"  note: a baseline finds more targets than unclf on {count(len(below), 'label')}: "
+            f"{which}{more}"
+        )
     if whole:
         _print_cv_document_labels(args, whole)
     return EXIT_OK
@@ -1232,6 +1272,33 @@ def _label_options(p: argparse.ArgumentParser, several: bool = True) -> None:
     )
 
 
+def _mode_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mode",
+        choices=("single", "multi"),
+        default="single",
+        help="single: one target per document; multi: every paragraph above threshold",
+    )
+
+
+def _seed_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seed",
+        type=_non_negative,  # what numpy's random generators take
+        default=0,
+        help="seed of the document folds (default 0): same seed, same result",
+    )
+
+
+def _skip_invalid_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="use the valid documents and report the others (default: stop, naming each "
+        "invalid document)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unclf", description="Find the target paragraph of UN documents."
@@ -1251,7 +1318,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("segment", help="split documents into paragraphs")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs_help)
     p.add_argument("--output", "-o", help="output file (default: stdout)")
-    p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "text"),
+        default="jsonl",
+        help="jsonl: a line per document with its paragraphs and offsets; text: for reading",
+    )
     p.add_argument("--language", type=_language, help=language_help)
     p.set_defaults(run=cmd_segment)
 
@@ -1259,13 +1331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
     _label_options(p)
     p.add_argument("--model-out", required=True, help="where to write the model file")
-    p.add_argument(
-        "--mode",
-        choices=("single", "multi"),
-        default="single",
-        help="single: one target per document; multi: every paragraph above threshold",
-    )
-    p.add_argument("--seed", type=int, default=0)
+    _mode_option(p)
+    _seed_option(p)
     p.add_argument(
         "--jobs",
         type=_jobs,
@@ -1273,11 +1340,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes parsing the documents and fitting the folds, or the labels, side by "
         "side (-1: all cores)",
     )
-    p.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="train on the valid documents and report the others",
-    )
+    _skip_invalid_option(p)
     p.add_argument("--language", type=_language, help=language_help)
     p.set_defaults(run=cmd_train)
 
@@ -1340,7 +1403,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a label to evaluate; repeat it for several (default: the model's only label)",
     )
     p.add_argument("--all-labels", action="store_true", help="evaluate every label of the model")
-    p.add_argument("--skip-invalid", action="store_true")
+    _skip_invalid_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--language", type=_language, help=language_help)
     p.set_defaults(run=cmd_evaluate)
@@ -1349,9 +1412,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
     _label_options(p)
     p.add_argument("--folds", type=_folds, default=5, help="document folds (default 5)")
-    p.add_argument("--mode", choices=("single", "multi"), default="single")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--skip-invalid", action="store_true")
+    _mode_option(p)
+    _seed_option(p)
+    _skip_invalid_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--report", metavar="FILE.html", help="write the error report here")
     p.set_defaults(run=cmd_cv)
@@ -1362,9 +1425,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=_sizes, required=True, help="training sizes, e.g. 5,10,20,50")
     p.add_argument("--folds", type=_folds, default=5, help="document folds (default 5)")
     p.add_argument("--repeats", type=_positive, default=1, help="fold splits to repeat (default 1)")
-    p.add_argument("--mode", choices=("single", "multi"), default="single")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--skip-invalid", action="store_true")
+    _mode_option(p)
+    _seed_option(p)
+    _skip_invalid_option(p)
     p.add_argument("--plot", metavar="FILE.png", help="write the plot here (PNG)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_learning_curve)

@@ -15,15 +15,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from unclf.contracts import (
+    DocumentEstimatorMixin,
+    check_documents,
+    check_fit_input,
+    fitted_at_end,
+)
 from unclf.features import document_offsets, plain_tfidf
 from unclf.model import RankedDocument, TargetSelector, document_folds, parse_documents, rank_labels
 from unclf.segmenter import Paragraph, ParsedDocument
@@ -44,7 +54,7 @@ class DocumentDecision:
     evidence: Paragraph | None
 
 
-class DocumentLabeler(ClassifierMixin, BaseEstimator):
+class DocumentLabeler(DocumentEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Learn a label of whole documents from the evidence of their paragraphs.
 
     ``fit(X, y)``: ``X`` document texts (or parsed documents), ``y`` whether each has the label.
@@ -56,18 +66,24 @@ class DocumentLabeler(ClassifierMixin, BaseEstimator):
     random_state : seed for the folds.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    }
+
     def __init__(self, C: float = 1.0, n_folds: int = 3, random_state: int = 0) -> None:
         self.C = C
         self.n_folds = n_folds
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    @fitted_at_end
     def fit(self, X: Sequence[str | ParsedDocument], y: Sequence[bool]) -> DocumentLabeler:
-        if not isinstance(self.n_folds, int) or self.n_folds < 2:
-            raise ValueError(f"n_folds must be an integer of at least 2, got {self.n_folds!r}")
-        if self.C <= 0:
-            raise ValueError(f"C must be positive, got {self.C!r}")
-        if isinstance(X, str):
-            raise ValueError("X must be a sequence of documents, not one string")
+        check_fit_input(self, X, y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "unary"):  # a score of 0.7 or a third class is not yes or no
+            raise ValueError(f"y must say yes or no (True/False) for each document, got {kind} y")
         y = np.asarray(y, dtype=bool)
         if len(X) != len(y):
             raise ValueError(f"{len(X)} documents but {len(y)} labels")
@@ -106,8 +122,7 @@ class DocumentLabeler(ClassifierMixin, BaseEstimator):
     def decide(self, X: Iterable[str | ParsedDocument]) -> list[DocumentDecision]:
         """Per document: has it the label, the probability, the paragraph that weighed most."""
         check_is_fitted(self, "decision_")
-        if isinstance(X, str):
-            raise ValueError("X must be a sequence of documents, not one string")
+        check_documents(X)
         docs = list(parse_documents(X))
         offsets = document_offsets(docs)
         words = self.vectorizer_.transform([p.text for d in docs for p in d.paragraphs])
@@ -129,12 +144,6 @@ class DocumentLabeler(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Iterable[str | ParsedDocument]) -> np.ndarray:
         return np.array([d.has_label for d in self.decide(X)])
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        return tags
 
 
 def _scores(scorer: LogisticRegression | None, words: sp.csr_matrix) -> np.ndarray:
@@ -165,6 +174,7 @@ def predict_labels(
 ) -> Iterator[dict[str, RankedDocument | DocumentDecision]]:
     """Every document's answer for every label, in one pass: its ranked paragraphs for a
     paragraph label, its decision for a document label; streaming, each document parsed once."""
+    check_documents(X)
     selectors = {k: m for k, m in models.items() if isinstance(m, TargetSelector)}
     labelers = {k: m for k, m in models.items() if isinstance(m, DocumentLabeler)}
     docs = parse_documents(X)

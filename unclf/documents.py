@@ -131,8 +131,29 @@ class _Record:
     fields: dict
 
 
+# Bytes that are not UTF-8 are most likely from Windows (Windows-1252: "é" is one byte, E9);
+# the few bytes that Windows-1252 leaves undefined (81, 8D, 8F, 90, 9D) are Latin-1's.
+_LEGACY_NAMES = {"cp1252": "Windows-1252", "latin-1": "Latin-1"}
+_NON_ASCII_LETTER = re.compile("[^\x00-\x7f\ufffd]")
+
+
+def _legacy_encoding(data: bytes) -> str | None:
+    """The legacy encoding of bytes that are not UTF-8, or None where they are UTF-8 with a
+    few damaged bytes (some of their accented letters are well-formed UTF-8): read as
+    Windows-1252, those letters would turn into two characters each."""
+    if _NON_ASCII_LETTER.search(data.decode("utf-8", errors="replace")):
+        return None
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
 class _Decoder:
-    """UTF-8 that replaces bad bytes and warns once per file instead of rejecting it."""
+    """UTF-8; text that is not is read as the likeliest legacy encoding, damaged UTF-8 with its
+    bad bytes replaced by U+FFFD; either way with one warning per file, never rejected. One
+    character per byte in a legacy encoding, so that offsets into the text stay valid."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -142,17 +163,36 @@ class _Decoder:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            self.warn(where)
-            return data.decode("utf-8", errors="replace")
+            encoding = _legacy_encoding(data)
+            self.warn(where, encoding)
+            return data.decode(encoding or "utf-8", errors="replace")
 
-    def warn(self, where: str = "") -> None:
-        if not self.warned:
-            self.warned = True
-            warnings.warn(
-                f"{self.source}{where}: bytes that are not valid UTF-8 were replaced with U+FFFD",
-                UnicodeWarning,
-                stacklevel=2,
+    def warn(self, where: str = "", encoding: str | None = None) -> None:
+        if self.warned:
+            return
+        self.warned = True
+        if encoding is None:
+            message = "bytes that are not valid UTF-8 were replaced with U+FFFD"
+        else:
+            message = (
+                f"not UTF-8: read as {_LEGACY_NAMES[encoding]}, the likeliest encoding; check "
+                "its accented letters"
             )
+        warnings.warn(f"{self.source}{where}: {message}", UnicodeWarning, stacklevel=2)
+
+
+def _csv_encoding(path: Path) -> str | None:
+    """A CSV file's legacy encoding (see :func:`_legacy_encoding`), None for UTF-8 (damaged
+    or not), from the first part that is not UTF-8: pandas decodes the file itself."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen_utf8 = False
+    with open(path, "rb") as raw:
+        while chunk := raw.read(1 << 20):
+            try:
+                seen_utf8 = seen_utf8 or not decoder.decode(chunk).isascii()
+            except UnicodeDecodeError:
+                return None if seen_utf8 else _legacy_encoding(chunk)
+    return None
 
 
 class _Utf8Check(io.RawIOBase):
@@ -296,12 +336,15 @@ def _csv_records(
     from pandas.errors import ParserError
 
     done = [0, 1]  # chunks read and handed on, and the last row
+    encoding = _csv_encoding(path)
+    if encoding is not None:
+        decode.warn(encoding=encoding)
     try:
-        yield from _csv_pass(path, source, columns, decode, done, skip=0, size=_BATCH_ROWS)
+        yield from _csv_pass(path, source, columns, decode, encoding, done, 0, _BATCH_ROWS)
     except ParserError:
         skip, done = done[0], [0, 1]
         try:
-            yield from _csv_pass(path, source, columns, decode, done, skip=skip, size=1)
+            yield from _csv_pass(path, source, columns, decode, encoding, done, skip, 1)
         except ParserError as exc:
             why = (
                 "a quote is never closed"
@@ -316,13 +359,14 @@ def _csv_pass(
     source: str,
     columns: tuple[str, ...],
     decode: _Decoder,
+    encoding: str | None,
     done: list[int],
     skip: int,
     size: int,
 ) -> Iterator[_Record | DocumentError]:
     """The records after the first ``skip`` chunks (read but not handed on), ``size`` rows at
     a time; rows with the wrong number of fields are errors in their place. ``done`` counts
-    the chunks and the rows read."""
+    the chunks and the rows read. ``encoding``: a legacy one (None: UTF-8)."""
     import pandas as pd
 
     # newline="" keeps \r\n inside quoted fields; na_filter=False keeps a text of "NA" as text.
@@ -330,7 +374,7 @@ def _csv_pass(
         open(path, "rb") as raw,
         io.TextIOWrapper(
             io.BufferedReader(check := _Utf8Check(raw)),
-            encoding="utf-8-sig",
+            encoding=encoding or "utf-8-sig",
             errors="replace",
             newline="",
         ) as handle,

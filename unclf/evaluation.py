@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import numpy as np
 from sklearn.base import clone
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from unclf.baselines import DocumentTfidfLogistic, Ranker, default_baselines
 from unclf.baselines import rank_labels as rank_baseline_labels
@@ -33,6 +33,7 @@ from unclf.model import (
     ranking_summary,
 )
 from unclf.segmenter import ParsedDocument
+from unclf.words import count
 
 __all__ = [
     "CrossValidation",
@@ -500,7 +501,7 @@ def _check_size(size: int | None, splits: list, n_docs: int, n_folds: int) -> No
     if size < 1 or size > smallest:
         raise ValueError(
             f"training size {size}: must be 1 to {smallest}, the documents in the smallest "
-            f"training part ({n_docs} documents, {n_folds} folds)"
+            f"training part ({count(n_docs, 'document')}, {n_folds} folds)"
         )
 
 

@@ -27,20 +27,30 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice, pairwise
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
+from unclf.contracts import (
+    DocumentEstimatorMixin,
+    check_document,
+    check_documents,
+    check_fit_input,
+    fitted_at_end,
+)
 from unclf.documents import TargetSpan, align_targets
 from unclf.features import (
     ParagraphFeaturizer,
@@ -52,6 +62,7 @@ from unclf.features import (
 from unclf.languages import main_language, warn_other_language
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.segmenter import KINDS, Paragraph, ParsedDocument, parse_many
+from unclf.workers import ending_with_this_process
 
 __all__ = [
     "RankedDocument",
@@ -143,6 +154,8 @@ def parse_documents(
 
     def unparsed() -> Iterator[list[str]]:
         for batch in batches:
+            for item in batch:
+                check_document(item)
             waiting.append(batch)
             raw = [t for t in batch if isinstance(t, str)]
             if raw:  # a batch parsed already waits for the next one sent, or for the end
@@ -160,9 +173,10 @@ def parse_documents(
                 return
 
     if in_processes:
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_parse_all)(raw) for raw in unparsed()
-        )
+        with ending_with_this_process():
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_parse_all)(raw) for raw in unparsed()
+            )
     else:
         results = map(_parse_all, unparsed())
     with bar:
@@ -276,7 +290,7 @@ def _document_relative(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-class TargetSelector(BaseEstimator):
+class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     """Find the target paragraph(s) of documents, learned from labelled documents.
 
     ``fit(X, y)``: ``X`` is a sequence of document texts (or :class:`ParsedDocument`), ``y``
@@ -313,6 +327,20 @@ class TargetSelector(BaseEstimator):
     random_state : seed for the folds and the ranker.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "mode": [StrOptions(set(MODES))],
+        "abstain": ["boolean"],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "featurizer": [ParagraphFeaturizer, None],
+        "views": [tuple, list],  # of VIEWS' names: checked with the others by _check_params
+        "log_count_ratio": [tuple, list],
+        "first_mention": ["boolean"],
+        "guard": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    }
+
     def __init__(
         self,
         mode: str = "single",
@@ -341,9 +369,12 @@ class TargetSelector(BaseEstimator):
 
     # -- training ------------------------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    @fitted_at_end
     def fit(
         self, X: Sequence[str | ParsedDocument], y: Sequence[Sequence], progress: bool = False
     ) -> TargetSelector:
+        check_fit_input(self, X, y)
         if len(X) != len(y):
             raise ValueError(f"{len(X)} documents but {len(y)} target lists")
         self._check_params()
@@ -357,8 +388,8 @@ class TargetSelector(BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        """What ``_parameter_constraints`` cannot say: the views' names, and which of them
+        are scored by their log-count ratio."""
         unknown = sorted(set(self.views) - set(VIEWS))
         if unknown or not self.views:
             raise ValueError(f"views must be a non-empty subset of {sorted(VIEWS)}, got {unknown}")
@@ -372,9 +403,10 @@ class TargetSelector(BaseEstimator):
         # The plain TF-IDF (a sixth of the fit, scikit-learn's vocabulary counting) is fitted
         # in a worker process (with ``n_jobs`` other than 1) while this one builds the hashed
         # features.
-        plain_job = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            [delayed(_fit_plain_tfidf)(texts)]
-        )
+        with ending_with_this_process():
+            plain_job = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                [delayed(_fit_plain_tfidf)(texts)]
+            )
         self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
         features, words = self.featurizer_.fit_transform_with_words(docs)
         self.view_columns_ = [
@@ -423,10 +455,11 @@ class TargetSelector(BaseEstimator):
         # the final scorers, fitted on every document, as one more job beside the folds.
         score = np.zeros((len(labels), len(rows.views)))
         similarity = np.zeros((len(labels), 3))
-        jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(_fold_stage_one)(self, rows.views, rows.words, labels, fold_of_row, k)
-            for k in [*range(n_folds), None]
-        )
+        with ending_with_this_process():
+            jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                delayed(_fold_stage_one)(self, rows.views, rows.words, labels, fold_of_row, k)
+                for k in [*range(n_folds), None]
+            )
         steps = tqdm(
             jobs,
             total=n_folds + 1,
@@ -596,6 +629,7 @@ class TargetSelector(BaseEstimator):
     def rank(self, X: Iterable[str | ParsedDocument]) -> Iterator[RankedDocument]:
         """Rank each document's paragraphs, chosen first, and mark the target(s); streams."""
         check_is_fitted(self, "ranker_")
+        check_documents(X)
         docs = warn_other_language(parse_documents(X), getattr(self, "language_", None))
         while batch := list(islice(docs, 64)):
             for doc, probability in zip(batch, self.predict_proba_paragraphs(batch), strict=True):
@@ -651,6 +685,8 @@ def fit_labels(
     """One fitted copy of ``selector`` per label, all from the same documents: parsed and
     featurized once, the copies sharing the featurizer, so that many labels cost little more
     than their linear models."""
+    check_documents(X)
+    selector._validate_params()
     selector._check_params()
     if len(X) < 2:
         raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
@@ -723,6 +759,7 @@ def rank_labels(
 ) -> Iterator[dict[str, RankedDocument]]:
     """Every document ranked for every label; featurized once where the models share their
     featurizer (as :func:`fit_labels` makes them), streaming."""
+    check_documents(X)
     featurizers = {id(m.featurizer_) for m in models.values()}
     if len(featurizers) != 1:
         raise ValueError("rank_labels needs models that share one featurizer (fit_labels)")

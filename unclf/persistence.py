@@ -39,6 +39,7 @@ __all__ = [
     "ModelFileError",
     "data_fingerprint",
     "default_model_path",
+    "document_fingerprints",
     "load_model",
     "load_model_bytes",
     "read_model_file",
@@ -73,6 +74,13 @@ def data_fingerprint(records: Iterable[tuple[str, str, Iterable[tuple[int, int]]
         for i, t, s in records
     )
     return hashlib.sha256("".join(digests).encode()).hexdigest()
+
+
+def document_fingerprints(texts: Iterable[str]) -> list[str]:
+    """Per document, the start of the SHA-256 of its text: enough to tell that an evaluation
+    reads a model's training documents (64 bits: no two of millions of texts share one by
+    chance), while a model file holds no word of them."""
+    return [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()[:16] for t in texts]
 
 
 def _one_line(error: BaseException) -> str:

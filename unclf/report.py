@@ -15,6 +15,7 @@ from pathlib import Path
 from unclf.evaluation import CrossValidation, DocumentOutcome, ParagraphView
 from unclf.files import atomic_open
 from unclf.formats import Layout
+from unclf.words import count
 
 __all__ = ["plot_learning_curve", "render_report"]
 
@@ -112,9 +113,9 @@ def _figures(cv: CrossValidation) -> str:
         )
     return (
         f'<section id="overall"><h2>Overall</h2>'
-        f"<p>hit@1 over the {s['documents']} documents with a target; the interval is where "
-        f"hit@1 would plausibly fall on other documents like these (Wilson, 95%); across folds "
-        f"it varies by {_number(s['hit@1_fold_std'])} (standard deviation).</p>"
+        f"<p>hit@1 over the {count(s['documents'], 'document')} with a target; the interval is "
+        "where hit@1 would plausibly fall on other documents like these (Wilson, 95%); across "
+        f"folds it varies by {_number(s['hit@1_fold_std'])} (standard deviation).</p>"
         f'<table class="figures">{"".join(rows)}</table>'
         f'<table class="decisions">{"".join(decisions)}</table>'
         f"<p>What a score is worth: hit@1 of the documents whose chosen paragraph scored in "
@@ -188,7 +189,7 @@ def render_report(
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f'<p class="meta">{settings["documents"]} documents, {settings["n_folds"]} folds '
+        f'<p class="meta">{count(settings["documents"], "document")}, {settings["n_folds"]} folds '
         f"(documents with the same text share a fold), seed {settings['seed']}, mode "
         f"{escape(str(settings['mode']))}; every document was tested by a model that did not "
         "see it in training.</p>",
@@ -199,7 +200,7 @@ def render_report(
         *(_document(d, "miss", layouts.get(d.id)) for d in misses),
         "</section>",
         f'<section id="false-alarms"><h2>False alarms: {len(alarms)} of '
-        f"{len(cv.documents) - with_target} documents without a target</h2>",
+        f"{count(len(cv.documents) - with_target, 'document')} without a target</h2>",
         *(_document(d, "false-alarm", layouts.get(d.id)) for d in alarms),
         "</section></body></html>",
     ]

@@ -15,7 +15,7 @@ The same logic runs as the spaCy component ``unclf_paragraphs`` (results in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, partial
 from itertools import groupby, pairwise
@@ -24,7 +24,10 @@ import numpy
 import spacy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER
 from spacy.language import Language
+from spacy.scorer import Scorer
 from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples
+from spacy.util import registry
 
 from unclf.languages import LanguageRules, detect_language, rules_for
 
@@ -38,6 +41,7 @@ __all__ = [
     "paragraph_pipeline",
     "parse_many",
     "repair_mac_roman",
+    "score_paragraphs",
     "segment",
     "segment_many",
 ]
@@ -709,7 +713,34 @@ def _doc_paragraphs(doc: Doc) -> list[Paragraph] | None:
     return None if rows is None else [Paragraph(*row) for row in rows]
 
 
-Doc.set_extension("paragraphs", getter=_doc_paragraphs, force=True)
+def _register_extension() -> None:
+    """``doc._.paragraphs``, registered by the first component made rather than at import, so
+    that importing unclf changes nothing in spaCy; another package's extension of that name
+    is an error, not silently replaced."""
+    if not Doc.has_extension("paragraphs"):
+        Doc.set_extension("paragraphs", getter=_doc_paragraphs)
+    elif Doc.get_extension("paragraphs")[2] is not _doc_paragraphs:
+        raise ValueError(
+            "Doc._.paragraphs is already registered by another package; the unclf_paragraphs "
+            "component cannot share it"
+        )
+
+
+def score_paragraphs(examples: Iterable[Example], *, spans_key: str, **kwargs) -> dict:
+    """Precision, recall and F1 of the predicted paragraphs against the reference ones in
+    ``doc.spans[spans_key]``: a paragraph counts when its tokens are exactly a reference
+    paragraph's, whatever its kind (``spans_{spans_key}_p``, ``_r``, ``_f``)."""
+    kwargs.setdefault("attr", f"spans_{spans_key}")
+    kwargs.setdefault("labeled", False)
+    kwargs.setdefault("allow_overlap", True)
+    kwargs.setdefault("getter", lambda doc, _: doc.spans.get(spans_key, []))
+    kwargs.setdefault("has_annotation", lambda doc: spans_key in doc.spans)
+    return Scorer.score_spans(examples, **kwargs)
+
+
+@registry.scorers("unclf.paragraph_scorer.v1")
+def make_paragraph_scorer() -> Callable[..., dict]:
+    return score_paragraphs
 
 
 class ParagraphSegmenter:
@@ -722,12 +753,22 @@ class ParagraphSegmenter:
         spans_key: str,
         interface_patterns: list[str],
         language: str | None = None,
+        scorer: Callable[..., dict] | None = score_paragraphs,
     ) -> None:
+        _register_extension()
         self.name = name
         self.spans_key = spans_key
         self.interface_patterns = list(interface_patterns)
         self._segmenter = _Segmenter(self.interface_patterns, language)
         self.language = self._segmenter.language
+        self.scorer = scorer
+
+    def score(self, examples: Iterable[Example], **kwargs) -> dict:
+        """What ``nlp.evaluate`` reports for the component: see :func:`score_paragraphs`."""
+        validate_examples(examples, "ParagraphSegmenter.score")
+        if self.scorer is None:
+            return {}
+        return self.scorer(examples, spans_key=self.spans_key, **kwargs)
 
     def __call__(self, doc: Doc) -> Doc:
         # doc.text is rebuilt token by token; segment_many hands the original text over instead.
@@ -756,10 +797,18 @@ class ParagraphSegmenter:
 
 @Language.factory(
     "unclf_paragraphs",
+    assigns=["doc.spans", "doc._.paragraphs"],
     default_config={
         "spans_key": "paragraphs",
         "interface_patterns": list(DEFAULT_INTERFACE_PATTERNS),
         "language": None,
+        "scorer": {"@scorers": "unclf.paragraph_scorer.v1"},
+    },
+    # For the default spans_key, as spaCy's span_ruler gives them.
+    default_score_weights={
+        "spans_paragraphs_f": 1.0,
+        "spans_paragraphs_p": 0.0,
+        "spans_paragraphs_r": 0.0,
     },
 )
 def make_paragraph_segmenter(
@@ -768,10 +817,12 @@ def make_paragraph_segmenter(
     spans_key: str,
     interface_patterns: list[str],
     language: str | None = None,
+    scorer: Callable[..., dict] | None = score_paragraphs,
 ) -> ParagraphSegmenter:
     """``language``: "en", "fr", "es", "ru", "ar", "zh" (or "French", ...); None (null in a
-    config): each text's own, told from the text."""
-    return ParagraphSegmenter(nlp, name, spans_key, interface_patterns, language)
+    config): each text's own, told from the text. ``scorer``: what ``nlp.evaluate`` reports
+    (paragraph precision, recall and F1)."""
+    return ParagraphSegmenter(nlp, name, spans_key, interface_patterns, language, scorer)
 
 
 def find_paragraphs(
