@@ -176,12 +176,8 @@ def _page_segments(page, number: int) -> list[_Segment]:
 
 
 def _union(boxes) -> tuple[float, float, float, float]:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    lefts, bottoms, rights, tops = zip(*boxes, strict=True)
+    return min(lefts), min(bottoms), max(rights), max(tops)
 
 
 def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
@@ -195,12 +191,17 @@ def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
         return []
     if all(b[0] - a[2] < _COLUMN_GAP * size for a, b in pairwise(rects)):
         return [(start, end, _union(rects))]
+    import pypdfium2.raw as raw
+
     pieces: list[list] = []
     previous_right = None
+    char, handle = raw.FS_RECTF(), textpage.raw
+    char_ref = ctypes.byref(char)
     for index in range(start, end):
         if text[index].isspace():
             continue
-        box = textpage.get_charbox(index, loose=True)
+        raw.FPDFText_GetLooseCharBox(handle, index, char_ref)
+        box = (char.left, char.bottom, char.right, char.top)
         if previous_right is None or box[0] - previous_right >= _COLUMN_GAP * size:
             pieces.append([index, index + 1, [box]])
         else:
@@ -335,13 +336,20 @@ def _body_size(pages: list[list[_Segment]]) -> float:
 
 
 def _split_notes(page: list[_Segment], body_size: float) -> tuple[list, list]:
-    """The page's body and its footnotes (the separator rule itself is dropped)."""
+    """The page's body and its footnotes (the separator rule itself is dropped). The notes
+    under a rule end at a gap wider than a line: what follows is body again (a page of a
+    filing that prints several of its pages on one, a note at the foot of each)."""
     lower = [i for i, s in enumerate(page) if _SEPARATOR.fullmatch(s.text)]
     if lower and len(page) > 1 and page[lower[-1]].top > page[0].top:
         cut = lower[-1]
         below = [s for s in page[cut + 1 :] if s.top > page[cut].top]
+        for index, (line, following) in enumerate(pairwise(below), 1):
+            if following.top - line.bottom > line.height:
+                below = below[:index]
+                break
         if below:
-            return page[:cut] + [s for s in page[cut + 1 :] if s not in below], below
+            notes = {id(s) for s in below}
+            return page[:cut] + [s for s in page[cut + 1 :] if id(s) not in notes], below
     cut = len(page)
     while cut > 0 and page[cut - 1].size < _SMALL_TYPE * body_size:
         cut -= 1
