@@ -3,6 +3,11 @@
 Run: python benchmarks/pdf.py [--data ../shared/data] [--parts speed,boxes,furniture,hits]
     [--limit N] [--folds 5] [--seed 0] [--jobs 2] [--corpora upr,cuad] [--out results.json]
 
+- bare, paragraphs: only the work, nothing printed, for timing whole processes from outside
+  (``farm-bench --vs 'python benchmarks/pdf.py --parts bare' -- python benchmarks/pdf.py
+  --parts paragraphs``): PDFium's bare text extraction of the files, or their paragraphs
+  (reading and segmenting). The bare run imports neither unclf's model nor spaCy.
+
 - speed: seconds to read every PDF with unclf (text, furniture out, line boxes) and to get its
   paragraphs (reading + segmenting), against PDFium's bare text extraction (every page's
   ``get_text_range``) of the same files; throughput is the ratio of the times.
@@ -34,11 +39,6 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from unclf.documents import read_labelled
-from unclf.formats.pdf import read_pdf
-from unclf.model import TargetSelector, document_folds, fit_labels
-from unclf.segmenter import parse_many, segment_many
-
 TASKS = {"upr": ["Minorities", "Racial discrimination"], "cuad": ["Governing Law", "Parties"]}
 _SYMBOL = re.compile(r"A/HRC/(?:WG\.6/)?\d+/[A-Z0-9]+(?:/Add\.\d+)?")
 _JOB = re.compile(r"GE\.\d{2}-\d{4,6}")
@@ -67,6 +67,9 @@ def bare_text(path: Path) -> str:
 
 
 def speed(files: list[Path]) -> dict:
+    from unclf.formats.pdf import read_pdf
+    from unclf.segmenter import segment_many
+
     for path in files:  # both timings read the files from the page cache
         path.read_bytes()
     start = time.perf_counter()
@@ -95,6 +98,9 @@ def letters(text: str) -> str:
 
 
 def boxes(files: list[Path]) -> dict:
+    from unclf.formats.pdf import read_pdf
+    from unclf.segmenter import segment_many
+
     total = found = paragraphs = good = 0
     worst: list[tuple[float, str, int]] = []
     extracted = [read_pdf(path) for path in files]
@@ -142,6 +148,9 @@ def boxes(files: list[Path]) -> dict:
 
 
 def furniture(data: Path, limit: int | None) -> dict:
+    from unclf.formats.pdf import read_pdf
+    from unclf.segmenter import segment_many
+
     records = load(data / "upr-pdf-dev.jsonl.gz")[:limit]
     files = [data / r["file"] for r in records]
     extracted = [read_pdf(path) for path in files]
@@ -168,6 +177,10 @@ def furniture(data: Path, limit: int | None) -> dict:
 def hits(
     data: Path, limit: int | None, folds: int, seed: int, jobs: int, corpora: list[str]
 ) -> dict:
+    from unclf.documents import read_labelled
+    from unclf.model import TargetSelector, document_folds, fit_labels
+    from unclf.segmenter import parse_many
+
     results = {}
     for corpus in corpora:
         labels = TASKS[corpus]
@@ -237,6 +250,15 @@ def main() -> None:
     parts = args.parts.split(",")
     files = pdf_files(args.data, args.limit)
     results: dict = {"settings": {k: str(v) for k, v in vars(args).items()}}
+    if "bare" in parts:
+        for path in files:
+            bare_text(path)
+    if "paragraphs" in parts:
+        from unclf.formats.pdf import read_pdf
+        from unclf.segmenter import segment_many
+
+        for _ in segment_many(read_pdf(path)[0] for path in files):
+            pass
     if "speed" in parts:
         results["speed"] = speed(files)
         print(json.dumps(results["speed"]), flush=True)

@@ -418,17 +418,27 @@ def _separator(
     line_height: float,
     right_edge: dict[int, float],
 ) -> str:
-    """A blank line where a reader sees a new block, else a line break."""
-    ends_short = (
-        previous.text[-1] in _SENTENCE_END
-        and previous.right < right_edge.get(previous.page, previous.right) - 2 * line_height
-    )
+    """A blank line where a reader sees a new block; a space where a sentence runs on past a
+    full line (the next word would not have fitted on it), so that the line break is not taken
+    for a paragraph's end; else a line break, for the segmenter to weigh."""
+    edge = right_edge.get(previous.page, previous.right)
+    ends_short = previous.text[-1] in _SENTENCE_END and previous.right < edge - 2 * line_height
     if segment.page != previous.page or segment.top < previous.top:  # next page or column
-        return "\n\n" if ends_short else "\n"
+        return "\n\n" if ends_short else _line_break(previous, segment, edge)
     new_block = (
         segment.top - previous.bottom > wide_gap
         or previous.bold != segment.bold
         or abs(previous.size - segment.size) > 0.15 * max(previous.size, segment.size)
         or ends_short
     )
-    return "\n\n" if new_block else "\n"
+    return "\n\n" if new_block else _line_break(previous, segment, edge)
+
+
+def _line_break(previous: _Segment, segment: _Segment, edge: float) -> str:
+    """A space after a full line that ends inside a sentence (not after a hyphen, which the
+    segmenter joins across the line break), else a line break."""
+    if previous.text[-1] in _SENTENCE_END or previous.text[-1] == "-":
+        return "\n"
+    char_width = (previous.right - previous.left) / len(previous.text)
+    next_word = segment.text.split(None, 1)[0] if segment.text.strip() else ""
+    return " " if previous.right + char_width * (len(next_word) + 2) >= edge else "\n"
