@@ -435,10 +435,16 @@ def _separator(
 
 
 def _line_break(previous: _Segment, segment: _Segment, edge: float) -> str:
-    """A space after a full line that ends inside a sentence (not after a hyphen, which the
-    segmenter joins across the line break), else a line break."""
-    if previous.text[-1] in _SENTENCE_END or previous.text[-1] == "-":
+    """After a full line that ends inside a sentence, a space; nothing after a hyphen before a
+    capital (``Afro-`` / ``Peruvian``: the hyphen of the word, not a break inside it). Else a
+    line break: after a sentence end, after a line that is not full, and after a hyphen before
+    a small letter (``mea-`` / ``sures``), which the segmenter joins across the break."""
+    if previous.text[-1] in _SENTENCE_END:
         return "\n"
     char_width = (previous.right - previous.left) / len(previous.text)
     next_word = segment.text.split(None, 1)[0] if segment.text.strip() else ""
-    return " " if previous.right + char_width * (len(next_word) + 2) >= edge else "\n"
+    if previous.right + char_width * (len(next_word) + 2) < edge:
+        return "\n"
+    if previous.text[-1] == "-":
+        return "" if next_word[:1].isupper() else "\n"
+    return " "
