@@ -148,3 +148,19 @@ def test_a_sentence_past_a_full_line_stays_one_paragraph(tmp_path: Path) -> None
     text, _ = read_pdf(path)
     paragraphs = segment(text)
     assert [" ".join(p.text.split()) for p in paragraphs] == clauses
+
+
+def test_a_hyphen_before_a_capital_at_a_full_line_end_is_the_words_own(tmp_path: Path) -> None:
+    path = tmp_path / "hyphen.pdf"
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    filler = "1. Intensify its efforts to ensure that"
+    while pdf.get_string_width(f"{filler} the Afro- Peruvian") < pdf.epw:  # a full line
+        filler += " all"
+    pdf.cell(0, 5, f"{filler} the Afro-", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, "Peruvian community fully enjoy their rights (Trinidad and Tobago);")
+    pdf.output(str(path))
+    text, _ = read_pdf(path)
+    assert "Afro-Peruvian community" in text
+    assert len(segment(text)) == 1
