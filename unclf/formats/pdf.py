@@ -129,6 +129,7 @@ def _page_segments(page, number: int) -> list[_Segment]:
     textpage = page.get_textpage()
     handle = textpage.raw
     first, last, matrix = raw.FS_RECTF(), raw.FS_RECTF(), raw.FS_MATRIX()
+    first_ref, last_ref, matrix_ref = ctypes.byref(first), ctypes.byref(last), ctypes.byref(matrix)
     try:
         found = textpage.get_text_range()
         text = found.translate(_CONTROL) if _CONTROL_CHAR.search(found) else found
@@ -140,9 +141,9 @@ def _page_segments(page, number: int) -> list[_Segment]:
                 continue
             start = match.start() + len(line) - len(line.lstrip())
             end = start + len(stripped)
-            raw.FPDFText_GetLooseCharBox(handle, start, ctypes.byref(first))
-            raw.FPDFText_GetLooseCharBox(handle, end - 1, ctypes.byref(last))
-            raw.FPDFText_GetMatrix(handle, start, ctypes.byref(matrix))
+            raw.FPDFText_GetLooseCharBox(handle, start, first_ref)
+            raw.FPDFText_GetLooseCharBox(handle, end - 1, last_ref)
+            raw.FPDFText_GetMatrix(handle, start, matrix_ref)
             size = raw.FPDFText_GetFontSize(handle, start) * abs(complex(matrix.c, matrix.d))
             bold = raw.FPDFText_GetFontWeight(handle, end - 1) >= 600
             box = (
