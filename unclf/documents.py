@@ -730,10 +730,12 @@ def _letter_finder(text: str) -> Callable[[str], tuple[int, int] | None]:
     so line breaks, hyphens at a line end and spacing may differ; the first occurrence.
 
     A target that runs over a page break may hold the page's running header, footer or number,
-    which the extracted text leaves out. Such a target is found by its first and its last 20
-    letters and digits, in order, with at least 70% and at most 100% of its letters and digits
-    from the one to the other. A character the labelled file lost (U+FFFD, ``l�se-majesté``)
-    stands for any one letter."""
+    which the extracted text leaves out; one that ends in a table may list its cells in another
+    order; a mark in the margin (``A.``) may sit inside it. Such a target is found by 20 letters
+    and digits near its start and 20 near its end (its first and last, else the nearest that
+    are found, starting in its first 30% and ending in its last 30%), in order, with 70% to
+    120% of its letters and digits from the one to the other. A character the labelled file
+    lost (U+FFFD, ``l�se-majesté``) stands for any one letter."""
     letters, offsets = _letters_and_digits(text)
 
     def find(target: str) -> tuple[int, int] | None:
@@ -748,13 +750,17 @@ def _letter_finder(text: str) -> Callable[[str], tuple[int, int] | None]:
             return offsets[index], offsets[index + len(key) - 1] + 1
         if len(key) < 3 * _ANCHOR:
             return None
-        head, tail = key[:_ANCHOR], key[-_ANCHOR:]
-        index = letters.find(head)
-        while index >= 0:
-            end = letters.find(tail, index + _ANCHOR, index + len(key))
-            if end >= 0 and end + _ANCHOR - index >= 0.7 * len(key):
-                return offsets[index], offsets[end + _ANCHOR - 1] + 1
-            index = letters.find(head, index + 1)
+        shifts = range(0, int(0.3 * len(key)) + 1, _ANCHOR // 4)
+        for skip in shifts:
+            head = key[skip : skip + _ANCHOR]
+            index = letters.find(head)
+            while index >= 0:
+                for cut in shifts:
+                    tail = key[len(key) - cut - _ANCHOR : len(key) - cut]
+                    end = letters.find(tail, index + _ANCHOR, index + int(1.2 * len(key)))
+                    if end >= 0 and end + _ANCHOR - index >= 0.7 * len(key):
+                        return offsets[index], offsets[end + _ANCHOR - 1] + 1
+                index = letters.find(head, index + 1)
         return None
 
     return find

@@ -871,16 +871,17 @@ def segment_many(
 ) -> Iterator[list[Paragraph]]:
     """Paragraphs of many texts, streamed in batches through ``nlp.pipe``.
 
-    Through the pipeline, not the segmenter alone, so that a pipeline the caller passes (a
-    trained one, with its own components and settings) runs as it is configured; the tokens
-    are the price. Without one, each text goes through :func:`paragraph_pipeline` of
-    ``language``, or of its own language when that is None. A text longer than
-    ``nlp.max_length`` is segmented without making a ``Doc`` of it (spaCy needs about 70 bytes
-    per character for one); its paragraphs are the same.
+    A pipeline the caller passes (a trained one, with its own components and settings) runs as
+    it is configured, tokens and all. Without one, each text goes to the segmenter of
+    :func:`paragraph_pipeline` of ``language``, or of its own language when that is None,
+    without the tokens that pipeline would make and throw away (most of the time); its
+    paragraphs are the same. A text longer than ``nlp.max_length`` is segmented without making
+    a ``Doc`` of it (spaCy needs about 70 bytes per character for one); its paragraphs are the
+    same.
     """
     if nlp is None:
         for pipeline, run in _by_language(texts, language):
-            yield from _segment_with(pipeline, run, batch_size)
+            yield from map(_component(pipeline)._segmenter.find, run)
     else:
         yield from _segment_with(nlp, texts, batch_size)
 

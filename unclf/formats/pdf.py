@@ -129,6 +129,7 @@ def _page_segments(page, number: int) -> list[_Segment]:
     textpage = page.get_textpage()
     handle = textpage.raw
     first, last, matrix = raw.FS_RECTF(), raw.FS_RECTF(), raw.FS_MATRIX()
+    first_ref, last_ref, matrix_ref = ctypes.byref(first), ctypes.byref(last), ctypes.byref(matrix)
     try:
         found = textpage.get_text_range()
         text = found.translate(_CONTROL) if _CONTROL_CHAR.search(found) else found
@@ -140,9 +141,9 @@ def _page_segments(page, number: int) -> list[_Segment]:
                 continue
             start = match.start() + len(line) - len(line.lstrip())
             end = start + len(stripped)
-            raw.FPDFText_GetLooseCharBox(handle, start, ctypes.byref(first))
-            raw.FPDFText_GetLooseCharBox(handle, end - 1, ctypes.byref(last))
-            raw.FPDFText_GetMatrix(handle, start, ctypes.byref(matrix))
+            raw.FPDFText_GetLooseCharBox(handle, start, first_ref)
+            raw.FPDFText_GetLooseCharBox(handle, end - 1, last_ref)
+            raw.FPDFText_GetMatrix(handle, start, matrix_ref)
             size = raw.FPDFText_GetFontSize(handle, start) * abs(complex(matrix.c, matrix.d))
             bold = raw.FPDFText_GetFontWeight(handle, end - 1) >= 600
             box = (
@@ -176,12 +177,8 @@ def _page_segments(page, number: int) -> list[_Segment]:
 
 
 def _union(boxes) -> tuple[float, float, float, float]:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    lefts, bottoms, rights, tops = zip(*boxes, strict=True)
+    return min(lefts), min(bottoms), max(rights), max(tops)
 
 
 def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
@@ -195,12 +192,17 @@ def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
         return []
     if all(b[0] - a[2] < _COLUMN_GAP * size for a, b in pairwise(rects)):
         return [(start, end, _union(rects))]
+    import pypdfium2.raw as raw
+
     pieces: list[list] = []
     previous_right = None
+    char, handle = raw.FS_RECTF(), textpage.raw
+    char_ref = ctypes.byref(char)
     for index in range(start, end):
         if text[index].isspace():
             continue
-        box = textpage.get_charbox(index, loose=True)
+        raw.FPDFText_GetLooseCharBox(handle, index, char_ref)
+        box = (char.left, char.bottom, char.right, char.top)
         if previous_right is None or box[0] - previous_right >= _COLUMN_GAP * size:
             pieces.append([index, index + 1, [box]])
         else:
@@ -335,13 +337,20 @@ def _body_size(pages: list[list[_Segment]]) -> float:
 
 
 def _split_notes(page: list[_Segment], body_size: float) -> tuple[list, list]:
-    """The page's body and its footnotes (the separator rule itself is dropped)."""
+    """The page's body and its footnotes (the separator rule itself is dropped). The notes
+    under a rule end at a gap wider than a line: what follows is body again (a page of a
+    filing that prints several of its pages on one, a note at the foot of each)."""
     lower = [i for i, s in enumerate(page) if _SEPARATOR.fullmatch(s.text)]
     if lower and len(page) > 1 and page[lower[-1]].top > page[0].top:
         cut = lower[-1]
         below = [s for s in page[cut + 1 :] if s.top > page[cut].top]
+        for index, (line, following) in enumerate(pairwise(below), 1):
+            if following.top - line.bottom > line.height:
+                below = below[:index]
+                break
         if below:
-            return page[:cut] + [s for s in page[cut + 1 :] if s not in below], below
+            notes = {id(s) for s in below}
+            return page[:cut] + [s for s in page[cut + 1 :] if id(s) not in notes], below
     cut = len(page)
     while cut > 0 and page[cut - 1].size < _SMALL_TYPE * body_size:
         cut -= 1
@@ -410,17 +419,33 @@ def _separator(
     line_height: float,
     right_edge: dict[int, float],
 ) -> str:
-    """A blank line where a reader sees a new block, else a line break."""
-    ends_short = (
-        previous.text[-1] in _SENTENCE_END
-        and previous.right < right_edge.get(previous.page, previous.right) - 2 * line_height
-    )
+    """A blank line where a reader sees a new block; a space where a sentence runs on past a
+    full line (the next word would not have fitted on it), so that the line break is not taken
+    for a paragraph's end; else a line break, for the segmenter to weigh."""
+    edge = right_edge.get(previous.page, previous.right)
+    ends_short = previous.text[-1] in _SENTENCE_END and previous.right < edge - 2 * line_height
     if segment.page != previous.page or segment.top < previous.top:  # next page or column
-        return "\n\n" if ends_short else "\n"
+        return "\n\n" if ends_short else _line_break(previous, segment, edge)
     new_block = (
         segment.top - previous.bottom > wide_gap
         or previous.bold != segment.bold
         or abs(previous.size - segment.size) > 0.15 * max(previous.size, segment.size)
         or ends_short
     )
-    return "\n\n" if new_block else "\n"
+    return "\n\n" if new_block else _line_break(previous, segment, edge)
+
+
+def _line_break(previous: _Segment, segment: _Segment, edge: float) -> str:
+    """After a full line that ends inside a sentence, a space; nothing after a hyphen before a
+    capital (``Afro-`` / ``Peruvian``: the hyphen of the word, not a break inside it). Else a
+    line break: after a sentence end, after a line that is not full, and after a hyphen before
+    a small letter (``mea-`` / ``sures``), which the segmenter joins across the break."""
+    if previous.text[-1] in _SENTENCE_END:
+        return "\n"
+    char_width = (previous.right - previous.left) / len(previous.text)
+    next_word = segment.text.split(None, 1)[0] if segment.text.strip() else ""
+    if previous.right + char_width * (len(next_word) + 2) < edge:
+        return "\n"
+    if previous.text[-1] == "-":
+        return "" if next_word[:1].isupper() else "\n"
+    return " "
