@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from unclf.review.ordering import IN_WORDS
 from unclf.review.session import ReviewSession, score_in_words
 
 __all__ = ["create_app"]
@@ -39,6 +40,11 @@ class LabelIn(BaseModel):
         description="positions (from 0) of the paragraphs that are the label's targets; "
         "empty: none here"
     )
+
+
+class RejectIn(BaseModel):
+    id: str = Field(description="the document's id in the collection")
+    paragraph: int = Field(description="position (from 0) of the paragraph that is not a target")
 
 
 class PredictIn(BaseModel):
@@ -151,6 +157,7 @@ def create_app(
             answered=sum(r["answered"] for r in rows),
             ranked=session.ranked_count(),
             total=len(rows),
+            order=IN_WORDS[session.order_name],
         )
 
     @app.get("/documents/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
@@ -189,13 +196,27 @@ def create_app(
 
     # -- API -----------------------------------------------------------------------------
 
-    @app.get("/api/documents", tags=["documents"], summary="documents, the most uncertain first")
+    @app.get("/api/documents", tags=["documents"], summary="documents in review order")
     def api_documents() -> list[dict]:
         return session.order()
 
     @app.get("/api/documents/{doc_id:path}", tags=["documents"], summary="paragraphs with scores")
     def api_document(doc_id: str) -> dict:
         return session.view(document_or_404(doc_id)).to_dict()
+
+    @app.get(
+        "/api/page",
+        tags=["documents"],
+        summary="a page of a PDF of the collection, as a PNG image",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}},
+    )
+    def api_page(id: str, page: int) -> Response:
+        try:
+            image = session.page_image(document_or_404(id), page)
+        except LookupError as e:
+            raise HTTPException(404, str(e)) from None
+        return Response(image, media_type="image/png", headers={"cache-control": "max-age=3600"})
 
     @app.get("/api/why", tags=["documents"], summary="what weighed most for a paragraph")
     def api_why(id: str, paragraph: int) -> dict:
@@ -214,6 +235,17 @@ def create_app(
     def api_label(answer: LabelIn) -> dict:
         try:
             return session.answer(document_or_404(answer.id), answer.targets)
+        except IndexError as e:
+            raise HTTPException(422, str(e)) from None
+
+    @app.post(
+        "/api/rejections",
+        tags=["labels"],
+        summary="not this one: a paragraph is not a target (written at once)",
+    )
+    def api_reject(rejection: RejectIn) -> dict:
+        try:
+            return session.reject(document_or_404(rejection.id), rejection.paragraph)
         except IndexError as e:
             raise HTTPException(422, str(e)) from None
 
