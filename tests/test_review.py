@@ -289,6 +289,19 @@ def test_a_pdf_is_shown_on_its_pages_with_its_paragraphs_boxes(tmp_path):
         rows = list(csv.DictReader(io.StringIO(client.get("/export.csv").text)))
         [row] = [r for r in rows if r["document"] == doc_id]
         assert (row["page"], row["reviewed"]) == ("1", "yes")
+        # a platform posts a PDF file: its paragraphs come with their page and boxes
+        pdf_type = {"content-type": "application/pdf"}
+        posted = client.post("/api/predict", content=Path(doc_id).read_bytes(), headers=pdf_type)
+        assert posted.status_code == 200, posted.text
+        assert all(p["page"] == 1 and p["boxes"] for p in posted.json()["paragraphs"])
+        damaged = client.post("/api/predict", content=b"%PDF-1.4 cut short", headers=pdf_type)
+        assert damaged.status_code == 422
+        assert damaged.json()["detail"].startswith("the posted file cannot be read: damaged PDF")
+        # a PDF moved away since the review started: its text is still shown, no page image
+        Path(doc_id).rename(tmp_path / "moved.pdf")
+        session._pages.clear()
+        assert 'class="paragraph' in client.get(f"/documents/{doc_id}").text
+        assert client.get("/api/page", params={"id": doc_id, "page": 1}).status_code == 404
 
 
 # --- the labels file --------------------------------------------------------------------------
@@ -328,6 +341,7 @@ def test_two_tabs_answering_at_once_lose_nothing(tmp_path):
 
     def tab(k: int) -> None:
         for n in range(10):
+            store.reject(f"doc-{n}", f"text {n}", labels[k], (5, 6))
             store.answer(f"doc-{n}", f"text {n}", labels[k], [(0, 4)])
 
     threads = [threading.Thread(target=tab, args=(k,)) for k in range(4)]
@@ -339,7 +353,7 @@ def test_two_tabs_answering_at_once_lose_nothing(tmp_path):
     assert len(again.answers) == 10
     for answer in again.answers.values():
         assert sorted(answer.answered) == labels
-        assert len(answer.targets) == 4
+        assert len(answer.targets) == 4 and len(answer.rejected) == 4
 
 
 # --- order and explanation --------------------------------------------------------------------

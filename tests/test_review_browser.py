@@ -279,6 +279,13 @@ def test_two_tabs_answering_at_once_lose_nothing(server):
         assert len(answers[doc_id].spans(LABEL)) == 1
 
 
+def test_the_server_listens_on_127_0_0_1_only(server):
+    port = int(server["url"].rsplit(":", 1)[1])
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    with pytest.raises(OSError):  # another address of this machine: nobody listens there
+        socket.create_connection(("127.0.0.2", port), timeout=5).close()
+
+
 def test_a_killed_server_loses_no_acknowledged_answer(server):
     answered_before = _answers(server)
     process = server["process"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from unclf.formats import Layout, UnreadableFileError, read_file
 from unclf.review.ordering import IN_WORDS
 from unclf.review.session import ReviewSession, score_in_words
 
@@ -31,6 +33,12 @@ _HERE = Path(__file__).parent
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_UPLOAD = 20 * 1024 * 1024
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+# Files a platform may post to /api/predict, by content type.
+FILE_TYPES = {
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "text/html": ".html",
+}
 EXPORT_COLUMNS = ("document", "label", "paragraph", "number", "page", "text", "score", "reviewed")
 
 
@@ -91,6 +99,18 @@ class _Guard:
             return message
 
         await self.app(scope, counted, send)
+
+
+def _read_posted_file(body: bytes, suffix: str) -> tuple[str, Layout]:
+    """The text (and layout) of a posted PDF, Word or HTML file, read from a temporary copy
+    that is removed at once."""
+    with tempfile.TemporaryDirectory(prefix="unclf-review-") as folder:
+        path = Path(folder) / f"posted{suffix}"
+        path.write_bytes(body)
+        try:
+            return read_file(path)
+        except (UnreadableFileError, OSError) as e:
+            raise HTTPException(422, f"the posted file cannot be read: {e}") from None
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:
@@ -275,15 +295,22 @@ def create_app(
     @app.post(
         "/api/predict",
         tags=["predict"],
-        summary="rank the paragraphs of a posted text (JSON {text}) or a UTF-8 text file (body)",
+        summary="rank the paragraphs of a posted text (JSON {text}), a UTF-8 text file, or a "
+        "PDF, Word or HTML file (body, with its content type); a PDF's paragraphs carry their "
+        "page and boxes",
     )
     async def api_predict(request: Request) -> dict:
         if session.model is None:
             raise HTTPException(409, "no model yet: label some documents and retrain")
         body = await request.body()
-        if request.headers.get("content-type", "").startswith("application/json"):
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        layout = None
+        if content_type == "application/json":
             posted = PredictIn.model_validate_json(body)
             text, top_k = posted.text, posted.top_k
+        elif content_type in FILE_TYPES or body.startswith(b"%PDF-"):
+            text, layout = _read_posted_file(body, FILE_TYPES.get(content_type, ".pdf"))
+            top_k = 5
         else:
             try:
                 text = body.decode("utf-8").removeprefix("\ufeff")
@@ -294,10 +321,19 @@ def create_app(
             raise HTTPException(422, "the text is empty")
         ranked = session.predict(text)
         keep = ranked.paragraphs if top_k == 0 else ranked.paragraphs[:top_k]
+        on_pages = layout is not None and layout.has_pages
         return {
             "paragraphs": [
                 {
                     **s.paragraph.to_dict(),
+                    **(
+                        {
+                            "page": layout.page(s.paragraph.start, s.paragraph.end),
+                            "boxes": layout.boxes(s.paragraph.start, s.paragraph.end),
+                        }
+                        if on_pages
+                        else {}
+                    ),
                     "score": s.score,
                     "is_target": s.is_target,
                     "score_in_words": score_in_words(s.score, session.model.abstain_threshold_),

@@ -264,7 +264,11 @@ class ReviewSession:
             )
             for k, p in enumerate(doc.paragraphs)
         ]
-        pages = self.page_sizes(doc_id) if on_pages else []
+        try:
+            pages = self.page_sizes(doc_id) if on_pages else []
+        except LookupError as e:  # the file is gone: its text is still shown
+            print(f"unclf review: {e}; shown as text", file=sys.stderr)
+            pages = []
         return DocumentView(doc_id, paragraphs, candidates, answered, why, pages)
 
     # -- a PDF's pages -----------------------------------------------------------------------
@@ -508,9 +512,14 @@ def _first_not_rejected(ranked: RankedDocument, refused: set[tuple[int, int]]):
 
 @contextmanager
 def _open_pdf(source: str) -> Iterator:
+    """The PDF a document was read from; LookupError when it can no longer be opened (moved,
+    changed since the review started)."""
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(source)
+    try:
+        pdf = pdfium.PdfDocument(source)
+    except (pdfium.PdfiumError, OSError) as e:
+        raise LookupError(f"{source}: cannot open the PDF any more ({e})") from None
     try:
         yield pdf
     finally:
