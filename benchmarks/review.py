@@ -249,8 +249,13 @@ def main() -> None:
     parser.add_argument("--table-only", action="store_true", help="the table of --runs")
     args = parser.parse_args()
     answers = [int(n) for n in args.answers.split(",")]
-    if args.table_only:
-        runs = [json.loads(line) for line in args.runs.read_text().splitlines() if line]
+    if args.table_only:  # a (task, seed) run twice in the file counts once
+        runs = list(
+            {
+                (r["task"], r["seed"]): r
+                for r in map(json.loads, args.runs.read_text().splitlines()[::-1])
+            }.values()
+        )
         print(table(runs, answers))
         return
     seeds = [int(s) for s in args.seeds.split(",")]
