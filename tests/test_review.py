@@ -322,6 +322,24 @@ def test_labels_file_resumes_later_answers_win_and_other_labels_stay(tmp_path):
     assert again.training_data("Water") == (["a"], ["one two"], [[]])
 
 
+def test_unclf_train_reads_what_was_answered_for_its_label(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    store = LabelStore(path)
+    store.answer("water", "one two", "Water", [(0, 3)])
+    store.answer("health", "one two", "Health", [(4, 7)])  # never looked at for Water
+    store.reject("torn", "one two", "Water", (0, 3))  # not this one, and no answer yet
+    with pytest.warns(UserWarning, match="2 document\\(s\\) not answered for 'Water' left out"):
+        docs, _ = read_labelled(path, label="Water")
+    assert [d.id for d in docs] == ["water"]
+    path.write_text(
+        '{"id": "x", "text": "one", "targets": [], "answered": "Water"}\n'
+        '{"id": "y", "text": "one", "targets": [], "answered": 3}\n'
+    )
+    docs, invalid = read_labelled(path, skip_invalid=True)
+    assert [d.id for d in docs] == ["x"]
+    assert invalid[0].message == "answered must be a list of label names (strings)"
+
+
 def test_a_line_cut_short_by_a_crash_is_left_out_and_the_next_answer_is_whole(tmp_path):
     path = tmp_path / "labels.jsonl"
     store = LabelStore(path)

@@ -827,6 +827,8 @@ def _labelled_items(path: str | Path) -> Iterator[_Labelled | DocumentError]:
         answered, answered_problem = None, None
         if record.fields.get("answered") is not None:
             answered, answered_problem = _document_labels(record.fields["answered"])
+            if answered_problem:
+                answered_problem = "answered must be a list of label names (strings)"
         problems = [
             p for p in (id_problem, text_problem, labels_problem, answered_problem) if p
         ] + problems
