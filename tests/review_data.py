@@ -52,9 +52,9 @@ _WATER = [
 ]
 
 
-def write_collection(folder: Path, n_documents: int = 8) -> tuple[Path, dict[str, int]]:
-    """A JSONL collection of ``n_documents`` reports and, by id, the position of each one's
-    target paragraph (the water paragraph)."""
+def _reports(n_documents: int) -> tuple[list[dict], dict[str, int]]:
+    """``n_documents`` report records and, by id, the position of each one's target paragraph
+    (the water paragraph)."""
     rng = random.Random(7)
     records, targets = [], {}
     for k in range(n_documents):
@@ -66,6 +66,40 @@ def write_collection(folder: Path, n_documents: int = 8) -> tuple[Path, dict[str
         text = title + "\n\n" + "\n\n".join(f"{n}. {p}" for n, p in enumerate(paragraphs, 1))
         records.append({"id": doc_id, "text": text + "\n"})
         targets[doc_id] = at + 1  # the title is paragraph 0
+    return records, targets
+
+
+def write_collection(folder: Path, n_documents: int = 8) -> tuple[Path, dict[str, int]]:
+    """A JSONL collection of ``n_documents`` reports and, by id, the position of each one's
+    target paragraph (the water paragraph)."""
+    records, targets = _reports(n_documents)
     path = folder / "collection.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path, targets
+
+
+def write_pdf_collection(folder: Path, n_documents: int = 2) -> tuple[Path, dict[str, int]]:
+    """The first ``n_documents`` reports as PDF files in ``folder/pdfs`` (a title in bold, then
+    numbered paragraphs set apart) and, by id (the file's path), the target's position."""
+    from fpdf import FPDF
+
+    records, targets = _reports(n_documents)
+    pdfs = folder / "pdfs"
+    pdfs.mkdir()
+    by_path = {}
+    for record in records:
+        title, *paragraphs = record["text"].strip().split("\n\n")
+        pdf = FPDF(format="A4")
+        pdf.set_auto_page_break(True, margin=25)
+        pdf.add_page()
+        pdf.set_font("Helvetica", style="B", size=14)
+        pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(6)
+        pdf.set_font("Helvetica", size=11)
+        for paragraph in paragraphs:
+            pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(5)
+        path = pdfs / f"{record['id']}.pdf"
+        pdf.output(str(path))
+        by_path[str(path)] = targets[record["id"]]
+    return pdfs, by_path

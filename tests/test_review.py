@@ -3,6 +3,8 @@ the order of the documents, the explanations, the command line."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import socket
 import subprocess
@@ -13,14 +15,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from review_data import LABEL, write_collection
+from review_data import LABEL, write_collection, write_pdf_collection
 
 from unclf.documents import read_labelled
 from unclf.model import RankedDocument, ScoredParagraph, TargetSelector
 from unclf.persistence import default_model_path
 from unclf.review.app import create_app
 from unclf.review.explain import _feature_names, explain
-from unclf.review.ordering import margin, most_uncertain_first
+from unclf.review.ordering import WARM_START, margin, put_in_order, typicality
 from unclf.review.serve import open_session
 from unclf.review.store import LabelStore
 from unclf.segmenter import Paragraph, parse_many
@@ -202,6 +204,106 @@ def test_uploads_are_capped(collection, tmp_path):
         assert streamed.status_code == 413
 
 
+def test_not_this_one_is_written_and_never_suggested_again(collection, tmp_path):
+    path, targets = collection
+    labels = tmp_path / "labels.jsonl"
+    client, session = _client(path, labels, default_model_path())
+    with client:
+        first = client.get("/api/documents/report-05").json()["candidates"][0]
+        assert first != targets["report-05"]  # the example model knows no water
+        state = client.post("/api/rejections", json={"id": "report-05", "paragraph": first}).json()
+        assert state == {
+            "id": "report-05",
+            "label": LABEL,
+            "targets": [],
+            "rejected": [first],
+            "answered": False,
+        }
+        view = client.get("/api/documents/report-05").json()
+        assert first not in view["candidates"] and view["paragraphs"][first]["is_rejected"]
+        assert not view["answered"]
+        row = next(r for r in client.get("/api/documents").json() if r["id"] == "report-05")
+        assert row["rejected"] == 1 and not row["answered"]
+        assert "1 suggestion rejected" in client.get("/").text
+        # on disk at once, and left out of training until the document is answered
+        [record] = [json.loads(line) for line in labels.read_text().splitlines()]
+        assert record["answered"] == [] and record["targets"] == []
+        assert len(record["rejected"]) == 1
+        client.post("/api/labels", json={"id": "report-01", "targets": [targets["report-01"]]})
+        session.store.tidy()  # as when the server stops: one line per document
+        with pytest.warns(UserWarning, match="1 document\\(s\\) not answered for 'Water' left out"):
+            docs, _ = read_labelled(labels, label=LABEL)
+        assert [d.id for d in docs] == ["report-01"]
+        # picking the target answers it; the rejection stays beside it
+        picked = {"id": "report-05", "targets": [targets["report-05"]]}
+        assert client.post("/api/labels", json=picked).json()["rejected"] == [first]
+        session.store.tidy()
+        docs, _ = read_labelled(labels, label=LABEL)
+        assert [d.id for d in docs] == ["report-05", "report-01"]
+        # rejecting the only target takes the answer back: not this one is not none here
+        undo = {"id": "report-05", "paragraph": targets["report-05"]}
+        assert client.post("/api/rejections", json=undo).json()["answered"] is False
+        bad = client.post("/api/rejections", json={"id": "report-05", "paragraph": 99})
+        assert bad.status_code == 422
+
+
+def test_a_pdf_is_shown_on_its_pages_with_its_paragraphs_boxes(tmp_path):
+    folder, targets = write_pdf_collection(tmp_path)
+    doc_id = sorted(targets)[0]
+    text_doc = tmp_path / "plain.txt"
+    text_doc.write_text("A plain text document.\n\nIts second paragraph.\n")
+    session = open_session(
+        [str(folder), str(text_doc)],
+        str(tmp_path / "labels.jsonl"),
+        LABEL,
+        str(default_model_path()),
+    )
+    client = TestClient(create_app(session, hosts=("testserver",), rank_on_start=False))
+    with client:
+        view = client.get(f"/api/documents/{doc_id}").json()
+        [page] = view["pages"]
+        assert page["page"] == 1 and round(page["width"]) == 595 and round(page["height"]) == 842
+        target = view["paragraphs"][targets[doc_id]]
+        assert target["page"] == 1 and target["text"].startswith("Ensure access")
+        [box] = target["boxes"]
+        assert 0 < box["left"] < box["left"] + box["width"] <= page["width"]
+        assert 0 < box["top"] < box["top"] + box["height"] <= page["height"]
+        image = client.get("/api/page", params={"id": doc_id, "page": 1})
+        assert image.headers["content-type"] == "image/png"
+        from PIL import Image
+
+        shown = Image.open(io.BytesIO(image.content))
+        assert shown.size == (round(595.28 * 1.5), round(841.89 * 1.5))
+        assert client.get("/api/page", params={"id": doc_id, "page": 2}).status_code == 404
+        assert client.get("/api/page", params={"id": str(text_doc), "page": 1}).status_code == 404
+        assert client.get("/api/page", params={"id": "/etc/passwd", "page": 1}).status_code == 404
+        html = client.get(f"/documents/{doc_id}").text
+        assert html.count('class="box') == sum(len(p["boxes"]) for p in view["paragraphs"])
+        assert html.count("box suggested") == len(
+            view["paragraphs"][view["candidates"][0]]["boxes"]
+        )
+        assert 'id="suggested-text"' in html
+        plain = client.get(f"/documents/{text_doc}").text
+        assert 'class="box' not in plain and 'class="paragraph' in plain
+        client.post("/api/labels", json={"id": doc_id, "targets": [targets[doc_id]]})
+        rows = list(csv.DictReader(io.StringIO(client.get("/export.csv").text)))
+        [row] = [r for r in rows if r["document"] == doc_id]
+        assert (row["page"], row["reviewed"]) == ("1", "yes")
+        # a platform posts a PDF file: its paragraphs come with their page and boxes
+        pdf_type = {"content-type": "application/pdf"}
+        posted = client.post("/api/predict", content=Path(doc_id).read_bytes(), headers=pdf_type)
+        assert posted.status_code == 200, posted.text
+        assert all(p["page"] == 1 and p["boxes"] for p in posted.json()["paragraphs"])
+        damaged = client.post("/api/predict", content=b"%PDF-1.4 cut short", headers=pdf_type)
+        assert damaged.status_code == 422
+        assert damaged.json()["detail"].startswith("the posted file cannot be read: damaged PDF")
+        # a PDF moved away since the review started: its text is still shown, no page image
+        Path(doc_id).rename(tmp_path / "moved.pdf")
+        session._pages.clear()
+        assert 'class="paragraph' in client.get(f"/documents/{doc_id}").text
+        assert client.get("/api/page", params={"id": doc_id, "page": 1}).status_code == 404
+
+
 # --- the labels file --------------------------------------------------------------------------
 
 
@@ -218,6 +320,24 @@ def test_labels_file_resumes_later_answers_win_and_other_labels_stay(tmp_path):
     assert [(t.start, t.end) for t in again.answers["a"].spans("Health")] == [(4, 7)]
     assert len(path.read_text().splitlines()) == 1  # tidied when opened
     assert again.training_data("Water") == (["a"], ["one two"], [[]])
+
+
+def test_unclf_train_reads_what_was_answered_for_its_label(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    store = LabelStore(path)
+    store.answer("water", "one two", "Water", [(0, 3)])
+    store.answer("health", "one two", "Health", [(4, 7)])  # never looked at for Water
+    store.reject("torn", "one two", "Water", (0, 3))  # not this one, and no answer yet
+    with pytest.warns(UserWarning, match="2 document\\(s\\) not answered for 'Water' left out"):
+        docs, _ = read_labelled(path, label="Water")
+    assert [d.id for d in docs] == ["water"]
+    path.write_text(
+        '{"id": "x", "text": "one", "targets": [], "answered": "Water"}\n'
+        '{"id": "y", "text": "one", "targets": [], "answered": 3}\n'
+    )
+    docs, invalid = read_labelled(path, skip_invalid=True)
+    assert [d.id for d in docs] == ["x"]
+    assert invalid[0].message == "answered must be a list of label names (strings)"
 
 
 def test_a_line_cut_short_by_a_crash_is_left_out_and_the_next_answer_is_whole(tmp_path):
@@ -239,6 +359,7 @@ def test_two_tabs_answering_at_once_lose_nothing(tmp_path):
 
     def tab(k: int) -> None:
         for n in range(10):
+            store.reject(f"doc-{n}", f"text {n}", labels[k], (5, 6))
             store.answer(f"doc-{n}", f"text {n}", labels[k], [(0, 4)])
 
     threads = [threading.Thread(target=tab, args=(k,)) for k in range(4)]
@@ -250,7 +371,7 @@ def test_two_tabs_answering_at_once_lose_nothing(tmp_path):
     assert len(again.answers) == 10
     for answer in again.answers.values():
         assert sorted(answer.answered) == labels
-        assert len(answer.targets) == 4
+        assert len(answer.targets) == 4 and len(answer.rejected) == 4
 
 
 # --- order and explanation --------------------------------------------------------------------
@@ -261,15 +382,40 @@ def _ranked(*scores: float) -> RankedDocument:
     return RankedDocument([ScoredParagraph(paragraph, s, False) for s in scores])
 
 
-def test_the_most_uncertain_documents_come_first():
+def test_each_order_puts_the_documents_as_it_says():
     rankings = {"sure": _ranked(0.95, 0.1), "torn": _ranked(0.5, 0.45), "flat": _ranked(0.1, 0.05)}
+    ids = ["sure", "new", "torn", "flat"]
     assert margin(rankings["torn"]) == pytest.approx(0.05)
-    assert most_uncertain_first(["sure", "new", "torn", "flat"], rankings) == [
+    assert put_in_order("least-sure", ids, rankings) == ["torn", "flat", "sure", "new"]
+    assert put_in_order("most-likely", ids, rankings) == ["sure", "torn", "flat", "new"]
+    shuffled = put_in_order("random", ids, rankings)
+    assert sorted(shuffled) == sorted(ids)
+    # The same order on every reload, and an answered document leaves the others' order alone.
+    assert put_in_order("random", ids, {}) == shuffled
+    assert put_in_order("random", [i for i in ids if i != shuffled[0]], {}) == shuffled[1:]
+    assert put_in_order("warm-start", ids, rankings, answered=WARM_START - 1) == shuffled
+    assert put_in_order("warm-start", ids, rankings, answered=WARM_START)[:3] == [
         "torn",
         "flat",
         "sure",
-        "new",
     ]
+    # Density: a torn outlier gives way to a slightly surer typical document.
+    typical = {"sure": 1.0, "torn": 0.01, "flat": 1.0}
+    assert put_in_order("density", ids, rankings, typical=typical)[0] == "flat"
+    with pytest.raises(ValueError, match="unknown order 'best'"):
+        put_in_order("best", ids, rankings)
+
+
+def test_typicality_is_low_for_an_outlier():
+    texts = {
+        "a": "drinking water and sanitation in rural areas",
+        "b": "safe drinking water and sanitation for all",
+        "c": "water supply and sanitation services in the provinces",
+        "odd": "the electoral commission should be independent",
+    }
+    typical = typicality(texts)
+    assert min(typical, key=typical.get) == "odd"
+    assert all(0 <= x <= 1 for x in typical.values())
 
 
 def test_explanation_names_every_input_of_the_ranker(collection):

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from review_data import LABEL, write_collection
+from review_data import LABEL, write_collection, write_pdf_collection
 
 from unclf.persistence import default_model_path
 from unclf.review.store import LabelStore
@@ -45,6 +45,9 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("review")
     collection, targets = write_collection(folder)
+    pdfs, pdf_targets = write_pdf_collection(folder, 1)
+    [(pdf_path, pdf_target)] = pdf_targets.items()
+    pdf_id = str(Path(pdf_path).relative_to(folder))  # the server runs in the folder
     labels = folder / "labels.jsonl"
     port = _free_port()
     process = subprocess.Popen(
@@ -54,6 +57,7 @@ def server(tmp_path_factory):
             "unclf.cli",
             "review",
             str(collection),
+            pdfs.name,
             "--labels",
             str(labels),
             "--label",
@@ -78,7 +82,13 @@ def server(tmp_path_factory):
                 process.kill()
                 raise RuntimeError(f"unclf review did not start: {process.stderr.read()}") from None
             time.sleep(0.3)
-    yield {"url": url, "targets": targets, "labels": labels, "process": process}
+    yield {
+        "url": url,
+        "targets": targets,
+        "pdf": (pdf_id, pdf_target),
+        "labels": labels,
+        "process": process,
+    }
     if process.poll() is None:
         process.terminate()
         process.wait(timeout=30)
@@ -137,7 +147,7 @@ def test_list_page_shows_every_document(server, browser):
 
     browser.get(server["url"] + "/")
     rows = browser.find_elements(By.CSS_SELECTOR, "#documents tbody tr")
-    assert len(rows) == 8
+    assert len(rows) == 9  # 8 reports given as text, one as a PDF
     assert "label: Water" in browser.find_element(By.TAG_NAME, "header").text
     _screenshot(browser, "documents")
 
@@ -159,16 +169,54 @@ def test_one_click_marks_a_target_and_it_is_on_disk(server, browser):
         assert len(answers[doc_id].spans(LABEL)) == 1
 
 
-def test_keys_move_between_candidates_and_say_none_here(server, browser):
+def test_a_pdf_is_shown_on_its_page_and_a_click_on_a_box_marks_its_paragraph(server, browser):
+    from selenium.webdriver.common.by import By
+
+    doc_id, target = server["pdf"]
+    browser.get(f"{server['url']}/documents/{doc_id}")
+    image = browser.find_element(By.CSS_SELECTOR, "figure.page img")
+    _wait(browser, lambda b: b.execute_script("return arguments[0].naturalWidth", image) > 0)
+    assert not browser.find_elements(By.CSS_SELECTOR, "section.paragraph")  # the page, not text
+    view = json.load(urllib.request.urlopen(f"{server['url']}/api/documents/{doc_id}"))
+    chosen = view["candidates"][0]
+    suggested = browser.find_elements(By.CSS_SELECTOR, ".box.suggested")
+    assert {int(b.get_attribute("data-position")) for b in suggested} == {chosen}
+    assert all(b.is_displayed() for b in suggested)
+    shown = _by_id(browser, "suggested-text").text
+    assert shown.split() == view["paragraphs"][chosen]["text"].split()
+    # a box sits where its paragraph's words are: over the page image, inside it
+    page = image.rect
+    box = browser.find_element(By.CSS_SELECTOR, f'.box[data-position="{target}"]')
+    assert (
+        page["x"] <= box.rect["x"]
+        and box.rect["y"] + box.rect["height"] <= page["y"] + page["height"]
+    )
+    box.click()
+    _wait(browser, lambda b: _by_id(b, "status").text == f"Saved: targets {target + 1}.")
+    assert "target" in box.get_attribute("class")
+    browser.execute_script("window.scrollTo(0, 0)")
+    _screenshot(browser, "pdf")
+    [span] = _answers(server)[doc_id].spans(LABEL)
+    assert "drinking water" in _answers(server)[doc_id].text[span.start : span.end]
+
+
+def test_not_this_one_is_written_and_keys_say_none_here(server, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{server['url']}/documents/report-04")
     first = browser.find_element(By.CSS_SELECTOR, "mark.suggested").find_element(By.XPATH, "..")
+    rejected = int(first.get_attribute("data-position"))
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys("n")
     _wait(browser, lambda b: _by_id(b, "candidate-rank").text == "2")
+    _wait(browser, lambda b: _by_id(b, "status").text == f"Saved: not paragraph {rejected + 1}.")
+    assert "rejected" in first.get_attribute("class")
+    answer = _answers(server)["report-04"]
+    assert LABEL not in answer.answered  # not this one is not none here
+    assert len(answer.rejected_spans(LABEL)) == 1
     view = json.load(urllib.request.urlopen(server["url"] + "/api/documents/report-04"))
-    second_words = view["paragraphs"][view["candidates"][1]]["score_in_words"]
+    assert view["paragraphs"][rejected]["is_rejected"] and rejected not in view["candidates"]
+    second_words = view["paragraphs"][view["candidates"][0]]["score_in_words"]
     assert _by_id(browser, "score-words").text == second_words
     second = browser.find_element(By.CSS_SELECTOR, "mark.suggested").find_element(By.XPATH, "..")
     assert second.get_attribute("id") != first.get_attribute("id")
@@ -231,6 +279,13 @@ def test_two_tabs_answering_at_once_lose_nothing(server):
         assert len(answers[doc_id].spans(LABEL)) == 1
 
 
+def test_the_server_listens_on_127_0_0_1_only(server):
+    port = int(server["url"].rsplit(":", 1)[1])
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    with pytest.raises(OSError):  # another address of this machine: nobody listens there
+        socket.create_connection(("127.0.0.2", port), timeout=5).close()
+
+
 def test_a_killed_server_loses_no_acknowledged_answer(server):
     answered_before = _answers(server)
     process = server["process"]
@@ -238,6 +293,7 @@ def test_a_killed_server_loses_no_acknowledged_answer(server):
     process.wait(timeout=30)
     again = LabelStore(server["labels"])
     assert sorted(again.answered(LABEL)) == [
+        server["pdf"][0],
         "report-01",
         "report-02",
         "report-03",

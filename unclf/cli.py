@@ -36,6 +36,7 @@ from unclf.documents import (
 )
 from unclf.files import atomic_open
 from unclf.formats import EXTENSIONS
+from unclf.review.ordering import DEFAULT_ORDER, ORDERS
 from unclf.words import count
 
 if TYPE_CHECKING:
@@ -1440,6 +1441,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-out", help="where a retrained model goes (default: beside --labels)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=_positive, default=8765, help="port (default: 8765)")
+    p.add_argument(
+        "--order",
+        choices=ORDERS,
+        default=DEFAULT_ORDER,
+        help=f"order of the documents to review (default: {DEFAULT_ORDER}; measured: README)",
+    )
     p.set_defaults(run=cmd_review)
     return parser
 
@@ -1448,7 +1455,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     from unclf.review.serve import ReviewSetupError, open_session, serve
 
     try:
-        session = open_session(args.inputs, args.labels, args.label, args.model, args.model_out)
+        session = open_session(
+            args.inputs, args.labels, args.label, args.model, args.model_out, args.order
+        )
         serve(session, args.host, args.port)
     except ReviewSetupError as e:
         raise UsageError(str(e)) from None

@@ -692,6 +692,7 @@ class _Labelled:
     labels: tuple[str, ...]
     problems: list[str] = field(default_factory=list)
     layout: Layout | None = None
+    answered: tuple[str, ...] | None = None  # labels answered, as ``unclf review`` writes them
 
 
 def _target_pattern(target: str) -> re.Pattern[str] | None:
@@ -857,7 +858,8 @@ def _labelled_items(path: str | Path) -> Iterator[_Labelled | DocumentError]:
     if not exists:
         yield DocumentError(None, source, None, "no such file")
         return
-    for record in _records(path, source, fmt, ("id", "text", "targets", "labels", "file")):
+    columns = ("id", "text", "targets", "labels", "file", "answered")
+    for record in _records(path, source, fmt, columns):
         if isinstance(record, DocumentError):
             yield record
             continue
@@ -872,8 +874,15 @@ def _labelled_items(path: str | Path) -> Iterator[_Labelled | DocumentError]:
             text = record.fields["text"] if text_problem is None else None
         spans, problems = _parse_targets(record.fields.get("targets"), text, find)
         labels, labels_problem = _document_labels(record.fields.get("labels"))
-        problems = [p for p in (id_problem, text_problem, labels_problem) if p] + problems
-        yield _Labelled(record.line, doc_id, text, spans, labels, problems, layout)
+        answered, answered_problem = None, None
+        if record.fields.get("answered") is not None:
+            answered, answered_problem = _document_labels(record.fields["answered"])
+            if answered_problem:
+                answered_problem = "answered must be a list of label names (strings)"
+        problems = [
+            p for p in (id_problem, text_problem, labels_problem, answered_problem) if p
+        ] + problems
+        yield _Labelled(record.line, doc_id, text, spans, labels, problems, layout, answered)
 
 
 def _file_text(folder: Path, name: object) -> tuple[str | None, Layout | None, str | None]:
@@ -938,7 +947,10 @@ def read_labelled(
     Parquet. A record may name a ``file`` (relative to the labelled file) instead of giving its
     ``text``: its targets are then strings or ``{text, label}``, found by their letters and
     digits in the text extracted from the file. With ``label`` only spans of that label (or
-    None) are kept: the other documents stay, without targets, as negatives. Invalid documents
+    None) are kept: the other documents stay, without targets, as negatives, except a record
+    that lists the labels it was ``answered`` for (as ``unclf review`` writes them): it is left
+    out for any other label, and for every label when it lists none (a rejected suggestion, no
+    answer yet), as it holds no "none here" to learn from. Invalid documents
     raise :class:`InvalidDataError` naming each one, or with ``skip_invalid`` are dropped and
     returned as errors. An unknown ``label``, an unreadable file or no documents always raise.
     """
@@ -948,6 +960,7 @@ def read_labelled(
     fatal: list[DocumentError] = []
     counts: Counter[str] = Counter()
     first_line: dict[str, int] = {}
+    unanswered = 0
     for item in _labelled_items(path):
         if isinstance(item, DocumentError):
             (fatal if item.line is None else invalid).append(item)
@@ -962,6 +975,11 @@ def read_labelled(
             invalid.append(DocumentError(item.id, source, item.line, "; ".join(item.problems)))
             continue
         assert item.id is not None and item.text is not None
+        if item.answered is not None and (
+            label not in item.answered if label is not None else not item.answered
+        ):
+            unanswered += 1
+            continue
         kept = {s for s in item.spans if label is None or s.label in (None, label)}
         documents.append(
             LabelledDocument(
@@ -974,6 +992,12 @@ def read_labelled(
             )
         )
 
+    if unanswered:
+        for_label = f" for {label!r}" if label is not None else ""
+        warnings.warn(
+            f"{source}: {unanswered} document(s) not answered{for_label} left out",
+            stacklevel=2,
+        )
     lines = [str(error) for error in fatal]
     if label is not None and not fatal and counts[label] == 0:
         lines.append(_missing_label(label, counts, source))

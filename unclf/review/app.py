@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from unclf.formats import Layout, UnreadableFileError, read_file
+from unclf.review.ordering import IN_WORDS
 from unclf.review.session import ReviewSession, score_in_words
 
 __all__ = ["create_app"]
@@ -30,6 +33,12 @@ _HERE = Path(__file__).parent
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_UPLOAD = 20 * 1024 * 1024
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+# Files a platform may post to /api/predict, by content type.
+FILE_TYPES = {
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "text/html": ".html",
+}
 EXPORT_COLUMNS = ("document", "label", "paragraph", "number", "page", "text", "score", "reviewed")
 
 
@@ -39,6 +48,11 @@ class LabelIn(BaseModel):
         description="positions (from 0) of the paragraphs that are the label's targets; "
         "empty: none here"
     )
+
+
+class RejectIn(BaseModel):
+    id: str = Field(description="the document's id in the collection")
+    paragraph: int = Field(description="position (from 0) of the paragraph that is not a target")
 
 
 class PredictIn(BaseModel):
@@ -85,6 +99,18 @@ class _Guard:
             return message
 
         await self.app(scope, counted, send)
+
+
+def _read_posted_file(body: bytes, suffix: str) -> tuple[str, Layout]:
+    """The text (and layout) of a posted PDF, Word or HTML file, read from a temporary copy
+    that is removed at once."""
+    with tempfile.TemporaryDirectory(prefix="unclf-review-") as folder:
+        path = Path(folder) / f"posted{suffix}"
+        path.write_bytes(body)
+        try:
+            return read_file(path)
+        except (UnreadableFileError, OSError) as e:
+            raise HTTPException(422, f"the posted file cannot be read: {e}") from None
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:
@@ -151,6 +177,7 @@ def create_app(
             answered=sum(r["answered"] for r in rows),
             ranked=session.ranked_count(),
             total=len(rows),
+            order=IN_WORDS[session.order_name],
         )
 
     @app.get("/documents/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
@@ -189,13 +216,27 @@ def create_app(
 
     # -- API -----------------------------------------------------------------------------
 
-    @app.get("/api/documents", tags=["documents"], summary="documents, the most uncertain first")
+    @app.get("/api/documents", tags=["documents"], summary="documents in review order")
     def api_documents() -> list[dict]:
         return session.order()
 
     @app.get("/api/documents/{doc_id:path}", tags=["documents"], summary="paragraphs with scores")
     def api_document(doc_id: str) -> dict:
         return session.view(document_or_404(doc_id)).to_dict()
+
+    @app.get(
+        "/api/page",
+        tags=["documents"],
+        summary="a page of a PDF of the collection, as a PNG image",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}},
+    )
+    def api_page(id: str, page: int) -> Response:
+        try:
+            image = session.page_image(document_or_404(id), page)
+        except LookupError as e:
+            raise HTTPException(404, str(e)) from None
+        return Response(image, media_type="image/png", headers={"cache-control": "max-age=3600"})
 
     @app.get("/api/why", tags=["documents"], summary="what weighed most for a paragraph")
     def api_why(id: str, paragraph: int) -> dict:
@@ -214,6 +255,17 @@ def create_app(
     def api_label(answer: LabelIn) -> dict:
         try:
             return session.answer(document_or_404(answer.id), answer.targets)
+        except IndexError as e:
+            raise HTTPException(422, str(e)) from None
+
+    @app.post(
+        "/api/rejections",
+        tags=["labels"],
+        summary="not this one: a paragraph is not a target (written at once)",
+    )
+    def api_reject(rejection: RejectIn) -> dict:
+        try:
+            return session.reject(document_or_404(rejection.id), rejection.paragraph)
         except IndexError as e:
             raise HTTPException(422, str(e)) from None
 
@@ -243,15 +295,22 @@ def create_app(
     @app.post(
         "/api/predict",
         tags=["predict"],
-        summary="rank the paragraphs of a posted text (JSON {text}) or a UTF-8 text file (body)",
+        summary="rank the paragraphs of a posted text (JSON {text}), a UTF-8 text file, or a "
+        "PDF, Word or HTML file (body, with its content type); a PDF's paragraphs carry their "
+        "page and boxes",
     )
     async def api_predict(request: Request) -> dict:
         if session.model is None:
             raise HTTPException(409, "no model yet: label some documents and retrain")
         body = await request.body()
-        if request.headers.get("content-type", "").startswith("application/json"):
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        layout = None
+        if content_type == "application/json":
             posted = PredictIn.model_validate_json(body)
             text, top_k = posted.text, posted.top_k
+        elif content_type in FILE_TYPES or body.startswith(b"%PDF-"):
+            text, layout = _read_posted_file(body, FILE_TYPES.get(content_type, ".pdf"))
+            top_k = 5
         else:
             try:
                 text = body.decode("utf-8").removeprefix("\ufeff")
@@ -262,10 +321,19 @@ def create_app(
             raise HTTPException(422, "the text is empty")
         ranked = session.predict(text)
         keep = ranked.paragraphs if top_k == 0 else ranked.paragraphs[:top_k]
+        on_pages = layout is not None and layout.has_pages
         return {
             "paragraphs": [
                 {
                     **s.paragraph.to_dict(),
+                    **(
+                        {
+                            "page": layout.page(s.paragraph.start, s.paragraph.end),
+                            "boxes": layout.boxes(s.paragraph.start, s.paragraph.end),
+                        }
+                        if on_pages
+                        else {}
+                    ),
                     "score": s.score,
                     "is_target": s.is_target,
                     "score_in_words": score_in_words(s.score, session.model.abstain_threshold_),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from unclf.documents import Document, DocumentError, read_documents
 from unclf.model import TargetSelector
+from unclf.review.ordering import DEFAULT_ORDER
 from unclf.review.session import ReviewSession
 from unclf.review.store import LabelsFileError, LabelStore
 
@@ -28,6 +29,7 @@ def open_session(
     label: str | None = None,
     model_path: str | None = None,
     model_out: str | None = None,
+    order: str = DEFAULT_ORDER,
 ) -> ReviewSession:
     """The collection's readable documents (the others named on stderr), the answers so far
     and the model. The label is ``label``, else the model's, else "target"."""
@@ -62,7 +64,7 @@ def open_session(
         store = LabelStore(labels)
     except (LabelsFileError, OSError) as e:
         raise ReviewSetupError(f"{labels}: {getattr(e, 'strerror', None) or e}") from None
-    return ReviewSession(list(documents.values()), store, label, model, model_out)
+    return ReviewSession(list(documents.values()), store, label, model, model_out, order)
 
 
 def _label_model(models: dict, label: str | None, path: str) -> tuple[str, TargetSelector]:

@@ -7,10 +7,12 @@ model replaces the old one) is made here.
 
 from __future__ import annotations
 
+import io
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from unclf.evaluation import cross_validate
 from unclf.model import RankedDocument, TargetSelector, parse_documents
 from unclf.persistence import save_model
 from unclf.review.explain import Explanation, explain
-from unclf.review.ordering import margin, most_uncertain_first
+from unclf.review.ordering import DEFAULT_ORDER, margin, put_in_order, typicality
 from unclf.review.store import LabelStore
 from unclf.segmenter import Paragraph, ParsedDocument
 
@@ -27,6 +29,8 @@ __all__ = ["DocumentView", "ReviewSession", "TrainingState", "score_in_words"]
 
 CANDIDATES = 5  # next candidates a key press away
 _MAX_FOLDS = 5
+PAGE_SCALE = 1.5  # page images at 108 dots per inch: small print stays legible
+_PAGES_KEPT = 32  # page images kept in memory, the most recently shown
 
 
 def score_in_words(score: float, threshold: float) -> str:
@@ -49,21 +53,21 @@ class ParagraphView:
     rank: int | None  # 1 = the model's choice
     score_words: str | None
     is_target: bool  # the reviewer marked it
-
-    @property
-    def page(self) -> int | None:
-        """The PDF page a paragraph read from a PDF carries; None for text."""
-        return getattr(self.paragraph, "page", None)
+    is_rejected: bool  # the reviewer said "not this one"
+    page: int | None  # where a paragraph of a PDF begins (from 1); None for other documents
+    boxes: list[dict]  # its lines' boxes in PDF points from the page's top-left, per page
 
     def to_dict(self) -> dict:
         return {
             **self.paragraph.to_dict(),
             "position": self.position,
             "page": self.page,
+            "boxes": self.boxes,
             "score": self.score,
             "rank": self.rank,
             "score_in_words": self.score_words,
             "is_target": self.is_target,
+            "is_rejected": self.is_rejected,
         }
 
 
@@ -74,9 +78,10 @@ class DocumentView:
 
     id: str
     paragraphs: list[ParagraphView]
-    candidates: list[int]  # paragraph positions, the model's choice first
+    candidates: list[int]  # paragraph positions, the model's choice first, none rejected
     answered: bool
     explanation: Explanation | None
+    pages: list[dict]  # a PDF's pages: {"page", "width", "height"} in points; [] for text
 
     @property
     def score_words(self) -> str | None:
@@ -88,6 +93,7 @@ class DocumentView:
         return {
             "id": self.id,
             "answered": self.answered,
+            "pages": self.pages,
             "candidates": self.candidates,
             "score_in_words": self.score_words,
             "why": None
@@ -133,10 +139,15 @@ class ReviewSession:
         label: str,
         model: TargetSelector | None = None,
         model_out: str | Path | None = None,
+        order: str = DEFAULT_ORDER,
     ) -> None:
         self.documents = {d.id: d for d in documents}
         self.store = store
         self.label = label
+        self.order_name = order
+        self._typical: dict[str, float] | None = None
+        self._pages: dict[tuple[str, int], bytes] = {}
+        self._pdf_lock = threading.Lock()  # PDFium is not thread-safe
         self.model = model
         self.model_figure: dict | None = None  # the current model's, once retrained here
         self.model_out = Path(model_out) if model_out else store.path.with_suffix(".unclf")
@@ -180,15 +191,26 @@ class ReviewSession:
     # -- the list ----------------------------------------------------------------------------
 
     def order(self) -> list[dict]:
-        """Documents to review, the most uncertain unanswered first, answered ones last."""
+        """Documents to review in the session's order (``unclf.review.ordering``), answered
+        ones last."""
         answered = self.store.answered(self.label)
+        rejected = self.store.rejected(self.label)
         waiting = [i for i in self.documents if i not in answered]
         rankings = dict(self._rankings)
-        ids = most_uncertain_first(waiting, rankings) + [i for i in self.documents if i in answered]
+        if self.order_name == "density" and self._typical is None:
+            self._typical = typicality({i: d.text for i, d in self.documents.items()})
+        listed = put_in_order(
+            self.order_name, waiting, rankings, answered=len(answered), typical=self._typical
+        )
         rows = []
-        for doc_id in ids:
+        for doc_id in listed + [i for i in self.documents if i in answered]:
             ranked = rankings.get(doc_id)
-            best = ranked.paragraphs[0] if ranked and ranked.paragraphs else None
+            refused = (
+                {(t.start, t.end) for t in rejected[doc_id].rejected_spans(self.label)}
+                if (doc_id in rejected)
+                else set()
+            )
+            best = None if ranked is None else _first_not_rejected(ranked, refused)
             rows.append(
                 {
                     "id": doc_id,
@@ -196,6 +218,7 @@ class ReviewSession:
                     "targets": len(answered[doc_id].spans(self.label))
                     if doc_id in answered
                     else None,
+                    "rejected": len(refused),
                     "score": None if best is None else best.score,
                     "margin": None if ranked is None else margin(ranked),
                     "suggestion": None if best is None else _preview(best.paragraph.text),
@@ -209,8 +232,10 @@ class ReviewSession:
         """The document's paragraphs with the model's scores and the reviewer's answer."""
         doc = self.parsed(doc_id)
         ranked = self.ranking(doc_id)
-        answer = self.store.answered(self.label).get(doc_id)
-        marked = set(self._positions(doc, answer.spans(self.label))) if answer else set()
+        state = self.store.answers.get(doc_id)
+        answered = state is not None and self.label in state.answered
+        marked = set(self._positions(doc, state.spans(self.label))) if state else set()
+        refused = set(self._positions(doc, state.rejected_spans(self.label))) if state else set()
         score: dict[int, tuple[float, int, str]] = {}
         candidates: list[int] = []
         why = None
@@ -220,15 +245,61 @@ class ReviewSession:
             for rank, scored in enumerate(ranked.paragraphs, 1):
                 words = score_in_words(scored.score, threshold)
                 score[index[id(scored.paragraph)]] = (scored.score, rank, words)
-            candidates = [index[id(s.paragraph)] for s in ranked.paragraphs[:CANDIDATES]]
+            ranked_positions = [index[id(s.paragraph)] for s in ranked.paragraphs]
+            candidates = [k for k in ranked_positions if k not in refused][:CANDIDATES]
             if candidates:
                 with self._model_lock:
                     why = explain(self.model, doc, candidates[0])
+        layout = self.documents[doc_id].layout
+        on_pages = layout is not None and layout.has_pages
         paragraphs = [
-            ParagraphView(k, p, *score.get(k, (None, None, None)), is_target=k in marked)
+            ParagraphView(
+                k,
+                p,
+                *score.get(k, (None, None, None)),
+                is_target=k in marked,
+                is_rejected=k in refused,
+                page=layout.page(p.start, p.end) if on_pages else None,
+                boxes=layout.boxes(p.start, p.end) if on_pages else [],
+            )
             for k, p in enumerate(doc.paragraphs)
         ]
-        return DocumentView(doc_id, paragraphs, candidates, answer is not None, why)
+        try:
+            pages = self.page_sizes(doc_id) if on_pages else []
+        except LookupError as e:  # the file is gone: its text is still shown
+            print(f"unclf review: {e}; shown as text", file=sys.stderr)
+            pages = []
+        return DocumentView(doc_id, paragraphs, candidates, answered, why, pages)
+
+    # -- a PDF's pages -----------------------------------------------------------------------
+
+    def page_sizes(self, doc_id: str) -> list[dict]:
+        """Each page of a PDF of the collection: its number and size in PDF points."""
+        with self._pdf_lock, _open_pdf(self.documents[doc_id].source) as pdf:
+            return [
+                {"page": n, "width": round(w, 1), "height": round(h, 1)}
+                for n, (w, h) in enumerate((pdf.get_page_size(k) for k in range(len(pdf))), start=1)
+            ]
+
+    def page_image(self, doc_id: str, page: int) -> bytes:
+        """Page ``page`` (from 1) of a PDF of the collection, as PNG; ``PAGE_SCALE`` pixels a
+        point. Raises LookupError for a document that is no PDF or a page it has not."""
+        document = self.documents[doc_id]
+        if document.layout is None or not document.layout.has_pages:
+            raise LookupError(f"{doc_id} is not a PDF: it has no page images")
+        key = (doc_id, page)
+        with self._pdf_lock:
+            if key not in self._pages:
+                with _open_pdf(document.source) as pdf:
+                    if not 1 <= page <= len(pdf):
+                        raise LookupError(f"{doc_id} has no page {page} (it has {len(pdf)})")
+                    image = pdf[page - 1].render(scale=PAGE_SCALE).to_pil()
+                out = io.BytesIO()
+                image.save(out, format="PNG", optimize=True)
+                if len(self._pages) >= _PAGES_KEPT:
+                    self._pages.pop(next(iter(self._pages)))
+                self._pages[key] = out.getvalue()
+            return self._pages[key]
 
     def explain(self, doc_id: str, position: int) -> Explanation | None:
         """Why the model scores paragraph ``position`` of the document as it does."""
@@ -250,16 +321,31 @@ class ReviewSession:
     def answer(self, doc_id: str, positions: Sequence[int]) -> dict:
         """Store the reviewer's answer: these paragraphs are the label's targets (none: "none
         here"). Written to disk before this returns."""
+        doc = self._checked(doc_id, positions)
+        spans = [(doc.paragraphs[k].start, doc.paragraphs[k].end) for k in positions]
+        return self._state(doc_id, self.store.answer(doc_id, doc.text, self.label, spans))
+
+    def reject(self, doc_id: str, position: int) -> dict:
+        """Store "not this one": paragraph ``position`` is not a target (see ``store``: the
+        document stays unanswered until a target is picked or none here is said)."""
+        doc = self._checked(doc_id, [position])
+        span = (doc.paragraphs[position].start, doc.paragraphs[position].end)
+        return self._state(doc_id, self.store.reject(doc_id, doc.text, self.label, span))
+
+    def _checked(self, doc_id: str, positions: Sequence[int]) -> ParsedDocument:
         doc = self.parsed(doc_id)
         bad = [k for k in positions if not 0 <= k < len(doc.paragraphs)]
         if bad:
             raise IndexError(f"{doc_id}: no paragraph {bad[0] + 1} (it has {len(doc.paragraphs)})")
-        spans = [(doc.paragraphs[k].start, doc.paragraphs[k].end) for k in positions]
-        state = self.store.answer(doc_id, doc.text, self.label, spans)
+        return doc
+
+    def _state(self, doc_id: str, state) -> dict:
+        doc = self.parsed(doc_id)
         return {
             "id": doc_id,
             "label": self.label,
-            "targets": sorted(set(positions)),
+            "targets": sorted(self._positions(doc, state.spans(self.label))),
+            "rejected": sorted(self._positions(doc, state.rejected_spans(self.label))),
             "answered": self.label in state.answered,
         }
 
@@ -274,9 +360,12 @@ class ReviewSession:
         """One row per document and chosen paragraph: the reviewer's targets where answered,
         else the model's choice (none where it abstains or there is no model)."""
         answered = self.store.answered(self.label)
+        rejected = self.store.rejected(self.label)
         for doc_id in self.documents:
             doc = self.parsed(doc_id)
             ranked = self.ranking(doc_id)
+            layout = self.documents[doc_id].layout
+            on_pages = layout is not None and layout.has_pages
             scores = {}
             if ranked is not None:
                 scores = {(s.paragraph.start, s.paragraph.end): s.score for s in ranked.paragraphs}
@@ -286,7 +375,20 @@ class ReviewSession:
                     for k in self._positions(doc, answered[doc_id].spans(self.label))
                 ]
             else:
-                chosen = [] if ranked is None else [s.paragraph for s in ranked.targets]
+                refused = set()
+                if doc_id in rejected:
+                    refused = {
+                        (t.start, t.end) for t in rejected[doc_id].rejected_spans(self.label)
+                    }
+                chosen = (
+                    []
+                    if ranked is None
+                    else [
+                        s.paragraph
+                        for s in ranked.targets
+                        if (s.paragraph.start, s.paragraph.end) not in refused
+                    ]
+                )
             base = {"document": doc_id, "label": self.label, "reviewed": doc_id in answered}
             if not chosen:
                 yield {
@@ -302,7 +404,7 @@ class ReviewSession:
                     **base,
                     "paragraph": p.index + 1,
                     "number": p.number,
-                    "page": getattr(p, "page", None),
+                    "page": layout.page(p.start, p.end) if on_pages else None,
                     "text": p.text,
                     "score": scores.get((p.start, p.end)),
                 }
@@ -398,6 +500,30 @@ class ReviewSession:
     def close(self) -> None:
         self._ranker.shutdown(wait=False, cancel_futures=True)
         self._trainer.shutdown(wait=False, cancel_futures=True)
+
+
+def _first_not_rejected(ranked: RankedDocument, refused: set[tuple[int, int]]):
+    """The model's best paragraph that the reviewer has not rejected (None: all are)."""
+    for scored in ranked.paragraphs:
+        if (scored.paragraph.start, scored.paragraph.end) not in refused:
+            return scored
+    return None
+
+
+@contextmanager
+def _open_pdf(source: str) -> Iterator:
+    """The PDF a document was read from; LookupError when it can no longer be opened (moved,
+    changed since the review started)."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(source)
+    except (pdfium.PdfiumError, OSError) as e:
+        raise LookupError(f"{source}: cannot open the PDF any more ({e})") from None
+    try:
+        yield pdf
+    finally:
+        pdf.close()
 
 
 def _preview(text: str, limit: int = 140) -> str:

@@ -1,13 +1,20 @@
 """The reviewer's answers, kept in a labels file that ``unclf train`` reads.
 
-Every answer is one JSON line ``{"id", "text", "targets", "answered"}`` appended and flushed to
+Every answer is one JSON line ``{"id", "text", "targets", "answered", "rejected"}`` appended and
+flushed to
 disk (fsync) before it is acknowledged, so a killed server loses no answer it confirmed. The line
 holds the document's whole state (its targets of every label answered so far), so when the file
 is read back the last line of a document is its answer. Opening the store tidies the file (one
 line per document, written aside and renamed into place), which is what ``unclf train`` needs:
 it refuses a document given twice. ``answered`` lists the labels the reviewer has answered for
 the document: a document answered "none here" has no target of that label, and one never
-answered is no negative.
+answered is no negative (``unclf train`` leaves a record out for a label it was not answered
+for). ``rejected`` lists the paragraphs the reviewer said are not the target ("not this one"):
+written at once like any answer, never suggested again, and, until the reviewer picks the
+target or says none here, the document is not answered: a rejection says where the target is
+not, which a model trained on whole answers cannot learn from, and reading it as "none here"
+would teach the model to abstain where a target is. Once the document is answered, the rejected
+paragraphs are among its paragraphs that are not targets, which the model learns from.
 """
 
 from __future__ import annotations
@@ -38,17 +45,24 @@ class Answer:
     text: str
     targets: list[TargetSpan] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
+    rejected: list[TargetSpan] = field(default_factory=list)
 
     def spans(self, label: str) -> list[TargetSpan]:
         return [t for t in self.targets if t.label == label]
 
+    def rejected_spans(self, label: str) -> list[TargetSpan]:
+        return [t for t in self.rejected if t.label == label]
+
     def to_record(self, doc_id: str) -> dict:
-        return {
+        record = {
             "id": doc_id,
             "text": self.text,
-            "targets": [{"start": t.start, "end": t.end, "label": t.label} for t in self.targets],
+            "targets": _spans_out(self.targets),
             "answered": self.answered,
         }
+        if self.rejected:
+            record["rejected"] = _spans_out(self.rejected)
+        return record
 
 
 class LabelStore:
@@ -107,16 +121,51 @@ class LabelStore:
         self, doc_id: str, text: str, label: str, spans: Iterable[tuple[int, int]]
     ) -> Answer:
         """Record that ``label``'s targets in the document are ``spans`` (none: "none here");
-        returns the document's state once it is on disk."""
+        returns the document's state once it is on disk. A paragraph rejected before and now
+        marked is no longer rejected."""
+        mine = {(start, end) for start, end in spans}
         with self._lock:
             previous = self.answers.get(doc_id, Answer(text))
-            others = [t for t in previous.targets if t.label != label]
-            mine = [TargetSpan(start, end, label) for start, end in sorted(set(spans))]
             answered = [*[a for a in previous.answered if a != label], label]
-            state = Answer(text, sorted(others + mine, key=_position), answered)
-            self._append(json.dumps(state.to_record(doc_id), ensure_ascii=False) + "\n")
-            self.answers[doc_id] = state
-            return state
+            rejected = [
+                t for t in previous.rejected if t.label != label or (t.start, t.end) not in mine
+            ]
+            return self._write(doc_id, previous, label, mine, answered, rejected)
+
+    def reject(self, doc_id: str, text: str, label: str, span: tuple[int, int]) -> Answer:
+        """Record that ``span`` is not a target of ``label`` ("not this one"). Were it marked
+        as the only target, the document is no longer answered for ``label``: not this one
+        does not mean none here."""
+        with self._lock:
+            previous = self.answers.get(doc_id, Answer(text))
+            mine = {(t.start, t.end) for t in previous.spans(label)} - {span}
+            answered = list(previous.answered)
+            if label in answered and previous.spans(label) and not mine:
+                answered.remove(label)
+            rejected = [*previous.rejected, TargetSpan(*span, label)]
+            return self._write(doc_id, previous, label, mine, answered, rejected)
+
+    def _write(
+        self,
+        doc_id: str,
+        previous: Answer,
+        label: str,
+        spans: set[tuple[int, int]],
+        answered: list[str],
+        rejected: list[TargetSpan],
+    ) -> Answer:
+        """Append the document's new state (``label``'s targets ``spans``) and keep it."""
+        others = [t for t in previous.targets if t.label != label]
+        mine = [TargetSpan(start, end, label) for start, end in sorted(spans)]
+        state = Answer(
+            previous.text,
+            sorted(others + mine, key=_position),
+            answered,
+            sorted(set(rejected), key=_position),
+        )
+        self._append(json.dumps(state.to_record(doc_id), ensure_ascii=False) + "\n")
+        self.answers[doc_id] = state
+        return state
 
     def _append(self, line: str) -> None:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
@@ -134,6 +183,10 @@ class LabelStore:
         return _FileLock(self.path.with_name(self.path.name + ".lock"))
 
     # -- views -----------------------------------------------------------------------------
+
+    def rejected(self, label: str) -> dict[str, Answer]:
+        """The documents where a paragraph was rejected for ``label``, answered or not."""
+        return {i: a for i, a in self.answers.items() if a.rejected_spans(label)}
 
     def answered(self, label: str) -> dict[str, Answer]:
         """The documents answered for ``label``: the training data of its model."""
@@ -175,14 +228,20 @@ def _position(span: TargetSpan) -> tuple[int, int, str]:
     return span.start, span.end, span.label or ""
 
 
+def _spans_out(spans: list[TargetSpan]) -> list[dict]:
+    return [{"start": t.start, "end": t.end, "label": t.label} for t in spans]
+
+
+def _spans_in(spans: list[dict]) -> list[TargetSpan]:
+    return [TargetSpan(int(t["start"]), int(t["end"]), t.get("label")) for t in spans]
+
+
 def _answer(record: dict) -> Answer:
     text = record["text"]
     if not isinstance(text, str):
         raise TypeError("text")
-    targets = [
-        TargetSpan(int(t["start"]), int(t["end"]), t.get("label")) for t in record["targets"]
-    ]
+    targets = _spans_in(record["targets"])
     # A file written by hand or for ``unclf train`` says nothing of what was answered: a
     # document counts as answered for the labels it has targets of.
     answered = record.get("answered", sorted({t.label for t in targets if t.label}))
-    return Answer(text, targets, [str(a) for a in answered])
+    return Answer(text, targets, [str(a) for a in answered], _spans_in(record.get("rejected", [])))

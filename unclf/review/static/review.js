@@ -37,18 +37,26 @@ function markWords(element, words) {
 function documentPage(view) {
   const status = document.getElementById("status");
   const targets = new Set(view.paragraphs.filter(p => p.is_target).map(p => p.position));
+  const rejected = new Set(view.paragraphs.filter(p => p.is_rejected).map(p => p.position));
+  const quoted = document.getElementById("suggested-text");  // a PDF: the suggestion's text
   let current = 0;
 
-  function section(position) { return document.getElementById("p" + position); }
+  // Where a paragraph is shown: its section of the text, or its boxes on the pages of a PDF.
+  function shown(position) { return document.querySelectorAll('[data-position="' + position + '"]'); }
 
-  function showTargets() {
-    for (const p of view.paragraphs) section(p.position).classList.toggle("target", targets.has(p.position));
+  function showMarks() {
+    for (const p of view.paragraphs) {
+      for (const element of shown(p.position)) {
+        element.classList.toggle("target", targets.has(p.position));
+        element.classList.toggle("rejected", rejected.has(p.position));
+      }
+    }
   }
 
-  async function save(what) {
+  async function post(url, body, what) {
     status.textContent = "Saving…";
     try {
-      await send("POST", "/api/labels", {id: view.id, targets: [...targets].sort((a, b) => a - b)});
+      await send("POST", url, body);
       status.textContent = "Saved: " + what + ".";
       status.className = "saved";
     } catch (error) {
@@ -57,26 +65,37 @@ function documentPage(view) {
     }
   }
 
-  // Move the <mark> to candidate number `rank` (0 = the model's choice) and say why.
+  const save = what => post("/api/labels", {id: view.id, targets: [...targets].sort((a, b) => a - b)}, what);
+
+  // Move the highlight to candidate number `rank` (0 = the model's choice) and say why.
   async function showCandidate(rank) {
     if (!view.candidates.length) return;
     current = Math.max(0, Math.min(rank, view.candidates.length - 1));
-    for (const mark of document.querySelectorAll("mark.suggested")) {
+    for (const old of document.querySelectorAll("#document mark.suggested")) {
       const span = document.createElement("span");
       span.className = "text";
-      span.textContent = mark.textContent;
-      mark.replaceWith(span);
+      span.textContent = old.textContent;
+      old.replaceWith(span);
     }
+    for (const box of document.querySelectorAll(".box.suggested")) box.classList.remove("suggested");
     const position = view.candidates[current];
-    const text = section(position).querySelector(".text");
+    const paragraph = view.paragraphs[position];
     const mark = document.createElement("mark");
     mark.className = "suggested";
-    mark.textContent = text.textContent;
-    text.replaceWith(mark);
-    section(position).scrollIntoView({block: "center"});
-    const paragraph = view.paragraphs[position];
+    mark.textContent = paragraph.text;
+    if (quoted) {
+      quoted.textContent = "";
+      quoted.append(mark);
+      for (const box of shown(position)) box.classList.add("suggested");
+    } else {
+      document.getElementById("p" + position).querySelector(".text").replaceWith(mark);
+    }
+    const where = shown(position);
+    if (where.length) where[0].scrollIntoView({block: "center"});
     document.getElementById("candidate-number").textContent = position + 1;
     document.getElementById("candidate-rank").textContent = current + 1;
+    const page = document.getElementById("candidate-page");
+    if (page) page.textContent = paragraph.page;
     document.getElementById("score-words").textContent = paragraph.score_in_words;
     const why = await send("GET", "/api/why?id=" + encodeURIComponent(view.id) + "&paragraph=" + position);
     showWhy(why, mark);
@@ -97,17 +116,34 @@ function documentPage(view) {
   }
 
   for (const p of view.paragraphs) {
-    section(p.position).addEventListener("click", () => {
-      if (targets.has(p.position)) targets.delete(p.position); else targets.add(p.position);
-      showTargets();
-      save(targets.size ? "targets " + [...targets].map(k => k + 1).join(", ") : "none here");
-    });
+    for (const element of shown(p.position)) {
+      element.addEventListener("click", () => {
+        if (targets.has(p.position)) targets.delete(p.position); else targets.add(p.position);
+        rejected.delete(p.position);
+        showMarks();
+        save(targets.size ? "targets " + [...targets].map(k => k + 1).join(", ") : "none here");
+      });
+    }
   }
   const click = (id, action) => { const b = document.getElementById(id); if (b) b.addEventListener("click", action); };
-  const accept = () => { targets.add(view.candidates[current]); showTargets(); save("accepted paragraph " + (view.candidates[current] + 1)); };
-  const reject = () => showCandidate(current + 1);
+  const accept = () => {
+    const position = view.candidates[current];
+    targets.add(position);
+    rejected.delete(position);
+    showMarks();
+    save("accepted paragraph " + (position + 1));
+  };
+  // Not this one: written at once; the document stays to answer until a target is picked.
+  const reject = () => {
+    const position = view.candidates[current];
+    rejected.add(position);
+    targets.delete(position);
+    showMarks();
+    post("/api/rejections", {id: view.id, paragraph: position}, "not paragraph " + (position + 1));
+    showCandidate(current + 1);
+  };
   const previous = () => showCandidate(current - 1);
-  const noneHere = () => { targets.clear(); showTargets(); save("none here"); };
+  const noneHere = () => { targets.clear(); showMarks(); save("none here"); };
   click("accept", accept);
   click("reject", reject);
   click("previous", previous);
