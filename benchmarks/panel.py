@@ -50,7 +50,8 @@ def load(path: Path) -> list[dict]:
 def cache_path(data: Path, corpus: str, cache_dir: Path) -> Path:
     source = data / f"{corpus}-dev.jsonl.gz"
     key = hashlib.sha256(source.read_bytes())
-    key.update(Path(unclf.segmenter.__file__).read_bytes())
+    for module in sorted(Path(unclf.segmenter.__file__).parent.glob("*.py")):
+        key.update(module.read_bytes())
     return cache_dir / f"{corpus}-{key.hexdigest()[:16]}.pickle"
 
 

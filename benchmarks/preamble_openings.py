@@ -20,8 +20,8 @@ from pathlib import Path
 
 from segmentation import data_file, half, letters_digits, load, paragraph_f1, scores
 
-from unclf.languages import detect_language, rules_for
 from unclf.segmenter import segment_many
+from unclf.segmenter.languages import detect_language, rules_for
 
 
 def _operative_start(doc: dict) -> int:

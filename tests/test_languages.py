@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import spacy
 
-from unclf.languages import detect_language, rules_for
 from unclf.segmenter import Paragraph, find_paragraphs, parse_many, segment, segment_many
+from unclf.segmenter.languages import detect_language, rules_for
 
 # Each resolution: its paragraphs as a reader sees them, number first where there is one.
 RESOLUTIONS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import unclf.segmenter
+import unclf.segmenter.pipeline
 from unclf.cli import main
 from unclf.segmenter import find_paragraphs, paragraph_pipeline, parse_many, segment_many
 
@@ -19,7 +19,7 @@ TEXTS = [json.loads(line)["text"] for line in (REPO / "data" / "examples.jsonl")
 
 def test_chunked_tokenizing_gives_the_same_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     whole = list(parse_many(TEXTS))
-    monkeypatch.setattr(unclf.segmenter, "_CHUNK_CHARS", 40)
+    monkeypatch.setattr(unclf.segmenter.pipeline, "_CHUNK_CHARS", 40)
     assert max(len(t) for t in TEXTS) > 40 * 20
     for a, b in zip(whole, parse_many(TEXTS), strict=True):
         assert a.paragraphs == b.paragraphs
@@ -30,7 +30,7 @@ def test_chunked_tokenizing_gives_the_same_parse(monkeypatch: pytest.MonkeyPatch
 
 def test_chunks_end_where_whitespace_ends() -> None:
     text = "one two\n\nthree  four five" + "x" * 30 + " six"
-    spans = list(unclf.segmenter._chunks(text, 5))
+    spans = list(unclf.segmenter.pipeline._chunks(text, 5))
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
     assert all(a[1] == b[0] for a, b in pairwise(spans))
     assert all(text[start - 1].isspace() and not text[start].isspace() for start, _ in spans[1:])

@@ -1228,7 +1228,7 @@ _non_negative, _positive, _folds = _at_least(0), _at_least(1), _at_least(2)
 
 
 def _language(value: str) -> str:
-    from unclf.languages import rules_for
+    from unclf.segmenter.languages import rules_for
 
     try:
         return rules_for(value).code

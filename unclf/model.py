@@ -59,9 +59,9 @@ from unclf.features import (
     lead_ins,
     plain_tfidf,
 )
-from unclf.languages import main_language, warn_other_language
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.segmenter import KINDS, Paragraph, ParsedDocument, parse_many
+from unclf.segmenter.languages import main_language, warn_other_language
 from unclf.workers import ending_with_this_process
 
 __all__ = [

@@ -1,0 +1,210 @@
+"""The plain API over the component: :func:`segment` and :func:`segment_many` give the
+paragraphs of texts; :func:`parse_many` also tokenizes them into what the model reads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from itertools import groupby
+
+import numpy
+import spacy
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from unclf.segmenter.blocks import Segmenter
+from unclf.segmenter.component import DEFAULT_INTERFACE_PATTERNS, TEXT_KEY, component_of
+from unclf.segmenter.languages import detect_language, rules_for
+from unclf.segmenter.mac_roman import repair_mac_roman
+from unclf.segmenter.paragraph import Paragraph
+
+
+def find_paragraphs(
+    text: str,
+    interface_patterns: Iterable[str] = DEFAULT_INTERFACE_PATTERNS,
+    language: str | None = None,
+) -> list[Paragraph]:
+    """Segment without spaCy's tokenizer; the component calls the same code. ``language``
+    None: the text's own, told from the text."""
+    return Segmenter(interface_patterns, language).find(text)
+
+
+@cache
+def paragraph_pipeline(language: str = "en") -> Language:
+    """``spacy.blank(language)`` with the paragraph segmenter of that language, built once
+    per process and language. Chinese is tokenized into characters (spaCy's own "char"
+    segmenter, which needs no download)."""
+    code = rules_for(language).code
+    nlp = spacy.blank(code)
+    nlp.add_pipe("unclf_paragraphs", config={"language": code})
+    return nlp
+
+
+def segment(text: str, nlp: Language | None = None, language: str | None = None) -> list[Paragraph]:
+    """Paragraphs of one text, with offsets into ``text`` as given."""
+    return next(segment_many([text], nlp, language=language))
+
+
+def _by_language(
+    texts: Iterable[str], language: str | None
+) -> Iterator[tuple[Language, Iterator[str]]]:
+    """Runs of consecutive texts of one language, each with its language's pipeline: the
+    language given, or each text's own."""
+    if language is not None:
+        yield paragraph_pipeline(language), iter(texts)
+        return
+    for code, run in groupby(texts, key=detect_language):
+        yield paragraph_pipeline(code), run
+
+
+def segment_many(
+    texts: Iterable[str],
+    nlp: Language | None = None,
+    batch_size: int = 32,
+    language: str | None = None,
+) -> Iterator[list[Paragraph]]:
+    """Paragraphs of many texts, streamed in batches through ``nlp.pipe``.
+
+    A pipeline the caller passes (a trained one, with its own components and settings) runs as
+    it is configured, tokens and all. Without one, each text goes to the segmenter of
+    :func:`paragraph_pipeline` of ``language``, or of its own language when that is None,
+    without the tokens that pipeline would make and throw away (most of the time); its
+    paragraphs are the same. A text longer than ``nlp.max_length`` is segmented without making
+    a ``Doc`` of it (spaCy needs about 70 bytes per character for one); its paragraphs are the
+    same.
+    """
+    if nlp is None:
+        for pipeline, run in _by_language(texts, language):
+            yield from map(component_of(pipeline)._segmenter.find, run)
+    else:
+        yield from _segment_with(nlp, texts, batch_size)
+
+
+def _segment_with(
+    nlp: Language, texts: Iterable[str], batch_size: int
+) -> Iterator[list[Paragraph]]:
+    find = component_of(nlp)._segmenter.find
+    for long, group in groupby(texts, key=lambda text: len(text) > nlp.max_length):
+        if long:
+            yield from (find(text) for text in group)
+            continue
+        for doc in nlp.pipe(_tokenized(nlp, group), batch_size=batch_size, n_process=1):
+            yield doc._.paragraphs
+            doc.user_data.pop(TEXT_KEY, None)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ParsedDocument:
+    """What the model needs of a document, kept as arrays so the ``Doc`` can be let go.
+
+    ``token_ids`` are spaCy's hashed lower-case forms of the word tokens inside paragraphs
+    (punctuation and whitespace dropped), ``token_paragraph`` the paragraph position of each,
+    ``words`` the distinct lower-case forms and ``token_word`` each token's position in it.
+    ``language`` is the code of the language it was segmented and tokenized as.
+    """
+
+    text: str
+    paragraphs: list[Paragraph]
+    token_ids: numpy.ndarray
+    token_paragraph: numpy.ndarray
+    words: list[str]
+    token_word: numpy.ndarray
+    language: str = "en"
+
+
+def parse_many(
+    texts: Iterable[str], nlp: Language | None = None, language: str | None = None
+) -> Iterator[ParsedDocument]:
+    """Segment and tokenize many texts, one at a time.
+
+    Without ``nlp``, each text goes through :func:`paragraph_pipeline` of ``language``, or of
+    its own language when that is None, so that its words are its language's tokens. The
+    segmenter sees each text whole; the tokenizer sees it in chunks of about ``_CHUNK_CHARS``
+    cut where whitespace ends, which gives the same tokens (spaCy splits on whitespace first)
+    and keeps memory bounded for documents of any length. A token belongs to the paragraphs as
+    the component's spans align them (``alignment_mode="expand"``).
+    """
+    runs = [(nlp, iter(texts))] if nlp is not None else _by_language(texts, language)
+    for pipeline, run in runs:
+        segmenter = component_of(pipeline)._segmenter
+        for text in run:
+            readable = repair_mac_roman(text)
+            code = segmenter.language or detect_language(readable)
+            paragraphs = segmenter.find_readable(readable)
+            yield _parse(pipeline, text, readable, paragraphs, code)
+
+
+# Tokenizing in chunks: spaCy needs about 70 bytes per character for a Doc.
+_CHUNK_CHARS = 100_000
+_WHITESPACE_END = re.compile(r"(?<=\s)\S")
+# Lone surrogates (from "\ud800" escapes) cannot be encoded, so spaCy's tokenizer fails on
+# them; it sees U+FFFD instead, one character for one, so that offsets stay the same.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _tokenizable(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _chunks(text: str, size: int) -> Iterator[tuple[int, int]]:
+    """Spans of ``text`` of about ``size`` characters, each cut where whitespace ends."""
+    start = 0
+    while start < len(text):
+        cut = _WHITESPACE_END.search(text, start + size) if len(text) - start > size else None
+        end = cut.start() if cut is not None else len(text)
+        yield start, end
+        start = end
+
+
+def _parse(
+    nlp: Language, text: str, readable: str, paragraphs: list[Paragraph], language: str
+) -> ParsedDocument:
+    """``text``'s paragraphs and word tokens; ``readable`` is it as :func:`repair_mac_roman`
+    reads it, the same length, and is what gets tokenized."""
+    none = numpy.zeros(0, dtype=numpy.int32)
+    empty = numpy.zeros(0, dtype=numpy.uint64)
+    if not paragraphs:
+        return ParsedDocument(text, [], empty, none, [], none, language)
+    first = numpy.array([p.start for p in paragraphs], dtype=numpy.int64)
+    last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
+    ids, owners = [], []
+    for low, high in _chunks(readable, _CHUNK_CHARS):
+        tokens = nlp.tokenizer(_tokenizable(readable[low:high]))
+        attrs = tokens.to_array([IDX, LOWER, IS_PUNCT, IS_SPACE])
+        if len(attrs) == 0:
+            continue
+        starts = attrs[:, 0].astype(numpy.int64) + low
+        # A paragraph's span starts at the token that holds its first character; the spans
+        # of paragraphs starting in other chunks start before or after all of these tokens.
+        here = (first >= low) & (first < high)
+        holder = numpy.maximum(numpy.searchsorted(starts, first, "right") - 1, 0)
+        span_start = numpy.where(here, starts[holder], first)
+        owner = numpy.searchsorted(span_start, starts, "right") - 1
+        keep = (owner >= 0) & (attrs[:, 2] == 0) & (attrs[:, 3] == 0)
+        keep &= starts < last[numpy.maximum(owner, 0)]
+        ids.append(attrs[keep, 1])
+        owners.append(owner[keep].astype(numpy.int32))
+    token_ids = numpy.concatenate(ids) if ids else numpy.zeros(0, dtype=numpy.uint64)
+    if len(token_ids) == 0:
+        return ParsedDocument(text, paragraphs, token_ids, none, [], none, language)
+    distinct, token_word = numpy.unique(token_ids, return_inverse=True)
+    strings = nlp.vocab.strings
+    return ParsedDocument(
+        text,
+        paragraphs,
+        token_ids,
+        numpy.concatenate(owners),
+        [strings[int(h)] for h in distinct],
+        token_word.astype(numpy.int32),
+        language,
+    )
+
+
+def _tokenized(nlp: Language, texts: Iterable[str]) -> Iterator[Doc]:
+    for text in texts:
+        doc = nlp.make_doc(_tokenizable(text))
+        doc.user_data[TEXT_KEY] = text
+        yield doc
