@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from unclf.documents import _letter_finder
+from unclf.documents.labelling import letter_finder
 from unclf.formats.pdf import read_pdf
 from unclf.segmenter import paragraph_pipeline, segment, segment_many
 
@@ -110,7 +110,7 @@ def test_target_found_when_a_table_ends_it_in_another_order() -> None:
         "For the year the share shall be decreased to the corresponding share: Share of "
         "procurement Between 60% and 79% 80% or greater 9% 8%"
     )
-    start, end = _letter_finder(text)(target)
+    start, end = letter_finder(text)(target)
     assert text[start:].startswith("For the year") and end <= text.index("5.4")
     assert end - start >= 0.7 * len(target)
 
@@ -122,7 +122,7 @@ def test_target_found_around_a_mark_in_the_margin() -> None:
         "the tour in a calendar year, or he shall repay an amount per event."
     )
     target = text[text.index("In each") :].replace("\nA.\n", "")
-    start, end = _letter_finder(text)(target)
+    start, end = letter_finder(text)(target)
     assert (start, end) == (text.index("In each"), text.index("per event") + len("per event"))
 
 
