@@ -21,9 +21,9 @@ from unclf.baselines import (
     TfidfLogistic,
     TfidfSimilarity,
 )
-from unclf.document_labels import DocumentLabeler, predict_labels
 from unclf.documents import read_labelled
 from unclf.model import TargetSelector, fit_labels, parse_documents
+from unclf.model.document_labels import DocumentLabeler, predict_labels
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

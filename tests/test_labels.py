@@ -14,8 +14,8 @@ import skops.io as sio
 from test_cli import assert_cannot_run, records, run
 
 from unclf.cli import main
-from unclf.document_labels import DocumentLabeler
 from unclf.model import TargetSelector, fit_labels, rank_labels
+from unclf.model.document_labels import DocumentLabeler
 from unclf.persistence import load_model
 from unclf.segmenter import segment
 

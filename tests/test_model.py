@@ -12,7 +12,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
-import unclf.model
+import unclf.model.inputs
+import unclf.model.selector
 from unclf.documents import read_labelled
 from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
@@ -25,6 +26,7 @@ from unclf.model import (
     _thresholds,
     parse_documents,
 )
+from unclf.model.decisions import clearly_better
 from unclf.segmenter import KINDS, ParsedDocument
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -118,7 +120,9 @@ def test_copies_of_a_document_share_an_inner_fold(examples, monkeypatch):
     made = []
     folds = unclf.model.document_folds
     monkeypatch.setattr(
-        unclf.model, "document_folds", lambda *a, **k: made.append(folds(*a, **k)) or made[-1]
+        unclf.model.selector,
+        "document_folds",
+        lambda *a, **k: made.append(folds(*a, **k)) or made[-1],
     )
     TargetSelector(n_folds=4).fit(docs, spans)
     (splits,) = made
@@ -215,9 +219,9 @@ def test_texts_parsed_in_processes_come_back_the_same_and_in_order(n_jobs, examp
     # Whole batches parsed already (16 in processes, 64 in one), before, between and after.
     runs = [*parsed, *parsed, *parsed, parsed[0].text, *parsed, *parsed, *parsed]
     sent: list[int] = []
-    parse_all = unclf.model._parse_all
+    parse_all = unclf.model.inputs._parse_all
     monkeypatch.setattr(
-        unclf.model, "_parse_all", lambda raw: sent.append(len(raw)) or parse_all(raw)
+        unclf.model.inputs, "_parse_all", lambda raw: sent.append(len(raw)) or parse_all(raw)
     )
     for mixed in (every_third, runs, parsed):
         again = list(parse_documents(mixed, n_jobs=n_jobs))
@@ -378,14 +382,14 @@ def test_guard_falls_back_on_the_plain_scorer_only_where_it_is_clearly_better(ex
     # Same 20 documents: what each ranking found.
     both = np.ones(20, dtype=bool)
     five_more = np.r_[np.ones(15, bool), np.zeros(5, bool)]
-    assert unclf.model._clearly_better(both, five_more)
-    assert not unclf.model._clearly_better(five_more, both)
+    assert clearly_better(both, five_more)
+    assert not clearly_better(five_more, both)
     three = np.r_[np.ones(3, bool), np.zeros(17, bool)]
     another_one = np.r_[np.zeros(3, bool), np.ones(1, bool), np.zeros(16, bool)]
-    assert not unclf.model._clearly_better(three, another_one)  # 3 against 1: chance
+    assert not clearly_better(three, another_one)  # 3 against 1: chance
     ten_two = np.r_[np.ones(10, bool), np.zeros(10, bool)]
     two_ten = np.r_[np.zeros(10, bool), np.ones(2, bool), np.zeros(8, bool)]
-    assert unclf.model._clearly_better(ten_two, two_ten)  # 10 against 2: 8 >= 2 * sqrt(12)
+    assert clearly_better(ten_two, two_ten)  # 10 against 2: 8 >= 2 * sqrt(12)
 
 
 def test_plain_ranking_orders_paragraphs_as_the_tfidf_baseline_does(examples):

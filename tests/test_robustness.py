@@ -31,7 +31,7 @@ from test_cli import records, run  # the CLI-runner helpers shared by the CLI te
 from test_persistence import TouchOnRestore
 
 import unclf.cli
-import unclf.document_labels
+import unclf.model.document_labels
 import unclf.segmenter
 from unclf.cli import main
 from unclf.documents import Document, DocumentError, InvalidDataError, read_documents, read_labelled
@@ -738,7 +738,7 @@ def test_unknown_label_lists_the_labels_even_with_skip_invalid(tmp_path: Path, c
 def test_a_crash_on_one_document_spares_the_others(
     command: str, model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner = unclf.segmenter if command == "segment" else unclf.document_labels
+    owner = unclf.segmenter if command == "segment" else unclf.model.document_labels
     name = "segment_many" if command == "segment" else "predict_labels"
     real = getattr(owner, name)
 
@@ -790,12 +790,12 @@ if os.environ.get("UNCLF_TEST_STALL"):
         print("STALL", file=sys.stderr, flush=True)
         time.sleep(120)
     os.fsync = stall
-import unclf.model
-fit_label = unclf.model._fit_label
+import unclf.model.labels
+fit_label = unclf.model.labels._fit_label
 def announced(*args, **kwargs):  # progress bars stay off in a log: say when fitting starts
     print("FITTING", file=sys.stderr, flush=True)
     return fit_label(*args, **kwargs)
-unclf.model._fit_label = announced
+unclf.model.labels._fit_label = announced
 from unclf.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -396,8 +396,8 @@ def _one_task(args: argparse.Namespace) -> tuple[list[LabelledDocument], list[li
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from unclf.document_labels import DocumentLabeler
     from unclf.model import UNSEEN_MISS_RATE, TargetSelector, fit_labels, parse_documents
+    from unclf.model.document_labels import DocumentLabeler
     from unclf.persistence import data_fingerprint, document_fingerprints, save_model
 
     _check_writable(args.model_out)
@@ -571,7 +571,7 @@ def _answer_record(doc: Document, label: str, answer, top_k: int) -> dict:
     """The JSONL record of a document's answer for a label: its paragraphs best first (a
     paragraph label), or whether it has the label, how sure, and the paragraph that weighed
     most (a label of whole documents)."""
-    from unclf.document_labels import DocumentDecision
+    from unclf.model.document_labels import DocumentDecision
 
     if isinstance(answer, DocumentDecision):
         evidence = answer.evidence
@@ -639,7 +639,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     also_read = [args.model] if args.model else []
     if args.engine == "local":
-        from unclf.document_labels import predict_labels
+        from unclf.model.document_labels import predict_labels
 
         chosen = {label: models[label] for label in labels}
         return _stream(
@@ -683,7 +683,7 @@ def _write_targets_text(
 ) -> None:
     """A document's suggestions for a reader: per label, the marked paragraphs (or the
     ``top_k`` best, marked or not)."""
-    from unclf.document_labels import DocumentDecision
+    from unclf.model.document_labels import DocumentDecision
 
     out.write(f"# {doc.id}\n")
     for label, ranked in result.items():
@@ -735,7 +735,7 @@ def _write_csv(
     if header[0]:
         writer.writerow(_CSV_COLUMNS)
         header[0] = False
-    from unclf.document_labels import DocumentDecision
+    from unclf.model.document_labels import DocumentDecision
 
     for label, ranked in result.items():
         if isinstance(ranked, DocumentDecision):  # the paragraph that weighed most
@@ -766,7 +766,7 @@ def _write_by_paragraph(
     out: TextIO, doc: Document, result: dict[str, RankedDocument], fmt: str
 ) -> None:
     """Each paragraph marked for some label, with the labels it is marked for."""
-    from unclf.document_labels import DocumentDecision
+    from unclf.model.document_labels import DocumentDecision
 
     marked: dict[int, tuple] = {}
     whole = [
@@ -867,9 +867,9 @@ def _print_document_labels(
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from unclf.document_labels import DocumentLabeler
     from unclf.evaluation import document_label_summary
     from unclf.model import parse_documents, rank_labels, ranking_summary
+    from unclf.model.document_labels import DocumentLabeler
 
     models, metadata, _ = _load(args.model)
     if args.all_labels:

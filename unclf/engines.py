@@ -21,7 +21,7 @@ from types import TracebackType
 
 from distributed import Client, LocalCluster
 
-from unclf.document_labels import LabelModel, predict_labels
+from unclf.model.document_labels import LabelModel, predict_labels
 from unclf.persistence import load_model_bytes
 
 __all__ = ["DaskEngine"]
@@ -97,8 +97,9 @@ class DaskEngine:
             self._cluster.close()
 
     def rank_batches(self, batches: Iterable[list[str]]) -> Iterator[list[dict]]:
-        """Each batch's answers for each label (as :func:`unclf.document_labels.predict_labels`
-        gives them), in the order the batches came."""
+        """Each batch's answers for each label (as
+        :func:`unclf.model.document_labels.predict_labels` gives them), in the order the batches
+        came."""
         pending: deque = deque()
         for texts in batches:
             pending.append(

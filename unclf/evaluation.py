@@ -363,9 +363,9 @@ def cross_validate_document_labels(
     progress: bool = False,
 ) -> dict[str, dict]:
     """Labels of whole documents, cross-validated on document folds: unclf's
-    :class:`~unclf.document_labels.DocumentLabeler` against a TF-IDF + logistic regression
+    :class:`~unclf.model.document_labels.DocumentLabeler` against a TF-IDF + logistic regression
     document classifier (``tfidf-lr``) on the same folds. Per label, both summaries."""
-    from unclf.document_labels import DocumentLabeler
+    from unclf.model.document_labels import DocumentLabeler
 
     parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
     splits = document_folds([d.text for d in parsed], folds, seed)

@@ -29,9 +29,9 @@ import spacy
 from sklearn.utils.validation import check_is_fitted
 
 import unclf
-from unclf.document_labels import DocumentLabeler, LabelModel, predict_labels
 from unclf.files import atomic_open
 from unclf.model import TargetSelector
+from unclf.model.document_labels import DocumentLabeler, LabelModel, predict_labels
 
 __all__ = [
     "FORMAT_VERSION",
@@ -47,12 +47,12 @@ __all__ = [
 ]
 
 FORMAT = "unclf-model"
-FORMAT_VERSION = 12
+FORMAT_VERSION = 13
 # The project's own classes that a model file may contain; nothing else outside skops' defaults.
 TRUSTED_TYPES = (
     "unclf.features.ParagraphFeaturizer",
-    "unclf.model.TargetSelector",
-    "unclf.document_labels.DocumentLabeler",
+    "unclf.model.selector.TargetSelector",
+    "unclf.model.document_labels.DocumentLabeler",
     "scipy.sparse._csr.csr_matrix",  # the training targets' word vectors: data, not code
 )
 _METADATA = "metadata.json"

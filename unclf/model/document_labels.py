@@ -35,7 +35,9 @@ from unclf.contracts import (
     fitted_at_end,
 )
 from unclf.features import document_offsets, plain_tfidf
-from unclf.model import RankedDocument, TargetSelector, document_folds, parse_documents, rank_labels
+from unclf.model.inputs import document_folds, parse_documents
+from unclf.model.labels import rank_labels
+from unclf.model.selector import RankedDocument, TargetSelector
 from unclf.segmenter import Paragraph, ParsedDocument
 
 __all__ = ["DocumentDecision", "DocumentLabeler", "LabelModel", "predict_labels"]

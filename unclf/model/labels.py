@@ -1,0 +1,96 @@
+"""Several labels over the same documents: parsed and featurized once, a selector per label."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+
+import numpy as np
+from sklearn.base import clone
+from tqdm import tqdm
+
+from unclf.contracts import (
+    check_documents,
+)
+from unclf.model.inputs import Rows, labels_to_learn, parse_documents
+from unclf.model.selector import RankedDocument, TargetSelector
+from unclf.segmenter import ParsedDocument
+from unclf.segmenter.languages import main_language, warn_other_language
+
+
+def fit_labels(
+    selector: TargetSelector,
+    X: Sequence[str | ParsedDocument],
+    targets_by_label: Mapping[str, Sequence[Sequence]],
+    progress: bool = False,
+) -> dict[str, TargetSelector]:
+    """One fitted copy of ``selector`` per label, all from the same documents: parsed and
+    featurized once, the copies sharing the featurizer, so that many labels cost little more
+    than their linear models."""
+    check_documents(X)
+    selector._validate_params()
+    selector._check_params()
+    if len(X) < 2:
+        raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
+    if not targets_by_label:
+        raise ValueError("no label to learn")
+    docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=selector.n_jobs))
+    to_learn = {}
+    for label, y in targets_by_label.items():
+        if len(y) != len(docs):
+            raise ValueError(f"{label!r}: {len(docs)} documents but {len(y)} target lists")
+        try:
+            to_learn[label] = labels_to_learn(docs, y)
+        except ValueError as e:
+            raise ValueError(f"{label!r}: {e}") from None
+    shared = clone(selector)
+    rows = shared._fit_featurizer(docs)
+    language = main_language(docs)
+    # One label after the other, each fitting its folds side by side: sending the shared rows
+    # to processes that fit whole labels held them once per label in flight (a 15.6 GB peak
+    # for the 50 UPR labels of 30+ documents, against 1.0 GB for one label).
+    labels_bar = tqdm(
+        to_learn.items(),
+        desc="labels",
+        unit="label",
+        disable=None if progress and len(to_learn) > 1 else True,  # None: only on a terminal
+        leave=False,
+    )
+    fitted = {
+        label: _fit_label(selector, rows, labels, progress=progress and len(to_learn) == 1)
+        for label, (labels, _) in labels_bar
+    }
+    for label, model in fitted.items():
+        model.featurizer_, model.view_columns_ = shared.featurizer_, shared.view_columns_
+        model.paragraph_tfidf_ = shared.paragraph_tfidf_
+        model.documents_with_unheld_targets_ = to_learn[label][1]
+        model.language_ = language
+    return fitted
+
+
+def _fit_label(
+    selector: TargetSelector, rows: Rows, labels: np.ndarray, progress: bool = False
+) -> TargetSelector:
+    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller)."""
+    model = clone(selector)
+    model._fit_rows(rows, labels, progress=progress)
+    return model
+
+
+def rank_labels(
+    models: Mapping[str, TargetSelector], X: Iterable[str | ParsedDocument]
+) -> Iterator[dict[str, RankedDocument]]:
+    """Every document ranked for every label; featurized once where the models share their
+    featurizer (as :func:`fit_labels` makes them), streaming."""
+    check_documents(X)
+    featurizers = {id(m.featurizer_) for m in models.values()}
+    if len(featurizers) != 1:
+        raise ValueError("rank_labels needs models that share one featurizer (fit_labels)")
+    first = next(iter(models.values()))
+    docs = warn_other_language(parse_documents(X), getattr(first, "language_", None))
+    while batch := list(islice(docs, 64)):
+        features, words = first.featurizer_.transform_with_words(batch)
+        rows = first._rows(batch, features, words)
+        by_label = {label: model._probability_of_rows(rows) for label, model in models.items()}
+        for i, doc in enumerate(batch):
+            yield {label: models[label]._decide(doc, p[i]) for label, p in by_label.items()}

@@ -1,0 +1,156 @@
+"""Stage one: linear *scorers*, one per view of the sparse paragraph features (and per view
+scaled by its naive-Bayes log-count ratio), the plain TF-IDF scorer, and each paragraph's cosine
+similarity to the training targets. Fitted on inner folds (to score documents they did not
+see, which is what the ranker learns from) and once on every document (what predicts)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+# Each view is a separate linear scorer over some of the featurizer's blocks (None: all of
+# them); the ranker weighs the views per task, e.g. the context for a clause that a heading
+# names, the character n-grams where words vary in form.
+VIEWS = {
+    "all": None,
+    "words": ("words",),
+    "chars": ("chars",),
+    "context": ("section", "neighbours"),
+}
+_MAX_TARGETS_KEPT = 2000
+# The plain scorer's regularisation: scikit-learn's default, as a user's first model has it.
+_PLAIN_C = 1.0
+# The linear fits run with one BLAS thread: L-BFGS's vector steps are too small to share, and
+# with the cores already busy (fold or label processes, other programs) OpenBLAS's threads
+# wait on each other: one stage-one fit on the 136 UPR reports took 75 s with two threads on a
+# loaded machine and 20 s with one (benchmarks/experiments.md).
+one_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
+
+
+# Per scorer, the position of its view and whether it scales the columns by their log-count
+# ratio (``TargetSelector._scorer_plan``); the plain scorer comes after them.
+Plan = list[tuple[int, bool]]
+
+
+@one_blas_thread
+def score_fold(
+    features: list[sp.csr_matrix],
+    words: sp.csr_matrix,
+    labels: np.ndarray,
+    test: np.ndarray,
+    plan: Plan,
+    C: float,
+    random_state: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stage one fitted on the rows outside ``test`` (one inner fold) and scored on those in it:
+    its scores and its similarities to the targets. A function of its arguments only, so that
+    folds can run in separate processes; a fold's scorers stay there."""
+    train = ~test
+    scorers, targets = fit_scorers(
+        [f[train] for f in features], words[train], labels[train], plan, C, random_state
+    )
+    return view_scores(scorers, [f[test] for f in features]), similarities(words[test], targets)
+
+
+@one_blas_thread
+def fit_final_scorers(
+    features: list[sp.csr_matrix],
+    words: sp.csr_matrix,
+    labels: np.ndarray,
+    plan: Plan,
+    C: float,
+    random_state: int | None,
+) -> tuple[list[LogisticRegression | None], sp.csr_matrix]:
+    """Stage one fitted on every training row: the scorers and targets that predict."""
+    return fit_scorers(features, words, labels, plan, C, random_state)
+
+
+def fit_scorers(
+    features: list[sp.csr_matrix],
+    words: sp.csr_matrix,
+    labels: np.ndarray,
+    plan: Plan,
+    C: float,
+    random_state: int | None,
+) -> tuple[list[LogisticRegression | None], sp.csr_matrix]:
+    """The linear scorers (per view and weighting), and the word vectors of (at most 2,000)
+    training targets."""
+    positives = np.flatnonzero(labels == 1)
+    if len(positives) > _MAX_TARGETS_KEPT:
+        rng = np.random.default_rng(random_state)
+        positives = np.sort(rng.choice(positives, _MAX_TARGETS_KEPT, replace=False))
+    targets = words[positives].astype(np.float32)
+    if len(positives) == 0 or len(positives) == len(labels):
+        return [None] * len(features), targets
+    scaled = [by_ratio for _, by_ratio in plan]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scorers = [
+            _fit_scorer(view, labels, by_ratio, C, random_state)
+            for view, by_ratio in zip(features[:-1], scaled, strict=True)
+        ]
+        scorers.append(_fit_scorer(features[-1], labels, False, _PLAIN_C, random_state))
+    return scorers, targets
+
+
+def _fit_scorer(
+    features: sp.csr_matrix,
+    labels: np.ndarray,
+    by_ratio: bool,
+    C: float,
+    random_state: int | None,
+) -> LogisticRegression:
+    ratio = log_count_ratio(features, labels) if by_ratio else None
+    # lbfgs: on the character n-grams (14M non-zeros on the 136 UPR reports) 2.4x faster than
+    # liblinear's dual solver at C=1 (0.7 s against 1.7 s), equal on the word views.
+    scorer = LogisticRegression(
+        C=C, class_weight="balanced", max_iter=1000, random_state=random_state
+    )
+    if ratio is None:
+        return scorer.fit(features, labels)
+    scorer.fit(features @ sp.diags(ratio), labels)
+    # Folded into the weights, the scaling costs nothing at prediction: the scorer reads the
+    # same unscaled columns as the other one.
+    scorer.coef_ = scorer.coef_ * ratio
+    return scorer
+
+
+def log_count_ratio(features: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """log(share of a column's weight among targets / its share among other paragraphs),
+    add-one smoothed (Wang and Manning 2012): positive for the targets' telling words."""
+    positive = np.asarray(features[labels == 1].sum(axis=0)).ravel() + 1.0
+    negative = np.asarray(features[labels == 0].sum(axis=0)).ravel() + 1.0
+    ratio = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
+    return ratio.astype(features.dtype)
+
+
+def similarities(words: sp.csr_matrix, targets: sp.csr_matrix) -> np.ndarray:
+    """Cosine similarity of each row to the targets' mean, the nearest and the 3 nearest."""
+    out = np.zeros((words.shape[0], 3))
+    if targets.shape[0] == 0:
+        return out
+    mean = np.asarray(targets.mean(axis=0)).ravel()
+    norm = np.linalg.norm(mean)
+    out[:, 0] = words @ (mean / norm if norm > 0 else mean)
+    k = min(3, targets.shape[0])
+    for start in range(0, words.shape[0], 2048):  # bounded memory: rows x targets per chunk
+        block = (words[start : start + 2048] @ targets.T).toarray()
+        out[start : start + 2048, 1] = block.max(axis=1)
+        out[start : start + 2048, 2] = -np.partition(-block, k - 1, axis=1)[:, :k].mean(axis=1)
+    return out
+
+
+def view_scores(
+    scorers: list[LogisticRegression | None], features: list[sp.csr_matrix]
+) -> np.ndarray:
+    """One column of scores per view."""
+    return np.column_stack(
+        [
+            np.zeros(f.shape[0]) if s is None else s.decision_function(f)
+            for s, f in zip(scorers, features, strict=True)
+        ]
+    )

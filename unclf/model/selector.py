@@ -1,0 +1,439 @@
+"""``TargetSelector``: the scikit-learn estimator that runs both stages and the decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from tqdm import tqdm
+
+from unclf.contracts import (
+    DocumentEstimatorMixin,
+    check_documents,
+    check_fit_input,
+    fitted_at_end,
+)
+from unclf.features import (
+    ParagraphFeaturizer,
+    document_offsets,
+    layout_features,
+    lead_ins,
+)
+from unclf.metrics import DocumentResult, score_document, summarize
+from unclf.model.decisions import choose_first, clearly_better, decision_rules, thresholds
+from unclf.model.inputs import (
+    Rows,
+    as_spans,
+    document_folds,
+    fit_plain_tfidf,
+    kinds_of,
+    labels_to_learn,
+    parse_documents,
+)
+from unclf.model.ranker import (
+    fit_ranker,
+    out_of_fold_probability,
+    ranker_probability,
+    stage_two_features,
+)
+from unclf.model.scorers import (
+    VIEWS,
+    fit_final_scorers,
+    one_blas_thread,
+    score_fold,
+    similarities,
+    view_scores,
+)
+from unclf.segmenter import Paragraph, ParsedDocument
+from unclf.segmenter.languages import main_language, warn_other_language
+from unclf.workers import ending_with_this_process
+
+MODES = ("single", "multi")
+# What ranks the paragraphs: the plain TF-IDF scorer alone, or the stacked ranker.
+RANKINGS = ("plain", "stacked")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredParagraph:
+    paragraph: Paragraph
+    score: float
+    is_target: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RankedDocument:
+    """A document's paragraphs, the chosen one first and the others by score (see
+    ``TargetSelector.first_mention``); ``targets`` is empty when the model abstains."""
+
+    paragraphs: list[ScoredParagraph]
+
+    @property
+    def targets(self) -> list[ScoredParagraph]:
+        return [p for p in self.paragraphs if p.is_target]
+
+
+class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
+    """Find the target paragraph(s) of documents, learned from labelled documents.
+
+    ``fit(X, y)``: ``X`` is a sequence of document texts (or :class:`ParsedDocument`), ``y``
+    the target spans of each document as ``(start, end)`` pairs into its text; a document with
+    no target teaches the model when to abstain.
+
+    Parameters
+    ----------
+    mode : "single" marks the best paragraph of a document as its target, "multi" also every
+        paragraph scoring at least ``multi_threshold_`` (learned for the best F1 of the marked
+        paragraphs on the training folds, never below the abstention threshold).
+    abstain : whether a document whose best score is below the learned threshold gets no
+        target. The threshold is only learned from training documents without targets.
+    C : inverse regularisation of the linear scorers.
+    n_folds : document folds used inside ``fit`` for the out-of-fold scores.
+    featurizer : a :class:`ParagraphFeaturizer` (default settings when None).
+    views : names of :data:`VIEWS`, one linear scorer each.
+    log_count_ratio : views scored a second time, over features scaled by their naive-Bayes
+        log-count ratio (measured in benchmarks/experiments.md).
+    n_jobs : processes parsing the texts and fitting the folds' scorers side by side (None:
+        1; -1: all cores).
+    first_mention : let an earlier paragraph that scores close to the best go first, where
+        the training documents show that their annotators mark the first statement of a thing
+        (``lead_ratio_``: how close, 1.0 when they do not; ``passes_lead_ins_``: whether a
+        lead-in such as "... BETWEEN:" is passed over, as it introduces the statement).
+        Independently of it, a paragraph of a kind that the training targets never are, where
+        they are many enough to show it (``target_kinds_``), does not go first: the heading
+        "AUDIT" is not the audit clause.
+    guard : fall back on the plain scorer (scikit-learn's TF-IDF + logistic regression over
+        the paragraph text: the tfidf-lr baseline) where, on the inner folds, it finds clearly
+        more targets in documents the model did not see than the stacked ranker does
+        (``ranking_``, one of :data:`RANKINGS`; ``inner_hits_``: the documents each found).
+        Without it the stacked ranker is always used.
+    random_state : seed for the folds and the ranker.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "mode": [StrOptions(set(MODES))],
+        "abstain": ["boolean"],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "featurizer": [ParagraphFeaturizer, None],
+        "views": [tuple, list],  # of VIEWS' names: checked with the others by _check_params
+        "log_count_ratio": [tuple, list],
+        "first_mention": ["boolean"],
+        "guard": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        mode: str = "single",
+        abstain: bool = True,
+        C: float = 1.0,
+        n_folds: int = 3,
+        featurizer: ParagraphFeaturizer | None = None,
+        views: tuple[str, ...] = ("words", "chars", "context"),
+        log_count_ratio: tuple[str, ...] = ("words",),
+        first_mention: bool = True,
+        guard: bool = True,
+        n_jobs: int | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.mode = mode
+        self.abstain = abstain
+        self.C = C
+        self.n_folds = n_folds
+        self.featurizer = featurizer
+        self.views = views
+        self.log_count_ratio = log_count_ratio
+        self.first_mention = first_mention
+        self.guard = guard
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # -- training ------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @fitted_at_end
+    def fit(
+        self, X: Sequence[str | ParsedDocument], y: Sequence[Sequence], progress: bool = False
+    ) -> TargetSelector:
+        check_fit_input(self, X, y)
+        if len(X) != len(y):
+            raise ValueError(f"{len(X)} documents but {len(y)} target lists")
+        self._check_params()
+        if len(X) < 2:
+            raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
+        docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=self.n_jobs))
+        self.language_ = main_language(docs)
+        labels, unheld = labels_to_learn(docs, y)
+        self._fit_rows(self._fit_featurizer(docs), labels, progress=progress)
+        self.documents_with_unheld_targets_ = unheld
+        return self
+
+    def _check_params(self) -> None:
+        """What ``_parameter_constraints`` cannot say: the views' names, and which of them
+        are scored by their log-count ratio."""
+        unknown = sorted(set(self.views) - set(VIEWS))
+        if unknown or not self.views:
+            raise ValueError(f"views must be a non-empty subset of {sorted(VIEWS)}, got {unknown}")
+        unscored = sorted(set(self.log_count_ratio) - set(self.views))
+        if unscored:
+            raise ValueError(f"log_count_ratio must be a subset of views, got {unscored}")
+
+    def _fit_featurizer(self, docs: Sequence[ParsedDocument]) -> Rows:
+        """Fit the featurizer (it sees no label) and return the training documents' rows."""
+        texts = [p.text for d in docs for p in d.paragraphs]
+        # The plain TF-IDF (a sixth of the fit, scikit-learn's vocabulary counting) is fitted
+        # in a worker process (with ``n_jobs`` other than 1) while this one builds the hashed
+        # features.
+        with ending_with_this_process():
+            plain_job = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                [delayed(fit_plain_tfidf)(texts)]
+            )
+        self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
+        features, words = self.featurizer_.fit_transform_with_words(docs)
+        self.view_columns_ = [
+            None if VIEWS[v] is None else self.featurizer_.block_columns(VIEWS[v])
+            for v in self.views
+        ]
+        self.paragraph_tfidf_, plain = next(plain_job)
+        rows = self._rows(docs, features, words, plain)
+        for view in rows.views:
+            view.sum_duplicates()  # sorted once here, not again by every fold's fit
+        return rows
+
+    def _rows(
+        self,
+        docs: Sequence[ParsedDocument],
+        features: sp.csr_matrix,
+        words: sp.csr_matrix,
+        plain: sp.csr_matrix | None = None,
+    ) -> Rows:
+        if plain is None:
+            plain = self.paragraph_tfidf_.transform([p.text for d in docs for p in d.paragraphs])
+        return Rows(
+            texts=[d.text for d in docs],
+            views=[*self._views(features), plain],
+            words=words,
+            layout=np.vstack([layout_features(d) for d in docs]),
+            offsets=document_offsets(docs),
+            lead_ins=np.concatenate([lead_ins(d) for d in docs]),
+            kinds=np.concatenate([kinds_of(d) for d in docs]),
+        )
+
+    @one_blas_thread
+    def _fit_rows(self, rows: Rows, labels: np.ndarray, progress: bool = False) -> None:
+        """Both stages and the decision rules, on featurized training documents."""
+        n_folds, fold_of_row = self._inner_folds(rows)
+        score, similarity = self._fit_scorers(rows, labels, n_folds, fold_of_row, progress)
+        candidates = self._ranking_candidates(score, similarity, rows)
+        probability = out_of_fold_probability(candidates, labels, n_folds, fold_of_row)
+        self._choose_ranking(probability, labels, rows)
+        self.abstain_threshold_, self.multi_threshold_ = thresholds(
+            probability[self.ranking_], labels, rows.offsets
+        )
+        self.ranker_ = fit_ranker(
+            candidates[self.ranking_], labels, plain=self.ranking_ != "stacked"
+        )
+        self._count_training_data(labels, rows.offsets)
+
+    def _inner_folds(self, rows: Rows) -> tuple[int, np.ndarray]:
+        """The document folds inside the training set, and each row's fold."""
+        n_docs = len(rows.offsets) - 1
+        n_folds = max(2, min(self.n_folds, len(set(rows.texts))))
+        fold_of_doc = np.empty(n_docs, dtype=np.int64)
+        for k, (_, test) in enumerate(document_folds(rows.texts, n_folds, self.random_state)):
+            fold_of_doc[test] = k
+        return n_folds, fold_of_doc[np.repeat(np.arange(n_docs), np.diff(rows.offsets))]
+
+    def _fit_scorers(
+        self,
+        rows: Rows,
+        labels: np.ndarray,
+        n_folds: int,
+        fold_of_row: np.ndarray,
+        progress: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage one, out of fold: how the scorers and the similarity to the targets judge
+        documents they did not see (the ranker's inputs); and the final scorers, fitted on every
+        document, as one more job beside the folds."""
+        plan = (self._scorer_plan(), self.C, self.random_state)
+        with ending_with_this_process():
+            jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                [
+                    *(
+                        delayed(score_fold)(rows.views, rows.words, labels, fold_of_row == k, *plan)
+                        for k in range(n_folds)
+                    ),
+                    delayed(fit_final_scorers)(rows.views, rows.words, labels, *plan),
+                ]
+            )
+        steps = tqdm(
+            jobs,
+            total=n_folds + 1,
+            desc="training",
+            unit="fold",
+            disable=None if progress else True,
+            leave=False,
+        )
+        score = np.zeros((len(labels), len(rows.views)))
+        similarity = np.zeros((len(labels), 3))
+        for k, result in enumerate(steps):
+            if k == n_folds:
+                self.scorers_, self.target_words_ = result
+            else:
+                score[fold_of_row == k], similarity[fold_of_row == k] = result
+        return score, similarity
+
+    def _ranking_candidates(
+        self, score: np.ndarray, similarity: np.ndarray, rows: Rows
+    ) -> dict[str, np.ndarray]:
+        """The inputs of each way to rank, out of fold: the stacked ranker's and, with the guard,
+        the plain scorer's alone. The similarity to the mean training target as a third
+        candidate lost more by the noisier choice than it won (benchmarks/experiments.md)."""
+        candidates = {"stacked": stage_two_features(score, similarity, rows.layout, rows.offsets)}
+        if self.guard:
+            candidates["plain"] = score[:, [self._plain_scorer()]]
+        return candidates
+
+    def _choose_ranking(
+        self, probability: dict[str, np.ndarray], labels: np.ndarray, rows: Rows
+    ) -> None:
+        """The ranking and its decision rules, chosen on the out-of-fold probabilities."""
+        choices = {
+            name: decision_rules(p, labels, rows, self.first_mention)
+            for name, p in probability.items()
+        }
+        # Stacking the plain scorer with the others is better on average (benchmarks/
+        # experiments.md), but where the plain scorer alone finds clearly more targets in
+        # documents the model did not see, the ranking falls back on it.
+        self.ranking_ = "stacked"
+        if self.guard and clearly_better(choices["plain"][0], choices["stacked"][0]):
+            self.ranking_ = "plain"
+        _, self.lead_ratio_, self.passes_lead_ins_, self.target_kinds_ = choices[self.ranking_]
+        self.inner_hits_ = {name: int(choice[0].sum()) for name, choice in choices.items()}
+
+    def _count_training_data(self, labels: np.ndarray, offsets: np.ndarray) -> None:
+        n_docs = len(offsets) - 1
+        self.n_documents_ = n_docs
+        self.n_target_paragraphs_ = int(labels.sum())
+        self.n_documents_without_target_ = int(
+            sum(1 for i in range(n_docs) if labels[offsets[i] : offsets[i + 1]].sum() == 0)
+        )
+
+    def _plain_scorer(self) -> int:
+        """Position among the scorers of the plain one (scikit-learn's TF-IDF of the words
+        and word pairs of the paragraph text, logistic regression): the last."""
+        return len(self._scorer_plan())
+
+    def _scorer_plan(self) -> list[tuple[int, bool]]:
+        """Per scorer, the position of its view and whether it scales the columns by their
+        log-count ratio: every view plain, then the views of ``log_count_ratio`` scaled."""
+        plain = [(i, False) for i in range(len(self.views))]
+        return plain + [(self.views.index(v), True) for v in self.log_count_ratio]
+
+    def _views(self, features: sp.csr_matrix) -> list[sp.csr_matrix]:
+        """The columns each scorer reads (a view read twice is shared, not copied)."""
+        views = [features if c is None else features[:, c] for c in self.view_columns_]
+        return [views[i] for i, _ in self._scorer_plan()]
+
+    # The ranker's inputs for given stage-one scores (the review's explanations read them too).
+    _stage_two_features = staticmethod(stage_two_features)
+
+    # -- prediction ----------------------------------------------------------------------
+
+    def predict_proba_paragraphs(self, docs: Sequence[ParsedDocument]) -> list[np.ndarray]:
+        """Per document, the probability that each paragraph is a target (document order)."""
+        check_is_fitted(self, "ranker_")
+        offsets = document_offsets(docs)
+        if offsets[-1] == 0:
+            return [np.zeros(0) for _ in docs]
+        features, words = self.featurizer_.transform_with_words(docs)
+        return self._probability_of_rows(self._rows(docs, features, words))
+
+    def _probability_of_rows(self, rows: Rows) -> list[np.ndarray]:
+        offsets = rows.offsets
+        score = view_scores(self.scorers_, rows.views)
+        if self.ranking_ == "plain":
+            inputs = score[:, [self._plain_scorer()]]
+        else:
+            similarity = similarities(rows.words, self.target_words_)
+            inputs = self._stage_two_features(score, similarity, rows.layout, offsets)
+        probability = ranker_probability(self.ranker_, inputs)
+        return [probability[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+    def rank(self, X: Iterable[str | ParsedDocument]) -> Iterator[RankedDocument]:
+        """Rank each document's paragraphs, chosen first, and mark the target(s); streams."""
+        check_is_fitted(self, "ranker_")
+        check_documents(X)
+        docs = warn_other_language(parse_documents(X), getattr(self, "language_", None))
+        while batch := list(islice(docs, 64)):
+            for doc, probability in zip(batch, self.predict_proba_paragraphs(batch), strict=True):
+                yield self._decide(doc, probability)
+
+    def _decide(self, doc: ParsedDocument, probability: np.ndarray) -> RankedDocument:
+        order = np.argsort(-probability, kind="stable")
+        if len(order):
+            first = choose_first(
+                probability,
+                kinds_of(doc),
+                lead_ins(doc),
+                self.lead_ratio_,
+                self.passes_lead_ins_,
+                self.target_kinds_,
+            )
+            order = np.concatenate([[first], order[order != first]])
+        floor = self.abstain_threshold_ if self.abstain else -np.inf
+        chosen: set[int] = set()
+        if len(order) and probability.max() >= floor:
+            chosen.add(int(order[0]))
+            if self.mode == "multi":
+                cut = max(self.multi_threshold_, floor)
+                chosen.update(int(i) for i in np.flatnonzero(probability >= cut))
+        return RankedDocument(
+            [
+                ScoredParagraph(doc.paragraphs[i], float(probability[i]), int(i) in chosen)
+                for i in order
+            ]
+        )
+
+    def predict(self, X: Iterable[str | ParsedDocument]) -> list[list[Paragraph]]:
+        """The target paragraph(s) of each document; empty where the model abstains."""
+        return [[p.paragraph for p in ranked.targets] for ranked in self.rank(X)]
+
+    def evaluate(
+        self, X: Sequence[str | ParsedDocument], y: Sequence[Sequence]
+    ) -> dict[str, float]:
+        """hit@1, MRR, recall@5 over documents with targets; abstention on the others."""
+        return ranking_summary(self.rank(X), y)
+
+    def score(self, X: Sequence[str | ParsedDocument], y: Sequence[Sequence]) -> float:
+        """hit@1, so that scikit-learn's model selection tools can use the estimator."""
+        return self.evaluate(X, y)["hit@1"]
+
+
+def ranking_summary(ranked: Iterable[RankedDocument], y: Sequence[Sequence]) -> dict:
+    """hit@1, MRR, recall@5 of ranked documents over those with targets (``y``, in the same
+    order); how many of the others got no target."""
+    results: list[DocumentResult] = []
+    abstained = without_target = 0
+    for document, targets in zip(ranked, y, strict=True):
+        spans = [(t.start, t.end) for t in as_spans(targets)]
+        if spans:
+            ranked_spans = [(p.paragraph.start, p.paragraph.end) for p in document.paragraphs]
+            results.append(score_document(ranked_spans, spans))
+        else:
+            without_target += 1
+            abstained += not document.targets
+    summary = summarize(results)
+    summary["documents_without_target"] = without_target
+    summary["abstained_without_target"] = abstained
+    return summary
