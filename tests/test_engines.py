@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import unclf.cli
+import unclf.cli.common
 from unclf.cli import main
 
 LABEL = "regional cooperation"
@@ -42,7 +42,8 @@ def test_dask_matches_local_in_order(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(unclf.cli, "_BATCH", 3)  # many batches in flight, finishing in any order
+    # Many batches in flight, finishing in any order.
+    monkeypatch.setattr(unclf.cli.common, "BATCH", 3)
     model = str(trained_model[0])
     local = run(capsys, "predict", *corpus, "--model", model)
     dask = run(capsys, "predict", *corpus, "--model", model, "--engine", "dask", "--workers", "2")

@@ -17,16 +17,10 @@ import unclf.model.selector
 from unclf.documents import read_labelled
 from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
-from unclf.model import (
-    TargetSelector,
-    _first_mention_rule,
-    _log_count_ratio,
-    _neighbour_scores,
-    _target_kinds,
-    _thresholds,
-    parse_documents,
-)
-from unclf.model.decisions import clearly_better
+from unclf.model import TargetSelector, parse_documents
+from unclf.model.decisions import _first_mention_rule, _target_kinds, clearly_better, thresholds
+from unclf.model.ranker import fit_ranker, neighbour_scores, stage_two_features
+from unclf.model.scorers import fit_scorer, log_count_ratio
 from unclf.segmenter import KINDS, ParsedDocument
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -136,7 +130,7 @@ def test_abstention_threshold_keeps_every_training_document_it_decides_right():
     # on all three; one above 0.8 would make the 0.8 document abstain.
     probability = np.array([0.9, 0.1, 0.8, 0.1, 0.2, 0.1])
     labels = np.array([1, 0, 1, 0, 0, 0])
-    abstain, _ = _thresholds(probability, labels, np.array([0, 2, 4, 6]))
+    abstain, _ = thresholds(probability, labels, np.array([0, 2, 4, 6]))
     assert 0.2 < abstain <= 0.8
 
 
@@ -244,10 +238,10 @@ def test_log_count_ratio_favours_the_targets_words_and_is_folded_into_the_scorer
         np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1], [0, 1, 1], [0, 1, 1]], np.float32)
     )
     labels = np.array([1, 1, 0, 0, 0, 0], dtype=np.int8)
-    ratio = _log_count_ratio(features, labels)
+    ratio = log_count_ratio(features, labels)
     assert ratio[0] > ratio[2] > ratio[1]
     model = TargetSelector(C=1.0)
-    scaled = model._fit_scorer(features, labels, by_ratio=True)
+    scaled = fit_scorer(features, labels, True, model.C, model.random_state)
     reference = LogisticRegression(
         C=1.0, class_weight="balanced", max_iter=300, random_state=0
     ).fit(features @ sp.diags(ratio), labels)
@@ -355,7 +349,7 @@ def test_neighbour_scores_stay_inside_their_document():
     # Two documents of 3 paragraphs, scores against each document's best, and empty ones.
     relative = np.array([-2.0, 0.0, -1.0, 0.0, -5.0, -1.0])
     offsets = np.array([0, 0, 3, 3, 6, 6])  # empty documents first, between and last
-    previous, following = _neighbour_scores(relative, offsets)
+    previous, following = neighbour_scores(relative, offsets)
     # A missing neighbour counts as the document's lowest, not 0, which would claim it was
     # the document's best.
     np.testing.assert_array_equal(previous, [-2, -2, 0, -5, 0, -5])
@@ -367,9 +361,7 @@ def test_the_ranker_tells_paragraphs_apart_by_their_neighbours():
     # to its twin in every document-relative feature; only its neighbours differ.
     score = np.array([[5.0, 3.0, 1.0, 0.0, 5.0, 0.0, 1.0, 3.0]] * 4).T
     offsets = np.array([0, 4, 8])
-    features = TargetSelector._stage_two_features(
-        score, np.zeros((8, 3)), np.zeros((8, 2)), offsets
-    )
+    features = stage_two_features(score, np.zeros((8, 3)), np.zeros((8, 2)), offsets)
     assert not np.allclose(features[2], features[6])
 
 
@@ -398,7 +390,7 @@ def test_plain_ranking_orders_paragraphs_as_the_tfidf_baseline_does(examples):
     parsed, targets = examples
     model = TargetSelector(first_mention=False).fit(parsed[:18], targets[:18])
     model.ranking_ = "plain"  # as the guard sets it; the calibration is refitted to match
-    model.ranker_ = model._fit_ranker(np.array([[0.0], [1.0]]), np.array([0, 1]), plain=True)
+    model.ranker_ = fit_ranker(np.array([[0.0], [1.0]]), np.array([0, 1]), plain=True)
     model.target_kinds_ = KINDS
     baseline = TfidfLogistic().fit(parsed[:18], targets[:18])
     for ranked, doc in zip(model.rank(parsed[18:]), parsed[18:], strict=True):
@@ -425,7 +417,7 @@ def test_no_negatives_threshold_gives_up_the_lowest_share_of_training_documents(
     probability = np.concatenate([[b, 0.01] for b in best])
     labels = np.tile([1, 0], 20)
     offsets = np.arange(0, 41, 2)
-    abstain, _ = _thresholds(probability, labels, offsets)
+    abstain, _ = thresholds(probability, labels, offsets)
     assert abstain == pytest.approx(np.quantile(best, unclf.model.UNSEEN_MISS_RATE))
     assert np.mean(best >= abstain) >= 1 - unclf.model.UNSEEN_MISS_RATE
 

@@ -31,6 +31,8 @@ from test_cli import records, run  # the CLI-runner helpers shared by the CLI te
 from test_persistence import TouchOnRestore
 
 import unclf.cli
+import unclf.cli.inputs
+import unclf.cli.options
 import unclf.model.document_labels
 import unclf.segmenter
 from unclf.cli import main
@@ -432,8 +434,8 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args: object, **kwargs: object) -> None:
         pytest.fail("the command started work before checking its output")
 
-    monkeypatch.setattr(unclf.cli, "read_documents", fail)
-    monkeypatch.setattr(unclf.cli, "read_labelled", fail)
+    monkeypatch.setattr(unclf.cli.inputs, "read_documents", fail)
+    monkeypatch.setattr(unclf.cli.inputs, "read_labelled", fail)
 
 
 def output_option(command: str) -> str:
@@ -772,7 +774,7 @@ def test_an_unexpected_error_is_one_line(capsys, monkeypatch: pytest.MonkeyPatch
     def broken(args: object) -> int:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(unclf.cli, "cmd_segment", broken)
+    monkeypatch.setattr(unclf.cli.options, "cmd_segment", broken)
     code, out, err = run(capsys, "segment", UNLABELLED)
     assert_cannot_run(code, out, err, "internal error (KeyError: 'surprise')", "--debug")
     with pytest.raises(KeyError):

@@ -90,14 +90,14 @@ def fit_scorers(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scorers = [
-            _fit_scorer(view, labels, by_ratio, C, random_state)
+            fit_scorer(view, labels, by_ratio, C, random_state)
             for view, by_ratio in zip(features[:-1], scaled, strict=True)
         ]
-        scorers.append(_fit_scorer(features[-1], labels, False, _PLAIN_C, random_state))
+        scorers.append(fit_scorer(features[-1], labels, False, _PLAIN_C, random_state))
     return scorers, targets
 
 
-def _fit_scorer(
+def fit_scorer(
     features: sp.csr_matrix,
     labels: np.ndarray,
     by_ratio: bool,
