@@ -6,6 +6,7 @@ see, which is what the ranker learns from) and once on every document (what pred
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,9 +32,15 @@ _PLAIN_C = 1.0
 one_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
 
 
-# Per scorer, the position of its view and whether it scales the columns by their log-count
-# ratio (``TargetSelector._scorer_plan``); the plain scorer comes after them.
-Plan = list[tuple[int, bool]]
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What stage one fits: per scorer, the position of its view and whether it scales the
+    columns by their log-count ratio (``TargetSelector._scorer_plan``; the plain scorer comes
+    after them), the scorers' regularisation and the seed."""
+
+    scorers: list[tuple[int, bool]]
+    C: float
+    random_state: int | None
 
 
 @one_blas_thread
@@ -43,57 +50,43 @@ def score_fold(
     labels: np.ndarray,
     test: np.ndarray,
     plan: Plan,
-    C: float,
-    random_state: int | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stage one fitted on the rows outside ``test`` (one inner fold) and scored on those in it:
     its scores and its similarities to the targets. A function of its arguments only, so that
     folds can run in separate processes; a fold's scorers stay there."""
     train = ~test
-    scorers, targets = fit_scorers(
-        [f[train] for f in features], words[train], labels[train], plan, C, random_state
-    )
+    scorers, targets = fit_scorers([f[train] for f in features], words[train], labels[train], plan)
     return view_scores(scorers, [f[test] for f in features]), similarities(words[test], targets)
 
 
 @one_blas_thread
 def fit_final_scorers(
-    features: list[sp.csr_matrix],
-    words: sp.csr_matrix,
-    labels: np.ndarray,
-    plan: Plan,
-    C: float,
-    random_state: int | None,
+    features: list[sp.csr_matrix], words: sp.csr_matrix, labels: np.ndarray, plan: Plan
 ) -> tuple[list[LogisticRegression | None], sp.csr_matrix]:
     """Stage one fitted on every training row: the scorers and targets that predict."""
-    return fit_scorers(features, words, labels, plan, C, random_state)
+    return fit_scorers(features, words, labels, plan)
 
 
 def fit_scorers(
-    features: list[sp.csr_matrix],
-    words: sp.csr_matrix,
-    labels: np.ndarray,
-    plan: Plan,
-    C: float,
-    random_state: int | None,
+    features: list[sp.csr_matrix], words: sp.csr_matrix, labels: np.ndarray, plan: Plan
 ) -> tuple[list[LogisticRegression | None], sp.csr_matrix]:
     """The linear scorers (per view and weighting), and the word vectors of (at most 2,000)
     training targets."""
     positives = np.flatnonzero(labels == 1)
     if len(positives) > _MAX_TARGETS_KEPT:
-        rng = np.random.default_rng(random_state)
+        rng = np.random.default_rng(plan.random_state)
         positives = np.sort(rng.choice(positives, _MAX_TARGETS_KEPT, replace=False))
     targets = words[positives].astype(np.float32)
     if len(positives) == 0 or len(positives) == len(labels):
         return [None] * len(features), targets
-    scaled = [by_ratio for _, by_ratio in plan]
+    scaled = [by_ratio for _, by_ratio in plan.scorers]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scorers = [
-            fit_scorer(view, labels, by_ratio, C, random_state)
+            fit_scorer(view, labels, by_ratio, plan.C, plan.random_state)
             for view, by_ratio in zip(features[:-1], scaled, strict=True)
         ]
-        scorers.append(fit_scorer(features[-1], labels, False, _PLAIN_C, random_state))
+        scorers.append(fit_scorer(features[-1], labels, False, _PLAIN_C, plan.random_state))
     return scorers, targets
 
 

@@ -47,6 +47,7 @@ from unclf.model.ranker import (
 )
 from unclf.model.scorers import (
     VIEWS,
+    Plan,
     fit_final_scorers,
     one_blas_thread,
     score_fold,
@@ -265,15 +266,15 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         """Stage one, out of fold: how the scorers and the similarity to the targets judge
         documents they did not see (the ranker's inputs); and the final scorers, fitted on every
         document, as one more job beside the folds."""
-        plan = (self._scorer_plan(), self.C, self.random_state)
+        plan = Plan(self._scorer_plan(), self.C, self.random_state)
         with ending_with_this_process():
             jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
                 [
                     *(
-                        delayed(score_fold)(rows.views, rows.words, labels, fold_of_row == k, *plan)
+                        delayed(score_fold)(rows.views, rows.words, labels, fold_of_row == k, plan)
                         for k in range(n_folds)
                     ),
-                    delayed(fit_final_scorers)(rows.views, rows.words, labels, *plan),
+                    delayed(fit_final_scorers)(rows.views, rows.words, labels, plan),
                 ]
             )
         steps = tqdm(
