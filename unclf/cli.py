@@ -48,6 +48,11 @@ _BATCH = 64
 _UNNAMED_LABEL = "target"
 
 
+def _searched(label: str) -> str:
+    """What the model searches for, in words: the label's name, none for the placeholder."""
+    return "" if label == _UNNAMED_LABEL else label
+
+
 class UsageError(Exception):
     """The command cannot run; the message says why, in one line."""
 
@@ -403,7 +408,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     _check_writable(args.model_out)
     _check_not_an_input(args.model_out, [args.data], "--model-out")
     docs, by_label, by_document = _labelled_tasks(args)
-    selector = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
+    selector = TargetSelector(
+        mode=args.mode,
+        n_jobs=args.jobs,
+        random_state=args.seed,
+        target_name="" if set(by_label) == {_UNNAMED_LABEL} else None,  # else each its own
+    )
     texts = _as_language([d.text for d in docs], args.language)
     parsed = list(parse_documents(texts, progress=True, total=len(docs), n_jobs=args.jobs))
     try:
@@ -986,7 +996,9 @@ def cmd_cv(args: argparse.Namespace) -> int:
         return _cv_labels(args, docs, by_label, by_document)
     [(label, targets)] = by_label.items()
     args.label = label
-    cv = _cross_validation(cross_validate, args, docs, targets, ids=[d.id for d in docs])
+    cv = _cross_validation(
+        cross_validate, args, docs, targets, ids=[d.id for d in docs], target_name=_searched(label)
+    )
     if args.report:
         title = f"unclf cross-validation: {args.label}"
         with _output(args.report) as out:
@@ -1181,7 +1193,13 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
         _check_not_an_input(args.plot, [args.data], "--plot")
     docs, targets = _one_task(args)
     curve = _cross_validation(
-        learning_curve, args, docs, targets, sizes=args.sizes, repeats=args.repeats
+        learning_curve,
+        args,
+        docs,
+        targets,
+        sizes=args.sizes,
+        repeats=args.repeats,
+        target_name=_searched(args.label[0]),
     )
     if args.plot:
         plot_learning_curve(curve, args.plot, f"Learning curve: {args.label[0]}")

@@ -55,8 +55,11 @@ from unclf.documents import TargetSpan, align_targets
 from unclf.features import (
     ParagraphFeaturizer,
     document_offsets,
+    heading_rows,
     layout_features,
     lead_ins,
+    name_matches,
+    name_words,
     plain_tfidf,
 )
 from unclf.languages import main_language, warn_other_language
@@ -111,6 +114,9 @@ class _Rows:
     computed once and shared by every fold and, when several labels are learnt, every label."""
 
     texts: list[str]
+    paragraphs: list[str]
+    # Per row, the row of the heading it sits under (-1: none).
+    headings: np.ndarray
     # One per scorer (see ``TargetSelector._scorer_plan``), then the plain TF-IDF's.
     views: list[sp.csr_matrix]
     words: sp.csr_matrix
@@ -324,6 +330,10 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         more targets in documents the model did not see than the stacked ranker does
         (``ranking_``, one of :data:`RANKINGS`; ``inner_hits_``: the documents each found).
         Without it the stacked ranker is always used.
+    target_name : what is searched, in words (a label's name such as "Governing Law"): a
+        paragraph holding its rarer words, or under a heading that does, is evidence that
+        needs no training document (``name_words_``); the ranker learns how much it counts.
+        :func:`fit_labels` gives each label's model its label's name.
     random_state : seed for the folds and the ranker.
     """
 
@@ -338,6 +348,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         "first_mention": ["boolean"],
         "guard": ["boolean"],
         "n_jobs": [Integral, None],
+        "target_name": [str, None],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
     }
 
@@ -353,6 +364,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         first_mention: bool = True,
         guard: bool = True,
         n_jobs: int | None = None,
+        target_name: str | None = None,
         random_state: int = 0,
     ) -> None:
         self.mode = mode
@@ -365,6 +377,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         self.first_mention = first_mention
         self.guard = guard
         self.n_jobs = n_jobs
+        self.target_name = target_name
         self.random_state = random_state
 
     # -- training ------------------------------------------------------------------------
@@ -428,12 +441,19 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     ) -> _Rows:
         if plain is None:
             plain = self.paragraph_tfidf_.transform([p.text for d in docs for p in d.paragraphs])
+        offsets = document_offsets(docs)
+        headings = [heading_rows(d) for d in docs]
         return _Rows(
             texts=[d.text for d in docs],
+            paragraphs=[p.text for d in docs for p in d.paragraphs],
+            headings=np.concatenate(
+                [np.where(h >= 0, h + at, -1) for h, at in zip(headings, offsets[:-1], strict=True)]
+                or [np.zeros(0, dtype=np.int64)]
+            ),
             views=[*self._views(features), plain],
             words=words,
             layout=np.vstack([layout_features(d) for d in docs]),
-            offsets=document_offsets(docs),
+            offsets=offsets,
             lead_ins=np.concatenate([lead_ins(d) for d in docs]),
             kinds=np.concatenate([_kinds(d) for d in docs]),
         )
@@ -476,7 +496,10 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
             else:
                 score[fold_of_row == k] = fold_score
                 similarity[fold_of_row == k] = fold_similarity
-        stage_two = self._stage_two_features(score, similarity, rows.layout, offsets)
+        self.name_words_ = name_words(self.target_name, rows.paragraphs)
+        stage_two = self._stage_two_features(
+            score, similarity, self._naming(rows), rows.layout, offsets
+        )
 
         # Out-of-fold probabilities of the candidates (the stacked ranker; with the guard, the
         # plain scorer, calibrated), to choose between them and the thresholds honestly. The
@@ -586,9 +609,25 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         ranker = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=1000))
         return ranker.fit(features, labels)
 
+    def _stage_two_inputs(self, rows: _Rows, score: np.ndarray) -> np.ndarray:
+        """What the fitted ranker reads of new rows, given the fitted scorers' ``score``."""
+        similarity = _similarities(rows.words, self.target_words_)
+        naming = self._naming(rows)
+        return self._stage_two_features(score, similarity, naming, rows.layout, rows.offsets)
+
+    def _naming(self, rows: _Rows) -> np.ndarray:
+        """Per row, how much of the target's name the paragraph holds, and its heading."""
+        own = name_matches(rows.paragraphs, self.name_words_)
+        under = np.where(rows.headings >= 0, own[np.maximum(rows.headings, 0)], 0.0)
+        return np.column_stack([own, under])
+
     @staticmethod
     def _stage_two_features(
-        score: np.ndarray, similarity: np.ndarray, layout: np.ndarray, offsets: np.ndarray
+        score: np.ndarray,
+        similarity: np.ndarray,
+        naming: np.ndarray,
+        layout: np.ndarray,
+        offsets: np.ndarray,
     ) -> np.ndarray:
         relative = [_document_relative(view, offsets) for view in score.T]
         return np.column_stack(
@@ -598,6 +637,8 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
                 similarity,
                 _document_relative(similarity[:, 0], offsets),
                 _document_relative(similarity[:, 1], offsets),
+                naming,
+                _document_relative(naming.max(axis=1), offsets),
                 layout,
                 np.repeat(np.log1p(np.diff(offsets)), np.diff(offsets)),
                 *_neighbour_scores(relative[0][:, 0], offsets),
@@ -621,8 +662,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         if self.ranking_ == "plain":
             inputs = score[:, [self._plain_scorer()]]
         else:
-            similarity = _similarities(rows.words, self.target_words_)
-            inputs = self._stage_two_features(score, similarity, rows.layout, offsets)
+            inputs = self._stage_two_inputs(rows, score)
         probability = _probability(self.ranker_, inputs)
         return [probability[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
@@ -715,7 +755,7 @@ def fit_labels(
         leave=False,
     )
     fitted = {
-        label: _fit_label(selector, rows, labels, progress=progress and len(to_learn) == 1)
+        label: _fit_label(selector, rows, labels, label, progress=progress and len(to_learn) == 1)
         for label, (labels, _) in labels_bar
     }
     for label, model in fitted.items():
@@ -746,10 +786,13 @@ def ranking_summary(ranked: Iterable[RankedDocument], y: Sequence[Sequence]) -> 
 
 
 def _fit_label(
-    selector: TargetSelector, rows: _Rows, labels: np.ndarray, progress: bool = False
+    selector: TargetSelector, rows: _Rows, labels: np.ndarray, name: str, progress: bool = False
 ) -> TargetSelector:
-    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller)."""
+    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller),
+    searching the label's ``name`` unless the selector was given one."""
     model = clone(selector)
+    if model.target_name is None:
+        model.set_params(target_name=name)
     model._fit_rows(rows, labels, progress=progress)
     return model
 
