@@ -145,7 +145,7 @@ def speed(texts: list[str], labels: list[str], by_label: dict, source: Path, arg
     rows = {}
     for label in alone:
         t0 = time.perf_counter()
-        model = TargetSelector(n_jobs=2, random_state=args.seed).fit(
+        model = TargetSelector(n_jobs=2, random_state=args.seed, target_name=label).fit(
             train_texts, train_targets[label]
         )
         seconds = time.perf_counter() - t0

@@ -122,7 +122,7 @@ def run_fold(
         ranked = [{} for _ in test]
         chosen = {}
         for label in labels:
-            model = TargetSelector(random_state=seed, **params).fit(
+            model = TargetSelector(random_state=seed, **{"target_name": label, **params}).fit(
                 [parsed[i] for i in draws[label]], [by_label[label][i] for i in draws[label]]
             )
             chosen[label] = model.ranking_

@@ -61,8 +61,8 @@ class _Run:
     """One task and seed: the split, and models fitted on sets of answers, each set once (the
     orders share the random start, and ``warm-start`` the random order's first answers)."""
 
-    def __init__(self, docs, targets, held_out: list[int]) -> None:
-        self.docs, self.targets, self.held_out = docs, targets, held_out
+    def __init__(self, docs, targets, held_out: list[int], label: str) -> None:
+        self.docs, self.targets, self.held_out, self.label = docs, targets, held_out, label
         self.scores: dict[frozenset, float] = {}
         self.models: dict[frozenset, TargetSelector] = {}  # the last two fitted
 
@@ -70,7 +70,7 @@ class _Run:
         key = frozenset(answered)
         if key not in self.models:
             self.models = dict(list(self.models.items())[-1:])
-            self.models[key] = TargetSelector(random_state=0).fit(
+            self.models[key] = TargetSelector(random_state=0, target_name=self.label).fit(
                 [self.docs[i] for i in answered], [self.targets[i] for i in answered]
             )
         return self.models[key]
@@ -112,7 +112,7 @@ def simulate(
     first = _start(pool, targets, start, rng)
     rest = [i for i in pool if i not in first]
     shuffled = first + [int(i) for i in rng.permutation(rest)]
-    run = _Run(docs, targets, held_out)
+    run = _Run(docs, targets, held_out, task.split(":", 1)[1])
     typical = typicality({i: docs.texts[i] for i in pool})
 
     scores: dict[str, dict[int, float]] = {

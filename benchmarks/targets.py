@@ -61,17 +61,21 @@ def spans_for(doc: dict, label: str) -> list[tuple[int, int]]:
     return [(t["start"], t["end"]) for t in doc["targets"] if t["label"] == label]
 
 
-def run_task(parsed, targets, folds: int, seed: int, train_size: int | None = None) -> dict:
+def run_task(
+    parsed, targets, label: str, folds: int, seed: int, train_size: int | None = None
+) -> dict:
     """The model and every baseline on the same document folds (unclf.evaluation)."""
-    cv = cross_validate(parsed, targets, folds=folds, seed=seed, train_size=train_size)
+    cv = cross_validate(
+        parsed, targets, folds=folds, seed=seed, train_size=train_size, target_name=label
+    )
     return {"unclf": cv.summary, "baseline": cv.baselines[REFERENCE], "baselines": cv.baselines}
 
 
 def run_splits(
-    parsed, targets, folds: int, seeds: list[int], train_size: int | None = None
+    parsed, targets, label: str, folds: int, seeds: list[int], train_size: int | None = None
 ) -> dict:
     """``run_task`` on the first seed's folds, and hit@1 on every seed's folds."""
-    runs = [run_task(parsed, targets, folds, seed, train_size) for seed in seeds]
+    runs = [run_task(parsed, targets, label, folds, seed, train_size) for seed in seeds]
     splits = [
         {"seed": seed, "unclf": r["unclf"]["hit@1"], "baseline": r["baseline"]["hit@1"]}
         for seed, r in zip(seeds, runs, strict=True)
@@ -134,7 +138,7 @@ def main() -> None:
         docs, parsed = corpora[corpus]
         targets = [spans_for(d, label) for d in docs]
         t0 = time.perf_counter()
-        result = run_splits(parsed, targets, args.folds, seeds)
+        result = run_splits(parsed, targets, label, args.folds, seeds)
         ours, theirs = result["unclf"], result["baseline"]
         name = f"{corpus}:{label}"
         # Seconds for the task on every split.
@@ -173,7 +177,7 @@ def main() -> None:
                 continue
             docs, parsed = corpora[corpus]
             targets = [spans_for(d, label) for d in docs]
-            result = run_splits(parsed, targets, args.folds, seeds, train_size=10)
+            result = run_splits(parsed, targets, label, args.folds, seeds, train_size=10)
             ours, theirs = result["unclf"], result["baseline"]
             results["small"][f"{corpus}:{label}"] = result
             print(f"{corpus + ':' + label:45s} {ours['hit@1']:11.3f} {theirs['hit@1']:10.3f}")

@@ -659,3 +659,30 @@ def test_a_negative_seed_is_refused_before_anything_runs(capsys) -> None:
         main(["cv", str(EXAMPLES), "--seed", "-1"])
     assert stopped.value.code == 2
     assert "--seed: must be 0 or more, got -1" in capsys.readouterr().err
+
+
+def test_train_searches_the_label_name_not_the_placeholder(tmp_path: Path, capsys) -> None:
+    from unclf.persistence import load_model
+
+    rows = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines()][:8]
+    unnamed = tmp_path / "unnamed.jsonl"
+    unnamed.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": r["id"],
+                    "text": r["text"],
+                    "targets": [r["text"][t["start"] : t["end"]] for t in r["targets"]],
+                }
+            )
+            + "\n"
+            for r in rows
+        ),
+        encoding="utf-8",
+    )
+    for data, label, searched in ((unnamed, [], ""), (EXAMPLES, ["--label", LABEL], LABEL)):
+        out_model = tmp_path / f"{data.stem}.unclf"
+        code, _, err = run(capsys, "train", data, *label, "--model-out", out_model)
+        assert code == 0, err
+        (model,) = load_model(out_model)[0].values()
+        assert model.target_name == searched

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from unclf.features import LAYOUT_FEATURES, ParagraphFeaturizer, layout_features
+from unclf.features import (
+    LAYOUT_FEATURES,
+    ParagraphFeaturizer,
+    layout_features,
+    name_matches,
+    name_words,
+)
 from unclf.model import parse_documents
 
 LEAD_IN = (
@@ -83,3 +89,23 @@ def test_character_ngrams_join_the_forms_of_a_word_that_the_words_keep_apart():
     assert words[0, 1] == 0
     assert chars[0, 1] > 0.2
     assert chars[0, 2] == 0 and chars[1, 2] == 0
+
+
+def test_a_name_counts_its_rare_words_and_their_other_forms():
+    paragraphs = [
+        "This Agreement shall be governed by the laws of New York.",
+        "The rights of the parties under this Agreement are set out below.",
+        "Each party keeps its rights to its own property.",
+        "Notices under this Agreement are given in writing.",
+        "Nothing here is unlawful.",
+    ]
+    words = dict(name_words("Governing Law", paragraphs))
+    assert len(words) == 2  # "govern" finds "governed"; "law" finds "laws", not "lawful"
+    matches = name_matches(paragraphs, list(words.items()))
+    assert matches[0] == 1.0 and not matches[1:].any()
+    # A word in every paragraph tells nothing and weighs nothing.
+    assert name_words("Agreement", paragraphs[:2] + paragraphs[3:4]) == []
+    # Rarer words weigh more: "rights" is in two paragraphs, "property" in one.
+    weights = [w for _, w in name_words("Property rights", paragraphs)]
+    assert weights[0] > weights[1] > 0
+    assert not name_matches(paragraphs, name_words(None, paragraphs)).any()

@@ -70,7 +70,7 @@ def test_labels_learnt_together_rank_as_labels_learnt_alone() -> None:
     new = [p.read_text(encoding="utf-8") for p in sorted(UNLABELLED.glob("*.txt"))]
     ranked = list(rank_labels(together, new))
     for label in (LABEL, OPENING):
-        alone = TargetSelector().fit(texts, spans_of(rows, label))
+        alone = TargetSelector(target_name=label).fit(texts, spans_of(rows, label))
         expected = [r.paragraphs for r in alone.rank(new)]
         got = [r[label].paragraphs for r in ranked]
         assert [[s.paragraph for s in r] for r in got] == [
@@ -78,6 +78,17 @@ def test_labels_learnt_together_rank_as_labels_learnt_alone() -> None:
         ]
         scores = [s.score for r in got for s in r]
         assert scores == pytest.approx([s.score for r in expected for s in r], abs=1e-9)
+
+
+def test_each_label_searches_its_own_name_unless_given_one() -> None:
+    rows = with_opening_label()
+    texts = [r["text"] for r in rows]
+    targets = {label: spans_of(rows, label) for label in (LABEL, OPENING)}
+    named = fit_labels(TargetSelector(), texts, targets)
+    assert {label: m.target_name for label, m in named.items()} == {L: L for L in targets}
+    assert named[LABEL].name_words_  # its words, weighed by their rarity
+    unnamed = fit_labels(TargetSelector(target_name=""), texts, targets)
+    assert all(m.target_name == "" and m.name_words_ == [] for m in unnamed.values())
 
 
 def test_a_label_without_a_target_is_named() -> None:

@@ -361,7 +361,9 @@ def test_the_ranker_tells_paragraphs_apart_by_their_neighbours():
     # to its twin in every document-relative feature; only its neighbours differ.
     score = np.array([[5.0, 3.0, 1.0, 0.0, 5.0, 0.0, 1.0, 3.0]] * 4).T
     offsets = np.array([0, 4, 8])
-    features = stage_two_features(score, np.zeros((8, 3)), np.zeros((8, 2)), offsets)
+    features = stage_two_features(
+        score, np.zeros((8, 3)), np.zeros((8, 2)), np.zeros((8, 2)), offsets
+    )
     assert not np.allclose(features[2], features[6])
 
 

@@ -28,7 +28,9 @@ def test_target_and_curve_tables(examples, benchmark_script) -> None:
     run_all, targets = benchmark_script("run_all"), benchmark_script("targets")
     parsed, spans = examples
     # Through JSON, as the runner reads the scripts' output (NaN survives as NaN).
-    task = json.loads(json.dumps(targets.run_task(parsed, spans, folds=3, seed=0)))
+    task = json.loads(
+        json.dumps(targets.run_task(parsed, spans, "regional cooperation", folds=3, seed=0))
+    )
     lines = run_all.targets_section({"ex:a": task}, {"ex:a": task}, folds=3, seeds=[0])
     row = next(line for line in lines if line.startswith("| ex:a | 22 |"))
     assert f"**{task['unclf']['hit@1']:.3f}**" in row
@@ -58,8 +60,10 @@ def test_target_and_curve_tables(examples, benchmark_script) -> None:
 def test_fold_splits_table(examples, benchmark_script) -> None:
     run_all, targets = benchmark_script("run_all"), benchmark_script("targets")
     parsed, spans = examples
-    task = json.loads(json.dumps(targets.run_splits(parsed, spans, folds=3, seeds=[0, 1])))
-    single = targets.run_task(parsed, spans, folds=3, seed=1)
+    task = json.loads(
+        json.dumps(targets.run_splits(parsed, spans, "regional cooperation", folds=3, seeds=[0, 1]))
+    )
+    single = targets.run_task(parsed, spans, "regional cooperation", folds=3, seed=1)
     # The first seed in detail, every seed's hit@1 in ``splits``.
     assert task["unclf"]["hit@1"] == task["splits"][0]["unclf"]
     assert task["splits"][1] == {

@@ -259,19 +259,21 @@ def cross_validate(
     mode: str = "single",
     train_size: int | None = None,
     baselines: Mapping[str, Ranker] | None = None,
+    target_name: str | None = None,
     progress: bool = False,
 ) -> CrossValidation:
     """Document-grouped K-fold cross-validation of ``TargetSelector`` and the baselines.
 
     ``train_size``: train each fold on that many documents drawn from its training part (at
     least one with a target) instead of all of it, to see how the model does with few labels.
-    Same arguments, same numbers. Raises ValueError when the folds cannot be made or a fold's
+    ``target_name``: the label's name, as ``TargetSelector`` takes it. Same arguments, same
+    numbers. Raises ValueError when the folds cannot be made or a fold's
     training part has no target.
     """
     if len(docs) != len(targets):
         raise ValueError(f"{len(docs)} documents but {len(targets)} target lists")
     parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
-    run = _Run(parsed, targets, ids, folds, seed, mode, baselines)
+    run = _Run(parsed, targets, ids, folds, seed, mode, baselines, target_name)
     return run.cross_validate(train_size, repeat=0, progress=progress)
 
 
@@ -422,11 +424,13 @@ class _Run:
         seed: int,
         mode: str,
         baselines: Mapping[str, Ranker] | None,
+        target_name: str | None = None,
     ) -> None:
         self.parsed = parsed
         self.targets = [[(int(s), int(e)) for s, e in t] for t in targets]
         self.ids = [str(i) for i in range(len(parsed))] if ids is None else list(ids)
         self.folds, self.seed, self.mode = folds, seed, mode
+        self.target_name = target_name
         self.baselines = default_baselines() if baselines is None else dict(baselines)
 
     def cross_validate(
@@ -450,7 +454,9 @@ class _Run:
                 )
             train_docs = [parsed[i] for i in train]
             train_targets = [targets[i] for i in train]
-            model = TargetSelector(mode=self.mode, random_state=self.seed)
+            model = TargetSelector(
+                mode=self.mode, random_state=self.seed, target_name=self.target_name
+            )
             model.fit(train_docs, train_targets)
             fold_outcomes, fold_results = [], []
             for i, ranked in zip(test, model.rank(parsed[i] for i in test), strict=True):
@@ -529,6 +535,7 @@ def learning_curve(
     seed: int = 0,
     mode: str = "single",
     baselines: Mapping[str, Ranker] | None = None,
+    target_name: str | None = None,
     progress: bool = False,
 ) -> dict:
     """hit@1 against the number of training documents, for the model and every baseline.
@@ -544,7 +551,7 @@ def learning_curve(
     if repeats < 1:
         raise ValueError(f"repeats must be 1 or more, got {repeats}")
     parsed = list(parse_documents(docs, progress=progress, total=len(docs)))
-    run = _Run(parsed, targets, None, folds, seed, mode, baselines)
+    run = _Run(parsed, targets, None, folds, seed, mode, baselines, target_name)
     baselines = run.baselines
     for r in range(repeats):  # refuse an impossible size before hours of training
         splits = document_folds([d.text for d in parsed], folds, seed + r)

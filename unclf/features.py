@@ -30,12 +30,16 @@ __all__ = [
     "LAYOUT_FEATURES",
     "ParagraphFeaturizer",
     "document_offsets",
+    "heading_rows",
     "layout_features",
     "lead_ins",
+    "name_matches",
+    "name_words",
     "plain_tfidf",
 ]
 
 _PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+_NAME_WORD = re.compile(r"[^\W\d_]{2,}")
 
 _MONTH = (  # capitalised, so that "may 2010" is not one
     r"(?-i:(?=[A-Z]))(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?"
@@ -239,7 +243,40 @@ def _char_counts(
     return (paragraph_words @ word_grams).tocsr()
 
 
-def _heading_rows(doc: ParsedDocument) -> np.ndarray:
+def name_words(name: str | None, paragraphs: Sequence[str]) -> list[tuple[str, float]]:
+    """The words of what is searched (a label's name, such as "Governing Law"), each as a
+    pattern of its stem ("govern", "law") weighed by how rare it is among ``paragraphs``: what
+    a reader knows before the first example, so it counts most where targets are few. A word
+    in most paragraphs ("rights" in a human-rights report) weighs next to nothing."""
+    n = len(paragraphs)
+    words = []
+    for word in dict.fromkeys(_NAME_WORD.findall((name or "").lower())):
+        if len(word) <= 4:  # short words and acronyms whole, or plural: "laws", "HIV", "IP"
+            pattern = rf"(?i)(?<!\w){re.escape(word)}(?:e?s)?(?!\w)"
+        else:  # a stem: "disappear" for "disappearances", "govern" for "governing"
+            pattern = rf"(?i)(?<!\w){re.escape(word[: max(4, -(-len(word) * 3 // 5))])}"
+        found = _holding(paragraphs, pattern).sum()
+        weight = float(np.log((n + 1) / (found + 1)))
+        if weight > 0:
+            words.append((pattern, weight))
+    return words
+
+
+def name_matches(paragraphs: Sequence[str], words: Sequence[tuple[str, float]]) -> np.ndarray:
+    """Per paragraph, the weighed share of the name's words it holds (0 without a name)."""
+    out = np.zeros(len(paragraphs))
+    for pattern, weight in words:
+        out += weight * _holding(paragraphs, pattern)
+    total = sum(weight for _, weight in words)
+    return out / total if total else out
+
+
+def _holding(paragraphs: Sequence[str], pattern: str) -> np.ndarray:
+    search = re.compile(pattern).search
+    return np.fromiter((search(t) is not None for t in paragraphs), bool, len(paragraphs))
+
+
+def heading_rows(doc: ParsedDocument) -> np.ndarray:
     """For each paragraph, the position of the heading it sits under (-1 if none)."""
     heading = -1
     out = np.full(len(doc.paragraphs), -1, dtype=np.int64)
@@ -350,7 +387,7 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
             if self.section:
                 blocks.append(
                     sp.vstack(
-                        [_gather(w, _heading_rows(d)) for w, d in zip(words, docs, strict=True)]
+                        [_gather(w, heading_rows(d)) for w, d in zip(words, docs, strict=True)]
                     )
                 )
             if self.neighbours:

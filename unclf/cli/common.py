@@ -29,6 +29,11 @@ BATCH = 64
 UNNAMED_LABEL = "target"
 
 
+def searched(label: str) -> str:
+    """What the model searches for, in words: the label's name, none for the placeholder."""
+    return "" if label == UNNAMED_LABEL else label
+
+
 class UsageError(Exception):
     """The command cannot run; the message says why, in one line."""
 

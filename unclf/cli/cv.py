@@ -18,6 +18,7 @@ from unclf.cli.common import (
     output_file,
     print_abstained,
     print_json,
+    searched,
 )
 from unclf.cli.inputs import labelled_tasks, one_task
 from unclf.documents import (
@@ -40,7 +41,9 @@ def cmd_cv(args: argparse.Namespace) -> int:
         return _cv_labels(args, docs, by_label, by_document)
     [(label, targets)] = by_label.items()
     args.label = label
-    cv = _cross_validation(cross_validate, args, docs, targets, ids=[d.id for d in docs])
+    cv = _cross_validation(
+        cross_validate, args, docs, targets, ids=[d.id for d in docs], target_name=searched(label)
+    )
     if args.report:
         title = f"unclf cross-validation: {args.label}"
         with output_file(args.report) as out:
@@ -223,7 +226,13 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
         check_not_an_input(args.plot, [args.data], "--plot")
     docs, targets = one_task(args)
     curve = _cross_validation(
-        learning_curve, args, docs, targets, sizes=args.sizes, repeats=args.repeats
+        learning_curve,
+        args,
+        docs,
+        targets,
+        sizes=args.sizes,
+        repeats=args.repeats,
+        target_name=searched(args.label[0]),
     )
     if args.plot:
         plot_learning_curve(curve, args.plot, f"Learning curve: {args.label[0]}")

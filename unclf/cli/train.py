@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from unclf.cli.common import EXIT_OK, UsageError, check_not_an_input, check_writable, quoted_names
+from unclf.cli.common import (
+    EXIT_OK,
+    UNNAMED_LABEL,
+    UsageError,
+    check_not_an_input,
+    check_writable,
+    quoted_names,
+)
 from unclf.cli.inputs import as_language, labelled_tasks
 from unclf.words import count
 
@@ -18,7 +25,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_writable(args.model_out)
     check_not_an_input(args.model_out, [args.data], "--model-out")
     docs, by_label, by_document = labelled_tasks(args)
-    selector = TargetSelector(mode=args.mode, n_jobs=args.jobs, random_state=args.seed)
+    selector = TargetSelector(
+        mode=args.mode,
+        n_jobs=args.jobs,
+        random_state=args.seed,
+        target_name="" if set(by_label) == {UNNAMED_LABEL} else None,  # else each its own
+    )
     texts = as_language([d.text for d in docs], args.language)
     parsed = list(parse_documents(texts, progress=True, total=len(docs), n_jobs=args.jobs))
     try:

@@ -32,6 +32,9 @@ class Rows:
     computed once and shared by every fold and, when several labels are learnt, every label."""
 
     texts: list[str]
+    paragraphs: list[str]
+    # Per row, the row of the heading it sits under (-1: none).
+    headings: np.ndarray
     # One per scorer (see ``TargetSelector._scorer_plan``), then the plain TF-IDF's.
     views: list[sp.csr_matrix]
     words: sp.csr_matrix

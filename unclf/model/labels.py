@@ -57,7 +57,7 @@ def fit_labels(
         leave=False,
     )
     fitted = {
-        label: _fit_label(selector, rows, labels, progress=progress and len(to_learn) == 1)
+        label: _fit_label(selector, rows, labels, label, progress=progress and len(to_learn) == 1)
         for label, (labels, _) in labels_bar
     }
     for label, model in fitted.items():
@@ -69,10 +69,13 @@ def fit_labels(
 
 
 def _fit_label(
-    selector: TargetSelector, rows: Rows, labels: np.ndarray, progress: bool = False
+    selector: TargetSelector, rows: Rows, labels: np.ndarray, name: str, progress: bool = False
 ) -> TargetSelector:
-    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller)."""
+    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller),
+    searching the label's ``name`` unless the selector was given one."""
     model = clone(selector)
+    if model.target_name is None:
+        model.set_params(target_name=name)
     model._fit_rows(rows, labels, progress=progress)
     return model
 

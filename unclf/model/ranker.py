@@ -42,10 +42,15 @@ def document_relative(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def stage_two_features(
-    score: np.ndarray, similarity: np.ndarray, layout: np.ndarray, offsets: np.ndarray
+    score: np.ndarray,
+    similarity: np.ndarray,
+    naming: np.ndarray,
+    layout: np.ndarray,
+    offsets: np.ndarray,
 ) -> np.ndarray:
     """The ranker's inputs: the stage-one scores and similarities, each also against the rest
-    of its document, the layout, the document's length and the neighbours' scores."""
+    of its document, how much of the target's name the paragraph and its heading hold, the
+    layout, the document's length and the neighbours' scores."""
     relative = [document_relative(view, offsets) for view in score.T]
     return np.column_stack(
         [
@@ -54,6 +59,8 @@ def stage_two_features(
             similarity,
             document_relative(similarity[:, 0], offsets),
             document_relative(similarity[:, 1], offsets),
+            naming,
+            document_relative(naming.max(axis=1), offsets),
             layout,
             np.repeat(np.log1p(np.diff(offsets)), np.diff(offsets)),
             *neighbour_scores(relative[0][:, 0], offsets),

@@ -25,8 +25,11 @@ from unclf.contracts import (
 from unclf.features import (
     ParagraphFeaturizer,
     document_offsets,
+    heading_rows,
     layout_features,
     lead_ins,
+    name_matches,
+    name_words,
 )
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.model.decisions import choose_first, clearly_better, decision_rules, thresholds
@@ -116,6 +119,10 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         more targets in documents the model did not see than the stacked ranker does
         (``ranking_``, one of :data:`RANKINGS`; ``inner_hits_``: the documents each found).
         Without it the stacked ranker is always used.
+    target_name : what is searched, in words (a label's name such as "Governing Law"): a
+        paragraph holding its rarer words, or under a heading that does, is evidence that
+        needs no training document (``name_words_``); the ranker learns how much it counts.
+        :func:`fit_labels` gives each label's model its label's name.
     random_state : seed for the folds and the ranker.
     """
 
@@ -130,6 +137,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         "first_mention": ["boolean"],
         "guard": ["boolean"],
         "n_jobs": [Integral, None],
+        "target_name": [str, None],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
     }
 
@@ -145,6 +153,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         first_mention: bool = True,
         guard: bool = True,
         n_jobs: int | None = None,
+        target_name: str | None = None,
         random_state: int = 0,
     ) -> None:
         self.mode = mode
@@ -157,6 +166,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         self.first_mention = first_mention
         self.guard = guard
         self.n_jobs = n_jobs
+        self.target_name = target_name
         self.random_state = random_state
 
     # -- training ------------------------------------------------------------------------
@@ -220,12 +230,19 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     ) -> Rows:
         if plain is None:
             plain = self.paragraph_tfidf_.transform([p.text for d in docs for p in d.paragraphs])
+        offsets = document_offsets(docs)
+        headings = [heading_rows(d) for d in docs]
         return Rows(
             texts=[d.text for d in docs],
+            paragraphs=[p.text for d in docs for p in d.paragraphs],
+            headings=np.concatenate(
+                [np.where(h >= 0, h + at, -1) for h, at in zip(headings, offsets[:-1], strict=True)]
+                or [np.zeros(0, dtype=np.int64)]
+            ),
             views=[*self._views(features), plain],
             words=words,
             layout=np.vstack([layout_features(d) for d in docs]),
-            offsets=document_offsets(docs),
+            offsets=offsets,
             lead_ins=np.concatenate([lead_ins(d) for d in docs]),
             kinds=np.concatenate([kinds_of(d) for d in docs]),
         )
@@ -235,6 +252,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         """Both stages and the decision rules, on featurized training documents."""
         n_folds, fold_of_row = self._inner_folds(rows)
         score, similarity = self._fit_scorers(rows, labels, n_folds, fold_of_row, progress)
+        self.name_words_ = name_words(self.target_name, rows.paragraphs)
         candidates = self._ranking_candidates(score, similarity, rows)
         probability = out_of_fold_probability(candidates, labels, n_folds, fold_of_row)
         self._choose_ranking(probability, labels, rows)
@@ -300,7 +318,10 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         """The inputs of each way to rank, out of fold: the stacked ranker's and, with the guard,
         the plain scorer's alone. The similarity to the mean training target as a third
         candidate lost more by the noisier choice than it won (benchmarks/experiments.md)."""
-        candidates = {"stacked": stage_two_features(score, similarity, rows.layout, rows.offsets)}
+        naming = self._naming(rows)
+        candidates = {
+            "stacked": stage_two_features(score, similarity, naming, rows.layout, rows.offsets)
+        }
         if self.guard:
             candidates["plain"] = score[:, [self._plain_scorer()]]
         return candidates
@@ -346,8 +367,17 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         views = [features if c is None else features[:, c] for c in self.view_columns_]
         return [views[i] for i, _ in self._scorer_plan()]
 
-    # The ranker's inputs for given stage-one scores (the review's explanations read them too).
-    _stage_two_features = staticmethod(stage_two_features)
+    def _stage_two_inputs(self, rows: Rows, score: np.ndarray) -> np.ndarray:
+        """What the fitted ranker reads of new rows, given the fitted scorers' ``score``."""
+        similarity = similarities(rows.words, self.target_words_)
+        naming = self._naming(rows)
+        return stage_two_features(score, similarity, naming, rows.layout, rows.offsets)
+
+    def _naming(self, rows: Rows) -> np.ndarray:
+        """Per row, how much of the target's name the paragraph holds, and its heading."""
+        own = name_matches(rows.paragraphs, self.name_words_)
+        under = np.where(rows.headings >= 0, own[np.maximum(rows.headings, 0)], 0.0)
+        return np.column_stack([own, under])
 
     # -- prediction ----------------------------------------------------------------------
 
@@ -366,8 +396,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         if self.ranking_ == "plain":
             inputs = score[:, [self._plain_scorer()]]
         else:
-            similarity = similarities(rows.words, self.target_words_)
-            inputs = self._stage_two_features(score, similarity, rows.layout, offsets)
+            inputs = self._stage_two_inputs(rows, score)
         probability = ranker_probability(self.ranker_, inputs)
         return [probability[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 

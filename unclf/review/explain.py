@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unclf.features import LAYOUT_FEATURES
-from unclf.model import TargetSelector, _decisions, _similarities
+from unclf.model import TargetSelector, _decisions
 from unclf.segmenter import ParsedDocument
 
 __all__ = ["Explanation", "explain"]
@@ -87,6 +87,9 @@ def _feature_names(model: TargetSelector) -> list[str]:
         *(f"{name}, {against}" for name in scorers for against in _AGAINST),
         *similarity,
         *(f"{name}, {against}" for name in similarity[:2] for against in _AGAINST),
+        "holds words of the label's name",
+        "its heading holds words of the label's name",
+        *(f"holds words of the label's name, {against}" for against in _AGAINST),
         *(_LAYOUT_WORDS.get(name, name.replace("_", " ")) for name in LAYOUT_FEATURES),
         "the document's length",
         "the score of the paragraph before",
@@ -99,9 +102,7 @@ def _features(model: TargetSelector, doc: ParsedDocument, position: int) -> list
         return []
     features, words = model.featurizer_.transform_with_words([doc])
     rows = model._rows([doc], features, words)
-    score = _decisions(model.scorers_, rows.views)
-    similarity = _similarities(rows.words, model.target_words_)
-    inputs = model._stage_two_features(score, similarity, rows.layout, rows.offsets)
+    inputs = model._stage_two_inputs(rows, _decisions(model.scorers_, rows.views))
     scaler, ranker = model.ranker_[0], model.ranker_[-1]
     parts = scaler.transform(inputs[[position]])[0] * ranker.coef_[0]
     names = _feature_names(model)

@@ -434,7 +434,7 @@ class ReviewSession:
             state.step, state.progress = "measuring the current model", 0.5
             state.old_figure = self._current_figure(texts, targets)
             state.step, state.progress = "training on every answer", 0.6
-            candidate = TargetSelector(random_state=0).fit(texts, targets)
+            candidate = TargetSelector(random_state=0, target_name=self.label).fit(texts, targets)
             state.candidate = candidate
             state.step, state.progress = "ready: compare and choose", 1.0
             state.status = "ready"
@@ -447,7 +447,9 @@ class ReviewSession:
     def _cross_validated(self, texts: list[str], targets: list, ids: list[str]) -> dict:
         folds = min(_MAX_FOLDS, len(texts))
         try:
-            cv = cross_validate(texts, targets, ids=ids, folds=folds, baselines={})
+            cv = cross_validate(
+                texts, targets, ids=ids, folds=folds, baselines={}, target_name=self.label
+            )
         except ValueError as e:
             return {"hit@1": None, "documents": len(texts), "how": f"not measured: {e}"}
         hit = cv.summary["hit@1"]
