@@ -24,7 +24,9 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
+from operator import attrgetter
 from pathlib import Path
 
 from unclf.formats import Layout, Line, UnreadableFileError
@@ -55,6 +57,7 @@ _FURNITURE = re.compile(
 _NOTE_MARK = re.compile(r"[\d*†‡§a-z]{1,3}\b|[*†‡§]")
 _SEPARATOR = re.compile(r"_{5,}")
 _SENTENCE_END = ".;:!?"
+_FIRST_WORD = re.compile(r"\s*(\S*)")
 
 
 @dataclass(slots=True)
@@ -73,6 +76,9 @@ class _Segment:
     @property
     def height(self) -> float:
         return self.bottom - self.top
+
+
+_TOP, _LEFT = attrgetter("top"), attrgetter("left")
 
 
 def _open(path: Path):
@@ -130,10 +136,12 @@ def _page_segments(page, number: int) -> list[_Segment]:
     handle = textpage.raw
     first, last, matrix = raw.FS_RECTF(), raw.FS_RECTF(), raw.FS_MATRIX()
     first_ref, last_ref, matrix_ref = ctypes.byref(first), ctypes.byref(last), ctypes.byref(matrix)
+    char_box, font_size, char_matrix, font_weight = _text_calls()
     try:
         found = textpage.get_text_range()
         text = found.translate(_CONTROL) if _CONTROL_CHAR.search(found) else found
         segments: list[_Segment] = []
+        append = segments.append
         for match in _LINE.finditer(found):
             line = match.group()
             stripped = line.strip()
@@ -141,25 +149,43 @@ def _page_segments(page, number: int) -> list[_Segment]:
                 continue
             start = match.start() + len(line) - len(line.lstrip())
             end = start + len(stripped)
-            raw.FPDFText_GetLooseCharBox(handle, start, first_ref)
-            raw.FPDFText_GetLooseCharBox(handle, end - 1, last_ref)
-            raw.FPDFText_GetMatrix(handle, start, matrix_ref)
-            size = raw.FPDFText_GetFontSize(handle, start) * abs(complex(matrix.c, matrix.d))
-            bold = raw.FPDFText_GetFontWeight(handle, end - 1) >= 600
-            box = (
-                min(first.left, last.left),
-                min(first.bottom, last.bottom),
-                max(first.right, last.right),
-                max(first.top, last.top),
-            )
-            width = (box[2] - box[0]) / (size or 1.0) / (end - start)
-            pieces = (
-                [(start, end, box)]
-                if _NARROW_LINE <= width <= _WIDE_LINE
-                else _columns(textpage, text, start, end, size)
-            )
-            for piece_start, piece_end, (left, bottom, right, top) in pieces:
-                segments.append(
+            char_box(handle, start, first_ref)
+            char_box(handle, end - 1, last_ref)
+            char_matrix(handle, start, matrix_ref)
+            size = font_size(handle, start) * abs(complex(matrix.c, matrix.d))
+            bold = font_weight(handle, end - 1) >= 600
+            # min() and max() of the two boxes' sides, ties to the first as they break them
+            left, other = first.left, last.left
+            if other < left:
+                left = other
+            bottom, other = first.bottom, last.bottom
+            if other < bottom:
+                bottom = other
+            right, other = first.right, last.right
+            if other > right:
+                right = other
+            top, other = first.top, last.top
+            if other > top:
+                top = other
+            width = (right - left) / (size or 1.0) / (end - start)
+            if _NARROW_LINE <= width <= _WIDE_LINE:
+                append(
+                    _Segment(
+                        number,
+                        text[start:end],
+                        left,
+                        height - top,
+                        right,
+                        height - bottom,
+                        size,
+                        bold,
+                    )
+                )
+                continue
+            for piece_start, piece_end, (left, bottom, right, top) in _columns(
+                textpage, text, start, end, size
+            ):
+                append(
                     _Segment(
                         number,
                         text[piece_start:piece_end],
@@ -174,6 +200,24 @@ def _page_segments(page, number: int) -> list[_Segment]:
     finally:
         textpage.close()
     return _reading_order(segments)
+
+
+@cache
+def _text_calls() -> tuple:
+    """PDFium's calls for a character's loose box, font size, matrix and weight, taking their
+    arguments as they are: the bindings' own check and conversion of each argument costs twice
+    the call, and these are made for every line."""
+    import pypdfium2.raw as raw
+
+    def bare(function, result=ctypes.c_int):
+        return ctypes.cast(function, ctypes.CFUNCTYPE(result))
+
+    return (
+        bare(raw.FPDFText_GetLooseCharBox),
+        bare(raw.FPDFText_GetFontSize, ctypes.c_double),
+        bare(raw.FPDFText_GetMatrix),
+        bare(raw.FPDFText_GetFontWeight),
+    )
 
 
 def _union(boxes) -> tuple[float, float, float, float]:
@@ -194,45 +238,64 @@ def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
         return [(start, end, _union(rects))]
     import pypdfium2.raw as raw
 
-    pieces: list[list] = []
+    pieces: list[list] = []  # start, end, and the union of the characters' boxes
+    piece: list = []
     previous_right = None
+    gap = _COLUMN_GAP * size
     char, handle = raw.FS_RECTF(), textpage.raw
     char_ref = ctypes.byref(char)
+    char_box = _text_calls()[0]
     for index in range(start, end):
         if text[index].isspace():
             continue
-        raw.FPDFText_GetLooseCharBox(handle, index, char_ref)
-        box = (char.left, char.bottom, char.right, char.top)
-        if previous_right is None or box[0] - previous_right >= _COLUMN_GAP * size:
-            pieces.append([index, index + 1, [box]])
-        else:
-            pieces[-1][1] = index + 1
-            pieces[-1][2].append(box)
-        previous_right = box[2]
-    return [(a, b, _union(boxes)) for a, b, boxes in pieces]
+        char_box(handle, index, char_ref)
+        left, bottom, right, top = char.left, char.bottom, char.right, char.top
+        if previous_right is None or left - previous_right >= gap:
+            piece = [index, index + 1, left, bottom, right, top]
+            pieces.append(piece)
+        else:  # min() and max() as _union takes them, ties to the first
+            piece[1] = index + 1
+            if left < piece[2]:
+                piece[2] = left
+            if bottom < piece[3]:
+                piece[3] = bottom
+            if right > piece[4]:
+                piece[4] = right
+            if top > piece[5]:
+                piece[5] = top
+        previous_right = right
+    return [(a, b, (left, bottom, right, top)) for a, b, left, bottom, right, top in pieces]
 
 
 def _reading_order(segments: list[_Segment]) -> list[_Segment]:
     """Rows top to bottom; where rows are split by a gutter that no line crosses, and the lines
     on either side are lines of text (a third of the text's width or more, not a table's
     cells), the left column first, then the right, for as long as the gutter lasts."""
-    segments.sort(key=lambda s: s.top)
+    segments.sort(key=_TOP)
     text_width = max((s.right for s in segments), default=0.0) - min(
         (s.left for s in segments), default=0.0
     )
     rows: list[list[_Segment]] = []
+    row: list[_Segment] = []
     row_bottom = 0.0
     for segment in segments:
-        if rows and segment.top < row_bottom - 0.5 * segment.height:
-            rows[-1].append(segment)
-            row_bottom = max(row_bottom, segment.bottom)
+        top, bottom = segment.top, segment.bottom
+        if row and top < row_bottom - 0.5 * (bottom - top):
+            row.append(segment)
+            if bottom > row_bottom:
+                row_bottom = bottom
         else:
-            rows.append([segment])
-            row_bottom = segment.bottom
+            row = [segment]
+            rows.append(row)
+            row_bottom = bottom
     ordered: list[_Segment] = []
     index = 0
     while index < len(rows):
-        row = sorted(rows[index], key=lambda s: s.left)
+        if len(rows[index]) == 1:  # no gutter in a row of one line
+            ordered.append(rows[index][0])
+            index += 1
+            continue
+        row = sorted(rows[index], key=_LEFT)
         gutter = _gutter(row)
         if gutter is None:
             ordered.extend(row)
@@ -250,7 +313,7 @@ def _reading_order(segments: list[_Segment]) -> list[_Segment]:
             ordered.extend(left)
             ordered.extend(right)
         else:
-            ordered.extend(s for r in region for s in sorted(r, key=lambda s: s.left))
+            ordered.extend(s for r in region for s in sorted(r, key=_LEFT))
     return ordered
 
 
@@ -329,10 +392,15 @@ def _drop_furniture(pages: list[list[_Segment]]) -> None:
 
 
 def _body_size(pages: list[list[_Segment]]) -> float:
-    weights: Counter[float] = Counter()
+    """The font size (to a tenth) of most of the characters; of sizes as frequent, the first
+    met."""
+    by_size: dict[float, int] = {}  # characters by exact size, in the order first met
     for page in pages:
         for s in page:
-            weights[round(s.size, 1)] += len(s.text)
+            by_size[s.size] = by_size.get(s.size, 0) + len(s.text)
+    weights: Counter[float] = Counter()
+    for size, characters in by_size.items():
+        weights[round(size, 1)] += characters
     return weights.most_common(1)[0][0] if weights else 0.0
 
 
@@ -387,6 +455,7 @@ def _assemble(pages: list[list[_Segment]]) -> tuple[str, Layout]:
     length = 0
     previous: _Segment | None = None
     for segment in [*body, *(s for page in notes for s in page)]:
+        text = segment.text
         if previous is not None:
             separator = (
                 "\n\n"
@@ -395,19 +464,14 @@ def _assemble(pages: list[list[_Segment]]) -> tuple[str, Layout]:
             )
             parts.append(separator)
             length += len(separator)
-        parts.append(segment.text)
+        parts.append(text)
+        end = length + len(text)
         lines.append(
             Line(
-                length,
-                length + len(segment.text),
-                segment.page,
-                segment.left,
-                segment.top,
-                segment.right,
-                segment.bottom,
+                length, end, segment.page, segment.left, segment.top, segment.right, segment.bottom
             )
         )
-        length += len(segment.text)
+        length = end
         previous = segment
     return "".join(parts), Layout(tuple(lines))
 
@@ -422,30 +486,33 @@ def _separator(
     """A blank line where a reader sees a new block; a space where a sentence runs on past a
     full line (the next word would not have fitted on it), so that the line break is not taken
     for a paragraph's end; else a line break, for the segmenter to weigh."""
-    edge = right_edge.get(previous.page, previous.right)
-    ends_short = previous.text[-1] in _SENTENCE_END and previous.right < edge - 2 * line_height
+    last = previous.text[-1]
+    right = previous.right
+    edge = right_edge.get(previous.page, right)
+    sentence_end = last in _SENTENCE_END
+    ends_short = sentence_end and right < edge - 2 * line_height
     if segment.page != previous.page or segment.top < previous.top:  # next page or column
-        return "\n\n" if ends_short else _line_break(previous, segment, edge)
-    new_block = (
-        segment.top - previous.bottom > wide_gap
+        if ends_short:
+            return "\n\n"
+    elif (
+        ends_short
+        or segment.top - previous.bottom > wide_gap
         or previous.bold != segment.bold
         or abs(previous.size - segment.size) > 0.15 * max(previous.size, segment.size)
-        or ends_short
-    )
-    return "\n\n" if new_block else _line_break(previous, segment, edge)
-
-
-def _line_break(previous: _Segment, segment: _Segment, edge: float) -> str:
-    """After a full line that ends inside a sentence, a space; nothing after a hyphen before a
-    capital (``Afro-`` / ``Peruvian``: the hyphen of the word, not a break inside it). Else a
-    line break: after a sentence end, after a line that is not full, and after a hyphen before
-    a small letter (``mea-`` / ``sures``), which the segmenter joins across the break."""
-    if previous.text[-1] in _SENTENCE_END:
+    ):
+        return "\n\n"
+    # A line break inside a block: after a full line that ends inside a sentence, a space;
+    # nothing after a hyphen before a capital (``Afro-`` / ``Peruvian``: the hyphen of the
+    # word, not a break inside it). Else a line break: after a sentence end, after a line that
+    # is not full, and after a hyphen before a small letter (``mea-`` / ``sures``), which the
+    # segmenter joins across the break.
+    if sentence_end:
         return "\n"
-    char_width = (previous.right - previous.left) / len(previous.text)
-    next_word = segment.text.split(None, 1)[0] if segment.text.strip() else ""
-    if previous.right + char_width * (len(next_word) + 2) < edge:
+    char_width = (right - previous.left) / len(previous.text)
+    next_word = _FIRST_WORD.match(segment.text)
+    word_length = next_word.end(1) - next_word.start(1)
+    if right + char_width * (word_length + 2) < edge:
         return "\n"
-    if previous.text[-1] == "-":
-        return "" if next_word[:1].isupper() else "\n"
+    if last == "-":
+        return "" if next_word.group(1)[:1].isupper() else "\n"
     return " "
