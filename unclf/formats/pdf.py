@@ -136,7 +136,7 @@ def _page_segments(page, number: int) -> list[_Segment]:
     handle = textpage.raw
     first, last, matrix = raw.FS_RECTF(), raw.FS_RECTF(), raw.FS_MATRIX()
     first_ref, last_ref, matrix_ref = ctypes.byref(first), ctypes.byref(last), ctypes.byref(matrix)
-    char_box, font_size, char_matrix, font_weight = _text_calls()
+    char_box, font_size, char_matrix, font_weight, _ = _text_calls()
     try:
         found = textpage.get_text_range()
         text = found.translate(_CONTROL) if _CONTROL_CHAR.search(found) else found
@@ -204,9 +204,9 @@ def _page_segments(page, number: int) -> list[_Segment]:
 
 @cache
 def _text_calls() -> tuple:
-    """PDFium's calls for a character's loose box, font size, matrix and weight, taking their
-    arguments as they are: the bindings' own check and conversion of each argument costs twice
-    the call, and these are made for every line."""
+    """PDFium's calls for a character's loose box, font size, matrix and weight, and for a
+    text rectangle, taking their arguments as they are: the bindings' own check and conversion
+    of each argument cost twice the call, and these are made for every line."""
     import pypdfium2.raw as raw
 
     def bare(function, result=ctypes.c_int):
@@ -217,6 +217,7 @@ def _text_calls() -> tuple:
         bare(raw.FPDFText_GetFontSize, ctypes.c_double),
         bare(raw.FPDFText_GetMatrix),
         bare(raw.FPDFText_GetFontWeight),
+        bare(raw.FPDFText_GetRect),
     )
 
 
@@ -231,12 +232,13 @@ def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
     them (two columns side by side, a page number far right). PDFium's text rectangles show
     the line's extent and whether there is such a gap; only then are characters measured one by
     one."""
-    rects = sorted(textpage.get_rect(i) for i in range(textpage.count_rects(start, end - start)))
+    import pypdfium2.raw as raw
+
+    rects = sorted(_rects(textpage, start, end))
     if not rects:
         return []
     if all(b[0] - a[2] < _COLUMN_GAP * size for a, b in pairwise(rects)):
         return [(start, end, _union(rects))]
-    import pypdfium2.raw as raw
 
     pieces: list[list] = []  # start, end, and the union of the characters' boxes
     piece: list = []
@@ -265,6 +267,23 @@ def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
                 piece[5] = top
         previous_right = right
     return [(a, b, (left, bottom, right, top)) for a, b, left, bottom, right, top in pieces]
+
+
+def _rects(textpage, start: int, end: int) -> list[tuple[float, float, float, float]]:
+    """PDFium's text rectangles of characters ``[start, end)``: ``(left, bottom, right, top)``
+    (``PdfTextPage.get_rect`` of each, with one set of buffers)."""
+    import pypdfium2 as pdfium
+
+    count = textpage.count_rects(start, end - start)
+    sides = [ctypes.c_double() for _ in range(4)]
+    left, top, right, bottom = (ctypes.byref(side) for side in sides)
+    get_rect, handle = _text_calls()[4], textpage.raw
+    rects = []
+    for index in range(count):
+        if not get_rect(handle, index, left, top, right, bottom):
+            raise pdfium.PdfiumError("Failed to get rectangle.")
+        rects.append((sides[0].value, sides[3].value, sides[2].value, sides[1].value))
+    return rects
 
 
 def _reading_order(segments: list[_Segment]) -> list[_Segment]:
