@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import re
 import statistics
+import struct
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -79,6 +80,7 @@ class _Segment:
 
 
 _TOP, _LEFT = attrgetter("top"), attrgetter("left")
+_FOUND = struct.Struct("14f").unpack_from
 
 
 def _open(path: Path):
@@ -129,13 +131,15 @@ def _page_segments(page, number: int) -> list[_Segment]:
     (``106.1.`` in regular type before a recommendation in bold): a few calls to PDFium per
     line, not one per character. Only a line wider than its characters could fill is measured
     further, for a gap between columns."""
-    import pypdfium2.raw as raw
 
     height = page.get_height()
     textpage = page.get_textpage()
     handle = textpage.raw
-    first, last, matrix = raw.FS_RECTF(), raw.FS_RECTF(), raw.FS_MATRIX()
-    first_ref, last_ref, matrix_ref = ctypes.byref(first), ctypes.byref(last), ctypes.byref(matrix)
+    # The first and the last characters' boxes (FS_RECTF: left, top, right, bottom) and the
+    # first one's matrix (FS_MATRIX: a, b, c, d, e, f) side by side, read in one go.
+    found_boxes = (ctypes.c_float * 14)()
+    first_ref, last_ref = ctypes.byref(found_boxes), ctypes.byref(found_boxes, 16)
+    matrix_ref = ctypes.byref(found_boxes, 32)
     char_box, font_size, char_matrix, font_weight, _ = _text_calls()
     try:
         found = textpage.get_text_range()
@@ -152,21 +156,20 @@ def _page_segments(page, number: int) -> list[_Segment]:
             char_box(handle, start, first_ref)
             char_box(handle, end - 1, last_ref)
             char_matrix(handle, start, matrix_ref)
-            size = font_size(handle, start) * abs(complex(matrix.c, matrix.d))
+            left, top, right, bottom, left2, top2, right2, bottom2, _, _, c, d, _, _ = _FOUND(
+                found_boxes
+            )
+            size = font_size(handle, start) * abs(complex(c, d))
             bold = font_weight(handle, end - 1) >= 600
             # min() and max() of the two boxes' sides, ties to the first as they break them
-            left, other = first.left, last.left
-            if other < left:
-                left = other
-            bottom, other = first.bottom, last.bottom
-            if other < bottom:
-                bottom = other
-            right, other = first.right, last.right
-            if other > right:
-                right = other
-            top, other = first.top, last.top
-            if other > top:
-                top = other
+            if left2 < left:
+                left = left2
+            if bottom2 < bottom:
+                bottom = bottom2
+            if right2 > right:
+                right = right2
+            if top2 > top:
+                top = top2
             width = (right - left) / (size or 1.0) / (end - start)
             if _NARROW_LINE <= width <= _WIDE_LINE:
                 append(
@@ -427,7 +430,7 @@ def _split_notes(page: list[_Segment], body_size: float) -> tuple[list, list]:
     """The page's body and its footnotes (the separator rule itself is dropped). The notes
     under a rule end at a gap wider than a line: what follows is body again (a page of a
     filing that prints several of its pages on one, a note at the foot of each)."""
-    lower = [i for i, s in enumerate(page) if _SEPARATOR.fullmatch(s.text)]
+    lower = [i for i, s in enumerate(page) if "_____" in s.text and _SEPARATOR.fullmatch(s.text)]
     if lower and len(page) > 1 and page[lower[-1]].top > page[0].top:
         cut = lower[-1]
         below = [s for s in page[cut + 1 :] if s.top > page[cut].top]
