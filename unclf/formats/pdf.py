@@ -22,9 +22,12 @@ from __future__ import annotations
 import ctypes
 import re
 import statistics
+import struct
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
+from operator import attrgetter
 from pathlib import Path
 
 from unclf.formats import Layout, Line, UnreadableFileError
@@ -55,6 +58,7 @@ _FURNITURE = re.compile(
 _NOTE_MARK = re.compile(r"[\d*†‡§a-z]{1,3}\b|[*†‡§]")
 _SEPARATOR = re.compile(r"_{5,}")
 _SENTENCE_END = ".;:!?"
+_FIRST_WORD = re.compile(r"\s*(\S*)")
 
 
 @dataclass(slots=True)
@@ -73,6 +77,10 @@ class _Segment:
     @property
     def height(self) -> float:
         return self.bottom - self.top
+
+
+_TOP, _LEFT = attrgetter("top"), attrgetter("left")
+_FOUND = struct.Struct("14f").unpack_from
 
 
 def _open(path: Path):
@@ -123,17 +131,21 @@ def _page_segments(page, number: int) -> list[_Segment]:
     (``106.1.`` in regular type before a recommendation in bold): a few calls to PDFium per
     line, not one per character. Only a line wider than its characters could fill is measured
     further, for a gap between columns."""
-    import pypdfium2.raw as raw
 
     height = page.get_height()
     textpage = page.get_textpage()
     handle = textpage.raw
-    first, last, matrix = raw.FS_RECTF(), raw.FS_RECTF(), raw.FS_MATRIX()
-    first_ref, last_ref, matrix_ref = ctypes.byref(first), ctypes.byref(last), ctypes.byref(matrix)
+    # The first and the last characters' boxes (FS_RECTF: left, top, right, bottom) and the
+    # first one's matrix (FS_MATRIX: a, b, c, d, e, f) side by side, read in one go.
+    found_boxes = (ctypes.c_float * 14)()
+    first_ref, last_ref = ctypes.byref(found_boxes), ctypes.byref(found_boxes, 16)
+    matrix_ref = ctypes.byref(found_boxes, 32)
+    char_box, font_size, char_matrix, font_weight, _ = _text_calls()
     try:
         found = textpage.get_text_range()
         text = found.translate(_CONTROL) if _CONTROL_CHAR.search(found) else found
         segments: list[_Segment] = []
+        append = segments.append
         for match in _LINE.finditer(found):
             line = match.group()
             stripped = line.strip()
@@ -141,25 +153,42 @@ def _page_segments(page, number: int) -> list[_Segment]:
                 continue
             start = match.start() + len(line) - len(line.lstrip())
             end = start + len(stripped)
-            raw.FPDFText_GetLooseCharBox(handle, start, first_ref)
-            raw.FPDFText_GetLooseCharBox(handle, end - 1, last_ref)
-            raw.FPDFText_GetMatrix(handle, start, matrix_ref)
-            size = raw.FPDFText_GetFontSize(handle, start) * abs(complex(matrix.c, matrix.d))
-            bold = raw.FPDFText_GetFontWeight(handle, end - 1) >= 600
-            box = (
-                min(first.left, last.left),
-                min(first.bottom, last.bottom),
-                max(first.right, last.right),
-                max(first.top, last.top),
+            char_box(handle, start, first_ref)
+            char_box(handle, end - 1, last_ref)
+            char_matrix(handle, start, matrix_ref)
+            left, top, right, bottom, left2, top2, right2, bottom2, _, _, c, d, _, _ = _FOUND(
+                found_boxes
             )
-            width = (box[2] - box[0]) / (size or 1.0) / (end - start)
-            pieces = (
-                [(start, end, box)]
-                if _NARROW_LINE <= width <= _WIDE_LINE
-                else _columns(textpage, text, start, end, size)
-            )
-            for piece_start, piece_end, (left, bottom, right, top) in pieces:
-                segments.append(
+            size = font_size(handle, start) * abs(complex(c, d))
+            bold = font_weight(handle, end - 1) >= 600
+            # min() and max() of the two boxes' sides, ties to the first as they break them
+            if left2 < left:
+                left = left2
+            if bottom2 < bottom:
+                bottom = bottom2
+            if right2 > right:
+                right = right2
+            if top2 > top:
+                top = top2
+            width = (right - left) / (size or 1.0) / (end - start)
+            if _NARROW_LINE <= width <= _WIDE_LINE:
+                append(
+                    _Segment(
+                        number,
+                        text[start:end],
+                        left,
+                        height - top,
+                        right,
+                        height - bottom,
+                        size,
+                        bold,
+                    )
+                )
+                continue
+            for piece_start, piece_end, (left, bottom, right, top) in _columns(
+                textpage, text, start, end, size
+            ):
+                append(
                     _Segment(
                         number,
                         text[piece_start:piece_end],
@@ -176,6 +205,25 @@ def _page_segments(page, number: int) -> list[_Segment]:
     return _reading_order(segments)
 
 
+@cache
+def _text_calls() -> tuple:
+    """PDFium's calls for a character's loose box, font size, matrix and weight, and for a
+    text rectangle, taking their arguments as they are: the bindings' own check and conversion
+    of each argument cost twice the call, and these are made for every line."""
+    import pypdfium2.raw as raw
+
+    def bare(function, result=ctypes.c_int):
+        return ctypes.cast(function, ctypes.CFUNCTYPE(result))
+
+    return (
+        bare(raw.FPDFText_GetLooseCharBox),
+        bare(raw.FPDFText_GetFontSize, ctypes.c_double),
+        bare(raw.FPDFText_GetMatrix),
+        bare(raw.FPDFText_GetFontWeight),
+        bare(raw.FPDFText_GetRect),
+    )
+
+
 def _union(boxes) -> tuple[float, float, float, float]:
     lefts, bottoms, rights, tops = zip(*boxes, strict=True)
     return min(lefts), min(bottoms), max(rights), max(tops)
@@ -187,52 +235,89 @@ def _columns(textpage, text: str, start: int, end: int, size: float) -> list:
     them (two columns side by side, a page number far right). PDFium's text rectangles show
     the line's extent and whether there is such a gap; only then are characters measured one by
     one."""
-    rects = sorted(textpage.get_rect(i) for i in range(textpage.count_rects(start, end - start)))
+    import pypdfium2.raw as raw
+
+    rects = sorted(_rects(textpage, start, end))
     if not rects:
         return []
     if all(b[0] - a[2] < _COLUMN_GAP * size for a, b in pairwise(rects)):
         return [(start, end, _union(rects))]
-    import pypdfium2.raw as raw
 
-    pieces: list[list] = []
+    pieces: list[list] = []  # start, end, and the union of the characters' boxes
+    piece: list = []
     previous_right = None
+    gap = _COLUMN_GAP * size
     char, handle = raw.FS_RECTF(), textpage.raw
     char_ref = ctypes.byref(char)
+    char_box = _text_calls()[0]
     for index in range(start, end):
         if text[index].isspace():
             continue
-        raw.FPDFText_GetLooseCharBox(handle, index, char_ref)
-        box = (char.left, char.bottom, char.right, char.top)
-        if previous_right is None or box[0] - previous_right >= _COLUMN_GAP * size:
-            pieces.append([index, index + 1, [box]])
-        else:
-            pieces[-1][1] = index + 1
-            pieces[-1][2].append(box)
-        previous_right = box[2]
-    return [(a, b, _union(boxes)) for a, b, boxes in pieces]
+        char_box(handle, index, char_ref)
+        left, bottom, right, top = char.left, char.bottom, char.right, char.top
+        if previous_right is None or left - previous_right >= gap:
+            piece = [index, index + 1, left, bottom, right, top]
+            pieces.append(piece)
+        else:  # min() and max() as _union takes them, ties to the first
+            piece[1] = index + 1
+            if left < piece[2]:
+                piece[2] = left
+            if bottom < piece[3]:
+                piece[3] = bottom
+            if right > piece[4]:
+                piece[4] = right
+            if top > piece[5]:
+                piece[5] = top
+        previous_right = right
+    return [(a, b, (left, bottom, right, top)) for a, b, left, bottom, right, top in pieces]
+
+
+def _rects(textpage, start: int, end: int) -> list[tuple[float, float, float, float]]:
+    """PDFium's text rectangles of characters ``[start, end)``: ``(left, bottom, right, top)``
+    (``PdfTextPage.get_rect`` of each, with one set of buffers)."""
+    import pypdfium2 as pdfium
+
+    count = textpage.count_rects(start, end - start)
+    sides = [ctypes.c_double() for _ in range(4)]
+    left, top, right, bottom = (ctypes.byref(side) for side in sides)
+    get_rect, handle = _text_calls()[4], textpage.raw
+    rects = []
+    for index in range(count):
+        if not get_rect(handle, index, left, top, right, bottom):
+            raise pdfium.PdfiumError("Failed to get rectangle.")
+        rects.append((sides[0].value, sides[3].value, sides[2].value, sides[1].value))
+    return rects
 
 
 def _reading_order(segments: list[_Segment]) -> list[_Segment]:
     """Rows top to bottom; where rows are split by a gutter that no line crosses, and the lines
     on either side are lines of text (a third of the text's width or more, not a table's
     cells), the left column first, then the right, for as long as the gutter lasts."""
-    segments.sort(key=lambda s: s.top)
+    segments.sort(key=_TOP)
     text_width = max((s.right for s in segments), default=0.0) - min(
         (s.left for s in segments), default=0.0
     )
     rows: list[list[_Segment]] = []
+    row: list[_Segment] = []
     row_bottom = 0.0
     for segment in segments:
-        if rows and segment.top < row_bottom - 0.5 * segment.height:
-            rows[-1].append(segment)
-            row_bottom = max(row_bottom, segment.bottom)
+        top, bottom = segment.top, segment.bottom
+        if row and top < row_bottom - 0.5 * (bottom - top):
+            row.append(segment)
+            if bottom > row_bottom:
+                row_bottom = bottom
         else:
-            rows.append([segment])
-            row_bottom = segment.bottom
+            row = [segment]
+            rows.append(row)
+            row_bottom = bottom
     ordered: list[_Segment] = []
     index = 0
     while index < len(rows):
-        row = sorted(rows[index], key=lambda s: s.left)
+        if len(rows[index]) == 1:  # no gutter in a row of one line
+            ordered.append(rows[index][0])
+            index += 1
+            continue
+        row = sorted(rows[index], key=_LEFT)
         gutter = _gutter(row)
         if gutter is None:
             ordered.extend(row)
@@ -250,7 +335,7 @@ def _reading_order(segments: list[_Segment]) -> list[_Segment]:
             ordered.extend(left)
             ordered.extend(right)
         else:
-            ordered.extend(s for r in region for s in sorted(r, key=lambda s: s.left))
+            ordered.extend(s for r in region for s in sorted(r, key=_LEFT))
     return ordered
 
 
@@ -329,10 +414,15 @@ def _drop_furniture(pages: list[list[_Segment]]) -> None:
 
 
 def _body_size(pages: list[list[_Segment]]) -> float:
-    weights: Counter[float] = Counter()
+    """The font size (to a tenth) of most of the characters; of sizes as frequent, the first
+    met."""
+    by_size: dict[float, int] = {}  # characters by exact size, in the order first met
     for page in pages:
         for s in page:
-            weights[round(s.size, 1)] += len(s.text)
+            by_size[s.size] = by_size.get(s.size, 0) + len(s.text)
+    weights: Counter[float] = Counter()
+    for size, characters in by_size.items():
+        weights[round(size, 1)] += characters
     return weights.most_common(1)[0][0] if weights else 0.0
 
 
@@ -340,7 +430,7 @@ def _split_notes(page: list[_Segment], body_size: float) -> tuple[list, list]:
     """The page's body and its footnotes (the separator rule itself is dropped). The notes
     under a rule end at a gap wider than a line: what follows is body again (a page of a
     filing that prints several of its pages on one, a note at the foot of each)."""
-    lower = [i for i, s in enumerate(page) if _SEPARATOR.fullmatch(s.text)]
+    lower = [i for i, s in enumerate(page) if "_____" in s.text and _SEPARATOR.fullmatch(s.text)]
     if lower and len(page) > 1 and page[lower[-1]].top > page[0].top:
         cut = lower[-1]
         below = [s for s in page[cut + 1 :] if s.top > page[cut].top]
@@ -387,6 +477,7 @@ def _assemble(pages: list[list[_Segment]]) -> tuple[str, Layout]:
     length = 0
     previous: _Segment | None = None
     for segment in [*body, *(s for page in notes for s in page)]:
+        text = segment.text
         if previous is not None:
             separator = (
                 "\n\n"
@@ -395,19 +486,14 @@ def _assemble(pages: list[list[_Segment]]) -> tuple[str, Layout]:
             )
             parts.append(separator)
             length += len(separator)
-        parts.append(segment.text)
+        parts.append(text)
+        end = length + len(text)
         lines.append(
             Line(
-                length,
-                length + len(segment.text),
-                segment.page,
-                segment.left,
-                segment.top,
-                segment.right,
-                segment.bottom,
+                length, end, segment.page, segment.left, segment.top, segment.right, segment.bottom
             )
         )
-        length += len(segment.text)
+        length = end
         previous = segment
     return "".join(parts), Layout(tuple(lines))
 
@@ -422,30 +508,33 @@ def _separator(
     """A blank line where a reader sees a new block; a space where a sentence runs on past a
     full line (the next word would not have fitted on it), so that the line break is not taken
     for a paragraph's end; else a line break, for the segmenter to weigh."""
-    edge = right_edge.get(previous.page, previous.right)
-    ends_short = previous.text[-1] in _SENTENCE_END and previous.right < edge - 2 * line_height
+    last = previous.text[-1]
+    right = previous.right
+    edge = right_edge.get(previous.page, right)
+    sentence_end = last in _SENTENCE_END
+    ends_short = sentence_end and right < edge - 2 * line_height
     if segment.page != previous.page or segment.top < previous.top:  # next page or column
-        return "\n\n" if ends_short else _line_break(previous, segment, edge)
-    new_block = (
-        segment.top - previous.bottom > wide_gap
+        if ends_short:
+            return "\n\n"
+    elif (
+        ends_short
+        or segment.top - previous.bottom > wide_gap
         or previous.bold != segment.bold
         or abs(previous.size - segment.size) > 0.15 * max(previous.size, segment.size)
-        or ends_short
-    )
-    return "\n\n" if new_block else _line_break(previous, segment, edge)
-
-
-def _line_break(previous: _Segment, segment: _Segment, edge: float) -> str:
-    """After a full line that ends inside a sentence, a space; nothing after a hyphen before a
-    capital (``Afro-`` / ``Peruvian``: the hyphen of the word, not a break inside it). Else a
-    line break: after a sentence end, after a line that is not full, and after a hyphen before
-    a small letter (``mea-`` / ``sures``), which the segmenter joins across the break."""
-    if previous.text[-1] in _SENTENCE_END:
+    ):
+        return "\n\n"
+    # A line break inside a block: after a full line that ends inside a sentence, a space;
+    # nothing after a hyphen before a capital (``Afro-`` / ``Peruvian``: the hyphen of the
+    # word, not a break inside it). Else a line break: after a sentence end, after a line that
+    # is not full, and after a hyphen before a small letter (``mea-`` / ``sures``), which the
+    # segmenter joins across the break.
+    if sentence_end:
         return "\n"
-    char_width = (previous.right - previous.left) / len(previous.text)
-    next_word = segment.text.split(None, 1)[0] if segment.text.strip() else ""
-    if previous.right + char_width * (len(next_word) + 2) < edge:
+    char_width = (right - previous.left) / len(previous.text)
+    next_word = _FIRST_WORD.match(segment.text)
+    word_length = next_word.end(1) - next_word.start(1)
+    if right + char_width * (word_length + 2) < edge:
         return "\n"
-    if previous.text[-1] == "-":
-        return "" if next_word[:1].isupper() else "\n"
+    if last == "-":
+        return "" if next_word.group(1)[:1].isupper() else "\n"
     return " "
