@@ -27,9 +27,6 @@ documents featurized once; ``document_labels`` learns labels of whole documents.
 from unclf.model.decisions import UNSEEN_MISS_RATE
 from unclf.model.inputs import document_folds, paragraph_labels, parse_documents
 from unclf.model.labels import fit_labels, rank_labels
-
-# unclf.review.explain reads the stage-one scores under this name.
-from unclf.model.scorers import view_scores as _decisions  # noqa: F401
 from unclf.model.selector import (
     MODES,
     RANKINGS,

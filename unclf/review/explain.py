@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from unclf.features import LAYOUT_FEATURES
-from unclf.model import TargetSelector, _decisions
+from unclf.model import TargetSelector
+from unclf.model.scorers import view_scores
 from unclf.segmenter import ParsedDocument
 
 __all__ = ["Explanation", "explain"]
@@ -102,7 +103,7 @@ def _features(model: TargetSelector, doc: ParsedDocument, position: int) -> list
         return []
     features, words = model.featurizer_.transform_with_words([doc])
     rows = model._rows([doc], features, words)
-    inputs = model._stage_two_inputs(rows, _decisions(model.scorers_, rows.views))
+    inputs = model._stage_two_inputs(rows, view_scores(model.scorers_, rows.views))
     scaler, ranker = model.ranker_[0], model.ranker_[-1]
     parts = scaler.transform(inputs[[position]])[0] * ranker.coef_[0]
     names = _feature_names(model)
