@@ -680,9 +680,14 @@ def test_train_searches_the_label_name_not_the_placeholder(tmp_path: Path, capsy
         ),
         encoding="utf-8",
     )
-    for data, label, searched in ((unnamed, [], ""), (EXAMPLES, ["--label", LABEL], LABEL)):
-        out_model = tmp_path / f"{data.stem}.unclf"
+    cases = (
+        (unnamed, [], "target", ""),
+        (unnamed, ["--label", LABEL], LABEL, LABEL),  # --label names the unnamed targets
+        (EXAMPLES, ["--label", LABEL], LABEL, LABEL),
+    )
+    for k, (data, label, name, searched) in enumerate(cases):
+        out_model = tmp_path / f"{k}.unclf"
         code, _, err = run(capsys, "train", data, *label, "--model-out", out_model)
         assert code == 0, err
-        (model,) = load_model(out_model)[0].values()
-        assert model.target_name == searched
+        [(got, model)] = load_model(out_model)[0].items()
+        assert (got, model.target_name) == (name, searched)

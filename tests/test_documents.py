@@ -533,6 +533,31 @@ def test_csv_and_parquet_targets_are_json_strings(tmp_path: Path) -> None:
         assert [d.targets for d in docs] == expected
 
 
+def test_a_spreadsheet_cell_that_is_not_json_is_one_target(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Preamble.\n\nThe governing law is Ruritanian.", "utf-8")
+    text = "First part. Second part [2]."
+    pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "text": [text, ""],
+            "file": ["", "a.txt"],
+            "targets": ["Second part [2]", "governing law is"],
+        }
+    ).to_csv(tmp_path / "pasted.csv", index=False)
+    first, second = read_labelled(tmp_path / "pasted.csv")[0]
+    assert first.targets == (TargetSpan(12, 27, None),)
+    assert second.text[second.targets[0].start :].startswith("governing law is")
+    # A table naming each document's file needs no text column.
+    pd.DataFrame({"file": ["a.txt"], "targets": ["governing law"]}).to_csv(
+        tmp_path / "files.csv", index=False
+    )
+    [doc], _ = read_labelled(tmp_path / "files.csv", label="Governing Law")
+    assert [t.label for t in doc.targets] == [None]  # the asked label's, as unclf train reads it
+    pd.DataFrame({"id": ["a"], "targets": ["x"]}).to_csv(tmp_path / "none.csv", index=False)
+    with pytest.raises(InvalidDataError, match="no 'text' or 'file' column"):
+        read_labelled(tmp_path / "none.csv")
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "train.jsonl",

@@ -178,7 +178,7 @@ def test_csv_without_text_column(model: Path, tmp_path: Path, capsys) -> None:
         assert "no 'text' column (columns: id, body)" in got[0]["error"] and got[1]["paragraphs"]
         assert_one_error_line_each(err, str(path))
     code, out, err = run(capsys, "train", path, "--model-out", tmp_path / "m.unclf")
-    assert_cannot_run(code, out, err, str(path), "no 'text' column")
+    assert_cannot_run(code, out, err, str(path), "no 'text' or 'file' column")
 
 
 @pytest.mark.parametrize("damage", ["random", "truncated"])
@@ -696,7 +696,7 @@ def test_invalid_training_data_names_every_offender(tmp_path: Path, capsys) -> N
         assert code == 2 and out == "" and "Traceback" not in err
         lines = err.splitlines()
         assert lines[0] == (
-            f"unclf: error: {data}: 5 invalid document(s) (--skip-invalid drops them):"
+            f"unclf: error: {data}: 5 invalid documents (--skip-invalid drops them):"
         )
         assert [line.split(": ")[0].strip() for line in lines[1:]] == [
             f"{data}:{n + k}" for k in range(1, 6)

@@ -200,13 +200,18 @@ def labelled_tasks(args: argparse.Namespace, need_targets: bool = True) -> Tasks
                 f"({describe_labels(counts)})"
             )
         labels = list(counts) or [UNNAMED_LABEL]
-    missing = [label for label in labels if label != UNNAMED_LABEL and not counts[label]]
+    unnamed = sum(1 for d in docs for t in d.targets if t.label is None)
+    # With one label asked, the targets that name none are its.
+    missing = [
+        label
+        for label in labels
+        if label != UNNAMED_LABEL and not counts[label] and not (unnamed and len(labels) == 1)
+    ]
     if missing and need_targets:
         raise UsageError(
             f"{args.data}: no document has label {missing[0]!r}; labels in the file: "
             f"{describe_labels(counts) or 'none'}"
         )
-    unnamed = sum(1 for d in docs for t in d.targets if t.label is None)
     if unnamed and len(labels) > 1:
         print(
             f"unclf: warning: left out {count(unnamed, 'target')} without a label: with several "

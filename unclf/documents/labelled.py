@@ -26,6 +26,7 @@ from unclf.documents.readers import (
 )
 from unclf.documents.records import DocumentError, InvalidDataError, LabelledDocument, TargetSpan
 from unclf.formats import EXTENSIONS, Layout
+from unclf.words import count
 
 # --- read_labelled ----------------------------------------------------------------------------
 
@@ -67,8 +68,8 @@ def _parse_targets(
             return [], []
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
-            return [], ["targets is not JSON (expected a list of spans or strings)"]
+        except json.JSONDecodeError:  # a sentence pasted into a spreadsheet cell
+            value = [value]
     if not isinstance(value, list):
         return [], [f"targets is a {json_type(value)}, not a list"]
     spans: list[TargetSpan] = []
@@ -232,12 +233,13 @@ def read_labelled(
     fatal: list[DocumentError] = []
     counts: Counter[str] = Counter()
     first_line: dict[str, int] = {}
-    unanswered = 0
+    unanswered = unnamed = 0
     for item in _labelled_items(path):
         if isinstance(item, DocumentError):
             (fatal if item.line is None else invalid).append(item)
             continue
         counts.update({s.label for s in item.spans if s.label is not None} | set(item.labels))
+        unnamed += sum(1 for s in item.spans if s.label is None)
         if item.id is not None:
             if item.id in first_line:
                 item.problems.append(f"duplicate id (first on line {first_line[item.id]})")
@@ -267,14 +269,17 @@ def read_labelled(
     if unanswered:
         for_label = f" for {label!r}" if label is not None else ""
         warnings.warn(
-            f"{source}: {unanswered} document(s) not answered{for_label} left out",
+            f"{source}: {count(unanswered, 'document')} not answered{for_label} left out",
             stacklevel=2,
         )
     lines = [str(error) for error in fatal]
-    if label is not None and not fatal and counts[label] == 0:
+    # Targets that name no label are the asked label's: "--label" names them.
+    if label is not None and not fatal and counts[label] == 0 and not unnamed:
         lines.append(_missing_label(label, counts, source))
     if invalid and not skip_invalid:
-        lines.append(f"{source}: {len(invalid)} invalid document(s) (skip_invalid drops them):")
+        lines.append(
+            f"{source}: {count(len(invalid), 'invalid document')} (skip_invalid drops them):"
+        )
         lines.extend(f"  {error}" for error in invalid)
     if not lines and not documents:
         skipped = f" ({len(invalid)} invalid ones skipped)" if invalid else ""

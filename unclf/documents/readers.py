@@ -221,10 +221,8 @@ def _csv_pass(
             handing_on = done[0] >= skip
             if check.invalid:
                 decode.warn()
-            if "text" not in chunk.columns:
-                yield DocumentError(
-                    None, source, None, f"no 'text' column (columns: {', '.join(chunk.columns)})"
-                )
+            if missing := _missing_text(columns, list(chunk.columns)):
+                yield DocumentError(None, source, None, missing)
                 return
             present = [c for c in columns if c in chunk.columns]
             for fields in chunk[present].to_dict("records"):
@@ -241,6 +239,15 @@ def _csv_pass(
             yield DocumentError(None, source, number, f"malformed CSV row: {bad[number]}")
         if check.invalid:
             decode.warn()
+
+
+def _missing_text(wanted: tuple[str, ...], names: list[str]) -> str | None:
+    """Why a table gives no document text: no ``text`` column, nor a ``file`` column where
+    the reader takes one (labelled data may name each document's file instead)."""
+    if "text" in names or ("file" in wanted and "file" in names):
+        return None
+    either = "'text' or 'file'" if "file" in wanted else "'text'"
+    return f"no {either} column (columns: {', '.join(names)})"
 
 
 def _next_chunk(reader, size: int, bad: dict[int, str]):
@@ -272,10 +279,8 @@ def _parquet_records(
 
     with pq.ParquetFile(path) as parquet:
         names = parquet.schema_arrow.names
-        if "text" not in names:
-            yield DocumentError(
-                None, source, None, f"no 'text' column (columns: {', '.join(names)})"
-            )
+        if missing := _missing_text(columns, names):
+            yield DocumentError(None, source, None, missing)
             return
         present = [c for c in columns if c in names]
         row = 0
