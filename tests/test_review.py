@@ -231,7 +231,7 @@ def test_not_this_one_is_written_and_never_suggested_again(collection, tmp_path)
         assert len(record["rejected"]) == 1
         client.post("/api/labels", json={"id": "report-01", "targets": [targets["report-01"]]})
         session.store.tidy()  # as when the server stops: one line per document
-        with pytest.warns(UserWarning, match="1 document\\(s\\) not answered for 'Water' left out"):
+        with pytest.warns(UserWarning, match="1 document not answered for 'Water' left out"):
             docs, _ = read_labelled(labels, label=LABEL)
         assert [d.id for d in docs] == ["report-01"]
         # picking the target answers it; the rejection stays beside it
@@ -328,7 +328,7 @@ def test_unclf_train_reads_what_was_answered_for_its_label(tmp_path):
     store.answer("water", "one two", "Water", [(0, 3)])
     store.answer("health", "one two", "Health", [(4, 7)])  # never looked at for Water
     store.reject("torn", "one two", "Water", (0, 3))  # not this one, and no answer yet
-    with pytest.warns(UserWarning, match="2 document\\(s\\) not answered for 'Water' left out"):
+    with pytest.warns(UserWarning, match="2 documents not answered for 'Water' left out"):
         docs, _ = read_labelled(path, label="Water")
     assert [d.id for d in docs] == ["water"]
     path.write_text(
