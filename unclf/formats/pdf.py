@@ -171,23 +171,12 @@ def _page_segments(page, number: int) -> list[_Segment]:
             if top2 > top:
                 top = top2
             width = (right - left) / (size or 1.0) / (end - start)
-            if _NARROW_LINE <= width <= _WIDE_LINE:
-                append(
-                    _Segment(
-                        number,
-                        text[start:end],
-                        left,
-                        height - top,
-                        right,
-                        height - bottom,
-                        size,
-                        bold,
-                    )
-                )
-                continue
-            for piece_start, piece_end, (left, bottom, right, top) in _columns(
-                textpage, text, start, end, size
-            ):
+            pieces = (
+                ((start, end, (left, bottom, right, top)),)
+                if _NARROW_LINE <= width <= _WIDE_LINE
+                else _columns(textpage, text, start, end, size)
+            )
+            for piece_start, piece_end, (left, bottom, right, top) in pieces:
                 append(
                     _Segment(
                         number,

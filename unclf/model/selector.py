@@ -228,13 +228,14 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         words: sp.csr_matrix,
         plain: sp.csr_matrix | None = None,
     ) -> Rows:
+        paragraphs = [p.text for d in docs for p in d.paragraphs]
         if plain is None:
-            plain = self.paragraph_tfidf_.transform([p.text for d in docs for p in d.paragraphs])
+            plain = self.paragraph_tfidf_.transform(paragraphs)
         offsets = document_offsets(docs)
         headings = [heading_rows(d) for d in docs]
         return Rows(
             texts=[d.text for d in docs],
-            paragraphs=[p.text for d in docs for p in d.paragraphs],
+            paragraphs=paragraphs,
             headings=np.concatenate(
                 [np.where(h >= 0, h + at, -1) for h, at in zip(headings, offsets[:-1], strict=True)]
                 or [np.zeros(0, dtype=np.int64)]
