@@ -296,16 +296,73 @@ def test_predict_text_format(model: Path, capsys) -> None:
     path = UNLABELLED / "water-sanitation-belmira-clean.txt"
     text = path.read_text(encoding="utf-8")
     _, out_jsonl, _ = run(capsys, "predict", path, "--model", model)
-    best = records(out_jsonl)[0]["paragraphs"][0]
+    paragraphs = records(out_jsonl)[0]["paragraphs"]
+    best = paragraphs[0]
     code, out, _ = run(capsys, "predict", path, "--model", model, "--format", "text")
     assert code == 0
     assert out.startswith(f"# {path}\n")
     line = text.count("\n", 0, best["start"]) + 1
+    # The place is said in words, counted from 1: "[13]" beside "6. ..." read as two numbers.
+    place = re.search(r": (\d+)(?:st|nd|rd|th) of (\d+) paragraphs, score", out)
+    assert place, out
+    assert (int(place[1]), int(place[2])) == (best["index"] + 1, len(paragraphs))
     assert (
-        f"[{best['index']}] score {best['score']:.2f}, line {line}, "
-        f"chars {best['start']}-{best['end']}"
+        f"paragraphs, score {best['score']:.2f}, line {line}, chars {best['start']}-{best['end']}"
     ) in out
+    assert f"[{best['index']}]" not in out
     assert best["text"] in out
+
+
+@pytest.mark.parametrize(
+    ("index", "total", "place"),
+    [
+        (0, 40, "1st of 40 paragraphs"),
+        (1, 40, "2nd of 40 paragraphs"),
+        (2, 40, "3rd of 40 paragraphs"),
+        (3, 40, "4th of 40 paragraphs"),
+        (10, 40, "11th of 40 paragraphs"),
+        (11, 40, "12th of 40 paragraphs"),
+        (12, 40, "13th of 40 paragraphs"),
+        (20, 40, "21st of 40 paragraphs"),
+        (111, 140, "112th of 140 paragraphs"),
+        (121, 140, "122nd of 140 paragraphs"),
+        (4, None, "5th paragraph"),
+    ],
+)
+def test_text_format_says_a_paragraphs_place_in_words(
+    index: int, total: int | None, place: str
+) -> None:
+    from unclf.cli.predict import _place
+
+    assert _place(index, total) == place
+
+
+def test_text_format_when_the_model_abstains_names_the_best_by_its_place() -> None:
+    from unclf.cli.predict import _write_targets_text
+    from unclf.documents import Document
+    from unclf.model import RankedDocument
+    from unclf.model.selector import ScoredParagraph
+    from unclf.segmenter import Paragraph
+
+    text = "Opening\n\n1. First.\n\n2. Second."
+    paragraphs = [
+        Paragraph(0, 0, 7, "Opening", None, "heading", None),
+        Paragraph(1, 9, 18, "First.", "1", "paragraph", "Opening"),
+        Paragraph(2, 20, 30, "Second.", "2", "paragraph", "Opening"),
+    ]
+    scored = [ScoredParagraph(paragraphs[i], score, False) for i, score in ((2, 0.2), (1, 0.1))]
+    scored.append(ScoredParagraph(paragraphs[0], 0.0, False))
+    out = io.StringIO()
+    _write_targets_text(out, Document("d", text, "d.txt"), {LABEL: RankedDocument(scored)}, 0)
+    assert out.getvalue() == (
+        f"# d\n  {LABEL}: no paragraph found (the best, the 3rd of 3 paragraphs, scored 0.20)\n\n"
+    )
+    out = io.StringIO()
+    _write_targets_text(out, Document("d", text, "d.txt"), {LABEL: RankedDocument(scored)}, 1)
+    assert out.getvalue() == (
+        f"# d\n  {LABEL}: 3rd of 3 paragraphs, score 0.20, not marked, line 5, chars 20-30, "
+        "under 'Opening'\n  2. Second.\n\n"
+    )
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\r"])

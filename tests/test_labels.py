@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -146,7 +147,8 @@ def test_text_and_csv_group_by_document(two_label_model: Path, capsys) -> None:
     blocks = out.split("# ")[1:]
     assert len(blocks) == 3
     for block in blocks:
-        assert f"  {LABEL}: [" in block and f"  {OPENING}: [" in block
+        assert re.search(rf"  {LABEL}: \d+(st|nd|rd|th) of \d+ paragraphs, ", block), block
+        assert re.search(rf"  {OPENING}: \d+(st|nd|rd|th) of \d+ paragraphs, ", block), block
 
     code, out, _ = run(capsys, "predict", UNLABELLED, "--model", two_label_model, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -171,6 +173,20 @@ def test_by_paragraph_lists_each_paragraphs_labels(two_label_model: Path, capsys
         assert labels == sorted([LABEL, OPENING])
         indexes = [p["index"] for p in record["paragraphs"]]
         assert indexes == sorted(indexes)
+    code, out, _ = run(
+        capsys,
+        "predict",
+        UNLABELLED,
+        "--model",
+        two_label_model,
+        "--by-paragraph",
+        "--format",
+        "text",
+    )
+    assert code == 0
+    for record, block in zip(got, out.split("# ")[1:], strict=True):
+        places = re.findall(r"\n  (\d+)(?:st|nd|rd|th) of \d+ paragraphs, line \d+", block)
+        assert [int(n) - 1 for n in places] == [p["index"] for p in record["paragraphs"]]
     code, out, _ = run(
         capsys, "predict", UNLABELLED, "--model", two_label_model, "--by-paragraph", "--top-k", "2"
     )
@@ -314,6 +330,8 @@ def test_commands_with_a_label_of_whole_documents(tmp_path: Path, capsys) -> Non
 
     code, out, _ = run(capsys, "predict", new, "--model", model, "--format", "text")
     assert code == 0 and out.count("water (the whole document): yes") == 3
+    # No label ranks every paragraph, so their number is unknown: the place alone.
+    assert len(re.findall(r"\n  weighed most \(\d+(st|nd|rd|th) paragraph\): \w", out)) == 6, out
 
     code, out, _ = run(capsys, "predict", new, "--model", model, "--by-paragraph")
     assert code == 0 and [bool(r["labels"]) for r in records(out)] == [True, False] * 3

@@ -149,12 +149,14 @@ def _write_targets_text(
     from unclf.model.document_labels import DocumentDecision
 
     out.write(f"# {doc.id}\n")
+    total = _paragraph_count(result)
     for label, ranked in result.items():
         if isinstance(ranked, DocumentDecision):
             verdict = "yes" if ranked.has_label else "no"
             out.write(f"  {label} (the whole document): {verdict}, score {ranked.score:.2f}\n")
             if ranked.evidence is not None:
-                out.write(f"  weighed most: [{ranked.evidence.index}] {ranked.evidence.text}\n")
+                place = _place(ranked.evidence.index, total)
+                out.write(f"  weighed most ({place}): {ranked.evidence.text}\n")
             out.write("\n")
             continue
         shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
@@ -165,7 +167,8 @@ def _write_targets_text(
             best = ranked.paragraphs[0]
             page = on_pages(doc, best.paragraph.start, best.paragraph.end).get("page")
             on_page = f" on page {page}" if page is not None else ""
-            note = f" (best paragraph [{best.paragraph.index}]{on_page} scored {best.score:.2f})"
+            place = _place(best.paragraph.index, total)
+            note = f" (the best, the {place}{on_page}, scored {best.score:.2f})"
             out.write(f"  {label}: no paragraph found{note}\n\n")
             continue
         for s in shown:
@@ -174,13 +177,31 @@ def _write_targets_text(
             mark = "" if s.is_target else ", not marked"
             page = on_pages(doc, p.start, p.end).get("page")
             out.write(
-                f"  {label}: [{p.index}] score {s.score:.2f}{mark}, "
+                f"  {label}: {_place(p.index, total)}, score {s.score:.2f}{mark}, "
                 + (f"page {page}, " if page is not None else "")
                 + f"{location_of(doc.text, p.start)}-{p.end}"
                 + (f", under {p.section!r}" if p.section else "")
                 + "\n"
             )
             out.write(f"  {number}{p.text}\n\n")
+
+
+def _paragraph_count(result: dict[str, RankedDocument]) -> int | None:
+    """How many paragraphs the document has, known from a label that ranks them all (not
+    from a label of the whole document)."""
+    from unclf.model.document_labels import DocumentDecision
+
+    ranked = (r for r in result.values() if not isinstance(r, DocumentDecision))
+    return next((len(r.paragraphs) for r in ranked), None)
+
+
+def _place(index: int, total: int | None) -> str:
+    """Where a paragraph sits, for a reader: "17th of 24 paragraphs", counted from the top of
+    the document, headings included. Not the paragraph's own number ("7."), shown with its
+    text, and not the ``index`` of JSON and CSV, which counts from 0."""
+    n = index + 1
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix} of {total} paragraphs" if total is not None else f"{n}{suffix} paragraph"
 
 
 def _write_csv(
@@ -253,6 +274,7 @@ def _write_by_paragraph(
         record = {"id": doc.id, "labels": whole, "paragraphs": paragraphs}
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
+    total = _paragraph_count(result)
     out.write(f"# {doc.id}\n")
     if whole:
         names = ", ".join(f"{x['label']} ({x['score']:.2f})" for x in whole)
@@ -261,5 +283,6 @@ def _write_by_paragraph(
         out.write("  no paragraph marked for any label\n\n")
     for p, labels in rows:
         names = ", ".join(f"{x['label']} ({x['score']:.2f})" for x in labels)
-        out.write(f"  [{p.index}] {location_of(doc.text, p.start)}-{p.end}: {names}\n")
+        place = _place(p.index, total)
+        out.write(f"  {place}, {location_of(doc.text, p.start)}-{p.end}: {names}\n")
         out.write(f"  {p.text}\n\n")
