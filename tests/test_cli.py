@@ -254,6 +254,47 @@ def test_train_reports_what_it_learned(trained_model: tuple[Path, str]) -> None:
     assert "trained on 24 documents (22 with a target" in log
     assert repr(LABEL) in log and str(path) in log
     assert stat.S_IMODE(path.stat().st_mode) == normal_mode()
+    assert "abstain below " in log and "abstain below 0.00" not in log  # 2 without a target
+    assert "every document" not in log
+
+
+def test_train_says_in_words_a_model_that_never_abstains(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where the documents without a target score like those with one, the threshold that
+    # decides best on them is 0: "abstain below 0.00" said nothing.
+    import unclf.model.selector
+
+    learnt = unclf.model.selector.thresholds
+    monkeypatch.setattr(unclf.model.selector, "thresholds", lambda *a: (0.0, learnt(*a)[1]))
+    data = tmp_path / "eight.jsonl"
+    data.write_text("".join(EXAMPLES.read_text(encoding="utf-8").splitlines(True)[:8]))
+    code, out, err = run(capsys, "train", data, "--model-out", tmp_path / "m.unclf")
+    assert code == 0, err
+    assert "mode single, marks a paragraph in every document" in out
+    assert "abstain below" not in out
+    assert (
+        "unclf: note: the model will mark a paragraph in every document: the best paragraph of "
+        "the 1 training document without a target scored too high to tell it apart from the "
+        "documents with one. Label more documents without the target"
+    ) in err
+
+
+@pytest.mark.parametrize(
+    ("abstain", "threshold", "said"),
+    [
+        (True, 0.3, "abstain below 0.30"),
+        (True, 0.004, "marks a paragraph in every document"),
+        (True, 0.0, "marks a paragraph in every document"),
+        (False, 0.3, "marks a paragraph in every document"),
+    ],
+)
+def test_train_says_when_the_model_abstains(abstain: bool, threshold: float, said: str) -> None:
+    from types import SimpleNamespace
+
+    from unclf.cli.train import _abstention
+
+    assert _abstention(SimpleNamespace(abstain=abstain, abstain_threshold_=threshold)) == said
 
 
 def test_predict_jsonl_best_first(model: Path, capsys) -> None:

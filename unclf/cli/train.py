@@ -67,6 +67,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     for label, model in models.items():
+        if model.abstain and _never_abstains(model) and model.n_documents_without_target_:
+            n = model.n_documents_without_target_
+            print(
+                f"unclf: note: {_for_label(label, models)}the model will mark a paragraph in "
+                f"every document: the best {'paragraph' if n == 1 else 'paragraphs'} of the "
+                f"{count(n, 'training document')} without a target scored too high to tell "
+                f"{'it' if n == 1 else 'them'} apart from the documents with one. Label more "
+                "documents without the target so that it learns when to leave a document "
+                "unmarked.",
+                file=sys.stderr,
+            )
         if model.documents_with_unheld_targets_:
             ids = [docs[i].id for i in model.documents_with_unheld_targets_]
             shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
@@ -104,11 +115,27 @@ def _label_summary(label: str, model, with_label: bool = True) -> str:
     return (
         f"({with_target} with a target, {count(model.n_target_paragraphs_, 'target paragraph')})"
         + (f" for label {label!r}" if with_label else "")
-        + f"; mode {model.mode}, abstain below {model.abstain_threshold_:.2f}"
+        + f"; mode {model.mode}, {_abstention(model)}"
         f"{_ranking_note(model.ranking_)}"
         f"{_first_mention_note(model.lead_ratio_, model.passes_lead_ins_)}"
         f"{_kinds_note(model.target_kinds_)}"
     )
+
+
+# An abstention threshold below this leaves unmarked only a document whose best paragraph
+# scores under 0.005, as good as none; "abstain below 0.00" would say nothing.
+_NEVER_ABSTAINS = 0.005
+
+
+def _never_abstains(model) -> bool:
+    return not model.abstain or model.abstain_threshold_ < _NEVER_ABSTAINS
+
+
+def _abstention(model) -> str:
+    """When the model leaves a document unmarked, in words."""
+    if _never_abstains(model):
+        return "marks a paragraph in every document"
+    return f"abstain below {model.abstain_threshold_:.2f}"
 
 
 def _ranking_note(ranking: str) -> str:
