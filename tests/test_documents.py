@@ -656,29 +656,60 @@ def paragraphs(*bounds: tuple[int, int]) -> list[Paragraph]:
 
 def test_straddling_target_goes_to_the_paragraph_holding_half() -> None:
     paras = paragraphs((0, 10), (12, 30), (30, 40))
-    held, unheld = align_targets(paras, [TargetSpan(7, 17, None)])  # 3 chars vs 5 chars
+    held, unheld = align_targets(paras, [(7, 17)])  # 3 chars vs 5 chars
     assert (held, unheld) == ([1], [])
-    held, _ = align_targets(paras, [TargetSpan(5, 19, None)])  # 5 chars vs 7 chars
+    held, _ = align_targets(paras, [(5, 19)])  # 5 chars vs 7 chars
     assert held == [1]
-    held, _ = align_targets(paras, [TargetSpan(26, 34, None)])  # exactly half each
+    held, _ = align_targets(paras, [(26, 34)])  # exactly half each
     assert held == [1, 2]
 
 
 def test_target_in_no_paragraph() -> None:
     paras = paragraphs((0, 10), (20, 30), (30, 40), (40, 50))
-    gap = TargetSpan(10, 20, None)
-    wide = TargetSpan(15, 50, "x")  # spread over three paragraphs, none holds half
-    empty = TargetSpan(5, 5, None)
-    after = TargetSpan(60, 70, None)
-    inside = TargetSpan(2, 8, None)
+    gap = (10, 20)
+    wide = (15, 50)  # spread over three paragraphs, none holds half
+    empty = (5, 5)
+    after = (60, 70)
+    inside = (2, 8)
     held, unheld = align_targets(paras, [after, gap, inside, wide, empty])
     assert held == [0]
     assert unheld == [after, gap, wide, empty]
 
 
 def test_align_without_paragraphs_or_targets() -> None:
-    assert align_targets([], [TargetSpan(0, 3, None)]) == ([], [TargetSpan(0, 3, None)])
+    assert align_targets([], [(0, 3)]) == ([], [(0, 3)])
     assert align_targets(paragraphs((0, 5)), []) == ([], [])
+
+
+def test_targets_travel_as_pairs_from_the_reader_to_the_model_and_metrics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reader's ``TargetSpan`` becomes a task's ``(start, end)`` pair once; the model's
+    labels and its figures are computed on the pairs, never rebuilding a ``TargetSpan``."""
+    from unclf.model import RankedDocument, ScoredParagraph, paragraph_labels, ranking_summary
+    from unclf.segmenter import parse_many
+
+    text = "I. Opening\n\n1. The panel met.\n\n2. It asked the secretariat to report back.\n"
+    start = text.index("It asked")
+    targets = [[(start, start + 20)], []]
+    docs = list(parse_many([text, text]))
+
+    def rebuilt(*args, **kwargs):
+        raise AssertionError("a target was turned back into a TargetSpan")
+
+    monkeypatch.setattr(TargetSpan, "__init__", rebuilt)
+    labels, unheld = paragraph_labels(docs, targets)
+    assert labels.tolist() == [0, 0, 1, 0, 0, 0] and unheld == []
+    ranked = [
+        RankedDocument([ScoredParagraph(p, 1.0 - k / 10, k == 0) for k, p in enumerate(order)])
+        for order in ([d.paragraphs[2], *d.paragraphs[:2]] for d in docs)
+    ]
+    summary = ranking_summary(ranked, targets)
+    assert (summary["hit@1"], summary["documents"], summary["documents_without_target"]) == (
+        1.0,
+        1,
+        1,
+    )
 
 
 def test_align_matches_brute_force_on_many_paragraphs() -> None:
@@ -693,11 +724,11 @@ def test_align_matches_brute_force_on_many_paragraphs() -> None:
     targets = []
     for _ in range(300):
         start = rng.randint(0, pos)
-        targets.append(TargetSpan(start, start + rng.randint(1, 120), None))
+        targets.append((start, start + rng.randint(1, 120)))
 
-    def holds(p: Paragraph, t: TargetSpan) -> bool:
-        overlap = min(p.end, t.end) - max(p.start, t.start)
-        return overlap > 0 and 2 * overlap >= t.end - t.start
+    def holds(p: Paragraph, t: tuple[int, int]) -> bool:
+        overlap = min(p.end, t[1]) - max(p.start, t[0])
+        return overlap > 0 and 2 * overlap >= t[1] - t[0]
 
     expected_held = sorted({i for i, p in enumerate(paras) for t in targets if holds(p, t)})
     expected_unheld = [t for t in targets if not any(holds(p, t) for p in paras)]

@@ -1,6 +1,6 @@
 """Labelling: where a labelled document's targets sit. A target given as text is found in the
-document's text (:func:`whitespace_finder`, :func:`letter_finder`); a target span is held by the
-paragraph that holds at least half of it (:func:`align_targets`)."""
+document's text (:func:`whitespace_finder`, :func:`letter_finder`); a target ``(start, end)`` is
+held by the paragraph that holds at least half of it (:func:`align_targets`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from unclf.documents.records import TargetSpan
 from unclf.metrics import holds
 
 if TYPE_CHECKING:
@@ -99,9 +98,10 @@ def whitespace_finder(text: str) -> Callable[[str], tuple[int, int] | None]:
 
 
 def align_targets(
-    paragraphs: Sequence[Paragraph], targets: Sequence[TargetSpan]
-) -> tuple[list[int], list[TargetSpan]]:
-    """Positions of the paragraphs that hold a target, and the targets no paragraph holds.
+    paragraphs: Sequence[Paragraph], targets: Sequence[tuple[int, int]]
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """Positions of the paragraphs that hold a target, and the targets no paragraph holds;
+    targets are ``(start, end)`` pairs, as the model and :mod:`unclf.metrics` take them.
 
     A paragraph holds a target when it contains at least half of the span's characters
     (``[start, end)`` overlap), so a span that strays a few characters into the next paragraph
@@ -112,15 +112,16 @@ def align_targets(
     # Running maximum of the ends: sorted even if paragraphs overlap, so bisect stays right.
     reach = list(accumulate((paragraphs[i].end for i in order), max))
     held: set[int] = set()
-    unheld: list[TargetSpan] = []
+    unheld: list[tuple[int, int]] = []
     for target in targets:
+        start, end = target
         found = False
-        if target.end > target.start:
-            first = bisect.bisect_right(reach, target.start)
-            stop = bisect.bisect_left(starts, target.end)
+        if end > start:
+            first = bisect.bisect_right(reach, start)
+            stop = bisect.bisect_left(starts, end)
             for j in range(first, stop):
                 paragraph = paragraphs[order[j]]
-                if holds(paragraph.start, paragraph.end, target.start, target.end):
+                if holds(paragraph.start, paragraph.end, start, end):
                     held.add(order[j])
                     found = True
         if not found:

@@ -45,7 +45,9 @@ class DocumentError:
 
 @dataclass(frozen=True, slots=True)
 class TargetSpan:
-    """Characters ``[start, end)`` of a document's text; ``label`` None means the task's label."""
+    """Characters ``[start, end)`` of a document's text; ``label`` None means the task's label.
+    A task (one label) hands its targets on as ``(start, end)`` pairs: the form the model, the
+    baselines and :mod:`unclf.metrics` take."""
 
     start: int
     end: int

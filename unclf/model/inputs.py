@@ -18,7 +18,7 @@ from tqdm import tqdm
 from unclf.contracts import (
     check_document,
 )
-from unclf.documents import TargetSpan, align_targets
+from unclf.documents import align_targets
 from unclf.features import (
     plain_tfidf,
 )
@@ -133,27 +133,17 @@ def _parse_all(texts: list[str]) -> list[ParsedDocument]:
     return list(parse_many(texts))
 
 
-def as_spans(targets: Iterable) -> list[TargetSpan]:
-    spans = []
-    for t in targets:
-        if isinstance(t, TargetSpan):
-            spans.append(t)
-        else:
-            start, end = t[0], t[1]
-            spans.append(TargetSpan(int(start), int(end), None))
-    return spans
-
-
 def paragraph_labels(
     docs: Sequence[ParsedDocument], targets: Sequence[Sequence]
 ) -> tuple[np.ndarray, list[int]]:
-    """1 for paragraphs that hold a target (all documents' rows, in order); and the documents
-    with a target in no paragraph. Shared by training and the benchmarks' label checks."""
+    """1 for paragraphs that hold a target (``targets``: each document's ``(start, end)``
+    pairs), all documents' rows in order; and the documents with a target in no paragraph.
+    Shared by training and the benchmarks' label checks."""
     labels = []
     unheld_in = []
     for i, (doc, spans) in enumerate(zip(docs, targets, strict=True)):
         y = np.zeros(len(doc.paragraphs), dtype=np.int8)
-        held, unheld = align_targets(doc.paragraphs, as_spans(spans))
+        held, unheld = align_targets(doc.paragraphs, spans)
         y[held] = 1
         labels.append(y)
         if unheld:

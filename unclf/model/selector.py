@@ -35,7 +35,6 @@ from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.model.decisions import choose_first, clearly_better, decision_rules, thresholds
 from unclf.model.inputs import (
     Rows,
-    as_spans,
     document_folds,
     fit_plain_tfidf,
     kinds_of,
@@ -456,8 +455,7 @@ def ranking_summary(ranked: Iterable[RankedDocument], y: Sequence[Sequence]) -> 
     order); how many of the others got no target."""
     results: list[DocumentResult] = []
     abstained = without_target = 0
-    for document, targets in zip(ranked, y, strict=True):
-        spans = [(t.start, t.end) for t in as_spans(targets)]
+    for document, spans in zip(ranked, y, strict=True):
         if spans:
             ranked_spans = [(p.paragraph.start, p.paragraph.end) for p in document.paragraphs]
             results.append(score_document(ranked_spans, spans))
