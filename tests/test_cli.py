@@ -151,8 +151,16 @@ def test_segment_text_format(tmp_path: Path, capsys) -> None:
     _, out_jsonl, _ = run(capsys, "segment", path)
     n = len(records(out_jsonl)[0]["paragraphs"])
     assert out.startswith(f"# {path}: {n} paragraphs\n")
-    assert "1. The panel met in Genève" in out
-    assert "2. It asked the secretariat" in out
+    # The place is said in words, counted from 1, as predict says it: "[1]" beside "1. The
+    # panel..." read as two conflicting numbers. JSONL keeps its 0-based index.
+    assert out.splitlines()[1:4] == [
+        "1st of 3 paragraphs (heading, 14-24) I. Opening",
+        "2nd of 3 paragraphs (paragraph, 28-100) 1. The panel met in Genève and agreed — after "
+        "some debate — on a plan 😀.",
+        "3rd of 3 paragraphs (paragraph, 104-157) 2. It asked the secretariat to report back "
+        "next year.",
+    ]
+    assert [p["index"] for p in records(out_jsonl)[0]["paragraphs"]] == [0, 1, 2]
     assert not out.lstrip().startswith("{")
 
 
@@ -373,9 +381,9 @@ def test_predict_text_format(model: Path, capsys) -> None:
 def test_text_format_says_a_paragraphs_place_in_words(
     index: int, total: int | None, place: str
 ) -> None:
-    from unclf.cli.predict import _place
+    from unclf.cli.common import place_in_words
 
-    assert _place(index, total) == place
+    assert place_in_words(index, total) == place
 
 
 def test_text_format_when_the_model_abstains_names_the_best_by_its_place() -> None:

@@ -121,6 +121,15 @@ def location_of(text: str, offset: int) -> str:
     return f"line {line}, chars {offset}"
 
 
+def place_in_words(index: int, total: int | None) -> str:
+    """Where a paragraph sits, for a reader: "17th of 24 paragraphs", counted from the top of
+    the document, headings included. Not the paragraph's own number ("7."), shown with its
+    text, and not the ``index`` of JSON and CSV, which counts from 0."""
+    n = index + 1
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix} of {total} paragraphs" if total is not None else f"{n}{suffix} paragraph"
+
+
 def on_pages(doc: Document, start: int, end: int) -> dict:
     """``page`` and ``boxes`` of a paragraph of a PDF; nothing for other documents."""
     if doc.layout is None or not doc.layout.has_pages:

@@ -9,7 +9,7 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, TextIO
 
-from unclf.cli.common import UsageError, location_of, on_pages, quoted_names
+from unclf.cli.common import UsageError, location_of, on_pages, place_in_words, quoted_names
 from unclf.cli.inputs import (
     as_language,
     chosen_labels,
@@ -155,7 +155,7 @@ def _write_targets_text(
             verdict = "yes" if ranked.has_label else "no"
             out.write(f"  {label} (the whole document): {verdict}, score {ranked.score:.2f}\n")
             if ranked.evidence is not None:
-                place = _place(ranked.evidence.index, total)
+                place = place_in_words(ranked.evidence.index, total)
                 out.write(f"  weighed most ({place}): {ranked.evidence.text}\n")
             out.write("\n")
             continue
@@ -167,7 +167,7 @@ def _write_targets_text(
             best = ranked.paragraphs[0]
             page = on_pages(doc, best.paragraph.start, best.paragraph.end).get("page")
             on_page = f" on page {page}" if page is not None else ""
-            place = _place(best.paragraph.index, total)
+            place = place_in_words(best.paragraph.index, total)
             note = f" (the best, the {place}{on_page}, scored {best.score:.2f})"
             out.write(f"  {label}: no paragraph found{note}\n\n")
             continue
@@ -177,7 +177,7 @@ def _write_targets_text(
             mark = "" if s.is_target else ", not marked"
             page = on_pages(doc, p.start, p.end).get("page")
             out.write(
-                f"  {label}: {_place(p.index, total)}, score {s.score:.2f}{mark}, "
+                f"  {label}: {place_in_words(p.index, total)}, score {s.score:.2f}{mark}, "
                 + (f"page {page}, " if page is not None else "")
                 + f"{location_of(doc.text, p.start)}-{p.end}"
                 + (f", under {p.section!r}" if p.section else "")
@@ -193,15 +193,6 @@ def _paragraph_count(result: dict[str, RankedDocument]) -> int | None:
 
     ranked = (r for r in result.values() if not isinstance(r, DocumentDecision))
     return next((len(r.paragraphs) for r in ranked), None)
-
-
-def _place(index: int, total: int | None) -> str:
-    """Where a paragraph sits, for a reader: "17th of 24 paragraphs", counted from the top of
-    the document, headings included. Not the paragraph's own number ("7."), shown with its
-    text, and not the ``index`` of JSON and CSV, which counts from 0."""
-    n = index + 1
-    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix} of {total} paragraphs" if total is not None else f"{n}{suffix} paragraph"
 
 
 def _write_csv(
@@ -283,6 +274,6 @@ def _write_by_paragraph(
         out.write("  no paragraph marked for any label\n\n")
     for p, labels in rows:
         names = ", ".join(f"{x['label']} ({x['score']:.2f})" for x in labels)
-        place = _place(p.index, total)
+        place = place_in_words(p.index, total)
         out.write(f"  {place}, {location_of(doc.text, p.start)}-{p.end}: {names}\n")
         out.write(f"  {p.text}\n\n")

@@ -7,7 +7,7 @@ import json
 from functools import partial
 from typing import TextIO
 
-from unclf.cli.common import on_pages
+from unclf.cli.common import on_pages, place_in_words
 from unclf.cli.inputs import each_batch, stream
 from unclf.documents import (
     Document,
@@ -35,7 +35,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
         out.write(f"# {doc.id}: {count(len(paragraphs), 'paragraph')}\n")
         for p in paragraphs:
             number = f"{p.number}. " if p.number else ""
-            out.write(f"[{p.index}] ({p.kind}, {p.start}-{p.end}) {number}{p.text}\n")
+            place = place_in_words(p.index, len(paragraphs))
+            out.write(f"{place} ({p.kind}, {p.start}-{p.end}) {number}{p.text}\n")
         out.write("\n")
 
     segment = partial(segment_many, language=args.language)
