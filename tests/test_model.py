@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -108,21 +109,23 @@ def test_documents_without_targets_teach_abstention(examples):
     assert len(blank[0].targets) == 1  # without abstention, some paragraph is always chosen
 
 
-def test_copies_of_a_document_share_an_inner_fold(examples, monkeypatch):
-    parsed, targets = examples
-    docs, spans = [*parsed[:8], *parsed[:4]], [*targets[:8], *targets[:4]]
-    made = []
-    folds = unclf.model.document_folds
-    monkeypatch.setattr(
-        unclf.model.selector,
-        "document_folds",
-        lambda *a, **k: made.append(folds(*a, **k)) or made[-1],
-    )
-    TargetSelector(n_folds=4).fit(docs, spans)
-    (splits,) = made
-    for _, test in splits:  # a copy scored out of fold must not have its twin in training
-        held = {docs[i].text for i in test}
-        assert all(docs[i].text not in held for i in range(len(docs)) if i not in set(test))
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("held", [(0, 5), (0, 3, 5, 7)])
+def test_inner_folds_deal_out_the_targets_and_keep_copies_together(seed, held):
+    # Ten documents of three paragraphs, documents 0 and 1 each copied once at the end.
+    texts = [f"document {i}" for i in range(10)] + ["document 0", "document 1"]
+    offsets = np.arange(0, 3 * len(texts) + 1, 3)
+    labels = np.zeros(offsets[-1], dtype=np.int64)
+    for i in {*held, *(10 + j for j in (0, 1) if j in held)}:
+        labels[offsets[i] + 1] = 1
+    rows = SimpleNamespace(texts=texts, offsets=offsets)
+    n_folds, fold_of_row = TargetSelector(n_folds=3, random_state=seed)._inner_folds(rows, labels)
+    assert n_folds == min(3, len(held))  # never more folds than documents with a target
+    fold_of_doc = fold_of_row[offsets[:-1]]
+    assert fold_of_doc[10] == fold_of_doc[0] and fold_of_doc[11] == fold_of_doc[1]
+    for k in range(n_folds):  # every fold is trained with a target, and scores some
+        assert labels[fold_of_row != k].any()
+        assert (fold_of_doc == k).sum() >= 3
 
 
 def test_abstention_threshold_keeps_every_training_document_it_decides_right():

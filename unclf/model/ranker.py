@@ -4,7 +4,10 @@ probability that a paragraph is a target."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -68,9 +71,26 @@ def stage_two_features(
     )
 
 
+def equal_weights(
+    score: np.ndarray, similarity: np.ndarray, naming: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """Three kinds of evidence weighed equally, for a ranker with nothing to learn weights
+    from: the plain scorer's score, the similarity to the targets, and how much of the label's
+    name a paragraph or its heading holds. Each counts as the share of its document's other
+    paragraphs that the paragraph outranks on it (ties count half), so no kind's scale
+    outweighs another's, and a name that no paragraph holds changes no order."""
+    columns = (score[:, -1], similarity[:, 0], naming.max(axis=1))
+    out = np.zeros((len(score), 1))
+    for a, b in pairwise(offsets):
+        if b - a > 1:
+            shares = [(rankdata(values[a:b]) - 1) / (b - a - 1) for values in columns]
+            out[a:b, 0] = np.mean(shares, axis=0)
+    return out
+
+
 def fit_ranker(features: np.ndarray, labels: np.ndarray, plain: bool = False) -> Pipeline | float:
-    """The ranker (``plain``: a calibration of the plain scorer's one column); a constant
-    probability where the labels are all one value."""
+    """The ranker (``plain``: a calibration of one column, the plain scorer's or the equal
+    weighing's); a constant probability where the labels are all one value."""
     if labels.min() == labels.max():
         return float(labels[0]) if len(labels) else 0.0
     if plain:  # one column: a calibration that keeps the scorer's order

@@ -35,13 +35,13 @@ from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.model.decisions import choose_first, clearly_better, decision_rules, thresholds
 from unclf.model.inputs import (
     Rows,
-    document_folds,
     fit_plain_tfidf,
     kinds_of,
     labels_to_learn,
     parse_documents,
 )
 from unclf.model.ranker import (
+    equal_weights,
     fit_ranker,
     out_of_fold_probability,
     ranker_probability,
@@ -61,8 +61,10 @@ from unclf.segmenter.languages import main_language, warn_other_language
 from unclf.workers import ending_with_this_process
 
 MODES = ("single", "multi")
-# What ranks the paragraphs: the plain TF-IDF scorer alone, or the stacked ranker.
-RANKINGS = ("plain", "stacked")
+# What ranks the paragraphs: the plain TF-IDF scorer alone, its score, the similarity to the
+# targets and the label's name weighed equally (when one document holds the targets), or the
+# stacked ranker.
+RANKINGS = ("plain", "equal", "stacked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,10 +252,11 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     @one_blas_thread
     def _fit_rows(self, rows: Rows, labels: np.ndarray, progress: bool = False) -> None:
         """Both stages and the decision rules, on featurized training documents."""
-        n_folds, fold_of_row = self._inner_folds(rows)
+        n_folds, fold_of_row = self._inner_folds(rows, labels)
         score, similarity = self._fit_scorers(rows, labels, n_folds, fold_of_row, progress)
         self.name_words_ = name_words(self.target_name, rows.paragraphs)
-        candidates = self._ranking_candidates(score, similarity, rows)
+        one_document = any(not labels[fold_of_row != k].any() for k in range(n_folds))
+        candidates = self._ranking_candidates(score, similarity, rows, one_document)
         probability = out_of_fold_probability(candidates, labels, n_folds, fold_of_row)
         self._choose_ranking(probability, labels, rows)
         self.abstain_threshold_, self.multi_threshold_ = thresholds(
@@ -264,14 +267,28 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         )
         self._count_training_data(labels, rows.offsets)
 
-    def _inner_folds(self, rows: Rows) -> tuple[int, np.ndarray]:
-        """The document folds inside the training set, and each row's fold."""
-        n_docs = len(rows.offsets) - 1
-        n_folds = max(2, min(self.n_folds, len(set(rows.texts))))
-        fold_of_doc = np.empty(n_docs, dtype=np.int64)
-        for k, (_, test) in enumerate(document_folds(rows.texts, n_folds, self.random_state)):
-            fold_of_doc[test] = k
-        return n_folds, fold_of_doc[np.repeat(np.arange(n_docs), np.diff(rows.offsets))]
+    def _inner_folds(self, rows: Rows, labels: np.ndarray) -> tuple[int, np.ndarray]:
+        """The document folds inside the training set, and each row's fold.
+
+        The documents holding a target are dealt out over the folds first, and there are no
+        more folds than such documents, so that every fold is trained with a target where two
+        or more documents hold one. A fold trained without any scores its own targets as
+        nothing, and the ranker learns that targets score low: with 10 training documents, one
+        to three of them with a target, unclf fell below every baseline on such labels
+        (benchmarks/experiments.md). Identical texts share a fold."""
+        sizes = np.diff(rows.offsets)
+        held = np.zeros(len(sizes), dtype=bool)
+        held[sizes > 0] = np.add.reduceat(labels, rows.offsets[:-1][sizes > 0]) > 0
+        group_of: dict[str, int] = {}
+        group = np.array([group_of.setdefault(t, len(group_of)) for t in rows.texts])
+        group_held = np.zeros(len(group_of), dtype=bool)
+        np.logical_or.at(group_held, group, held)
+        n_folds = max(2, min(self.n_folds, len(group_of), int(group_held.sum())))
+        order = np.random.default_rng(self.random_state).permutation(len(group_of))
+        order = order[np.argsort(~group_held[order], kind="stable")]  # targets dealt first
+        fold_of_group = np.empty(len(group_of), dtype=np.int64)
+        fold_of_group[order] = np.arange(len(order)) % n_folds
+        return n_folds, np.repeat(fold_of_group[group], sizes)
 
     def _fit_scorers(
         self,
@@ -310,15 +327,28 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
                 self.scorers_, self.target_words_ = result
             else:
                 score[fold_of_row == k], similarity[fold_of_row == k] = result
+        for k in range(n_folds):
+            if not labels[fold_of_row != k].any():
+                # Trained without a target (one document holds them all), the fold could only
+                # score zeros: its rows take the final scorers' scores, which at least rank and
+                # calibrate as the model will (the ranking is then ``equal``, not learned).
+                inside = fold_of_row == k
+                score[inside] = view_scores(self.scorers_, [v[inside] for v in rows.views])
+                similarity[inside] = similarities(rows.words[inside], self.target_words_)
         return score, similarity
 
     def _ranking_candidates(
-        self, score: np.ndarray, similarity: np.ndarray, rows: Rows
+        self, score: np.ndarray, similarity: np.ndarray, rows: Rows, one_document: bool
     ) -> dict[str, np.ndarray]:
         """The inputs of each way to rank, out of fold: the stacked ranker's and, with the guard,
         the plain scorer's alone. The similarity to the mean training target as a third
-        candidate lost more by the noisier choice than it won (benchmarks/experiments.md)."""
+        candidate lost more by the noisier choice than it won (benchmarks/experiments.md).
+
+        Where one document holds every target, no inner fold shows how a target the scorers
+        did not see scores, and no weighing can be learned: the ranking is ``equal``."""
         naming = self._naming(rows)
+        if one_document:
+            return {"equal": equal_weights(score, similarity, naming, rows.offsets)}
         candidates = {
             "stacked": stage_two_features(score, similarity, naming, rows.layout, rows.offsets)
         }
@@ -337,8 +367,8 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         # Stacking the plain scorer with the others is better on average (benchmarks/
         # experiments.md), but where the plain scorer alone finds clearly more targets in
         # documents the model did not see, the ranking falls back on it.
-        self.ranking_ = "stacked"
-        if self.guard and clearly_better(choices["plain"][0], choices["stacked"][0]):
+        self.ranking_ = "equal" if "equal" in choices else "stacked"
+        if "plain" in choices and clearly_better(choices["plain"][0], choices["stacked"][0]):
             self.ranking_ = "plain"
         _, self.lead_ratio_, self.passes_lead_ins_, self.target_kinds_ = choices[self.ranking_]
         self.inner_hits_ = {name: int(choice[0].sum()) for name, choice in choices.items()}
@@ -395,6 +425,9 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         score = view_scores(self.scorers_, rows.views)
         if self.ranking_ == "plain":
             inputs = score[:, [self._plain_scorer()]]
+        elif self.ranking_ == "equal":
+            similarity = similarities(rows.words, self.target_words_)
+            inputs = equal_weights(score, similarity, self._naming(rows), offsets)
         else:
             inputs = self._stage_two_inputs(rows, score)
         probability = ranker_probability(self.ranker_, inputs)
