@@ -288,6 +288,21 @@ def test_train_says_in_words_a_model_that_never_abstains(
     ) in err
 
 
+def test_train_says_when_one_document_holds_the_targets(tmp_path: Path, capsys) -> None:
+    import json
+
+    lines = EXAMPLES.read_text(encoding="utf-8").splitlines()[:8]
+    records_ = [json.loads(line) for line in lines]
+    for r in records_[1:]:
+        r["targets"] = []
+    data = tmp_path / "one.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records_), encoding="utf-8")
+    code, out, err = run(capsys, "train", data, "--model-out", tmp_path / "m.unclf")
+    assert code == 0, err
+    assert "(1 with a target" in out
+    assert "counted equally (one document holds the targets" in out
+
+
 @pytest.mark.parametrize(
     ("abstain", "threshold", "said"),
     [

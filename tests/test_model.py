@@ -20,7 +20,7 @@ from unclf.features import ParagraphFeaturizer
 from unclf.metrics import hits, score_document, summarize
 from unclf.model import TargetSelector, parse_documents
 from unclf.model.decisions import _first_mention_rule, _target_kinds, clearly_better, thresholds
-from unclf.model.ranker import fit_ranker, neighbour_scores, stage_two_features
+from unclf.model.ranker import equal_weights, fit_ranker, neighbour_scores, stage_two_features
 from unclf.model.scorers import fit_scorer, log_count_ratio
 from unclf.segmenter import KINDS, ParsedDocument
 
@@ -387,6 +387,34 @@ def test_guard_falls_back_on_the_plain_scorer_only_where_it_is_clearly_better(ex
     ten_two = np.r_[np.ones(10, bool), np.zeros(10, bool)]
     two_ten = np.r_[np.zeros(10, bool), np.ones(2, bool), np.zeros(8, bool)]
     assert clearly_better(ten_two, two_ten)  # 10 against 2: 8 >= 2 * sqrt(12)
+
+
+def test_equal_weights_rank_within_each_document_and_ignore_an_unheld_name():
+    offsets = np.array([0, 3, 5])
+    score = np.array([[0.0, 2.0], [0.0, 1.0], [0.0, 0.0], [0.0, -1.0], [0.0, 5.0]])
+    similarity = np.array([[0.9, 0.9, 0.9], [0.1] * 3, [0.5] * 3, [0.2] * 3, [0.1] * 3])
+    unheld = np.zeros((5, 2))
+    shares = equal_weights(score, similarity, unheld, offsets)[:, 0]
+    # Document 1: paragraph 0 outranks both others on the score and the similarity.
+    assert shares[0] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert shares[1] == pytest.approx(shares[2])  # each first on one kind of evidence
+    assert shares[0] > shares[1]
+    # Document 2 is ranked on its own: the score and the similarity disagree, a tie.
+    assert shares[3] == pytest.approx(shares[4])
+    named = unheld.copy()
+    named[4, 0] = 0.3  # the name breaks the tie
+    assert equal_weights(score, similarity, named, offsets)[4, 0] > shares[3]
+
+
+def test_with_one_document_holding_targets_the_evidence_is_weighed_equally(examples):
+    parsed, targets = examples
+    one = [spans if i == 0 else [] for i, spans in enumerate(targets[:10])]
+    model = TargetSelector(target_name="regional cooperation").fit(parsed[:10], one)
+    assert model.ranking_ == "equal"
+    # The plain scorer, the likeness to the one target and the name still find most targets.
+    assert model.evaluate(parsed[10:], targets[10:])["hit@1"] >= 0.6
+    two = [spans if i in (0, 1) else [] for i, spans in enumerate(targets[:10])]
+    assert TargetSelector().fit(parsed[:10], two).ranking_ in ("stacked", "plain")
 
 
 def test_plain_ranking_orders_paragraphs_as_the_tfidf_baseline_does(examples):

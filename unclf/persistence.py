@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 FORMAT = "unclf-model"
-FORMAT_VERSION = 14
+FORMAT_VERSION = 15
 # The project's own classes that a model file may contain; nothing else outside skops' defaults.
 TRUSTED_TYPES = (
     "unclf.features.ParagraphFeaturizer",

@@ -144,6 +144,11 @@ def _ranking_note(ranking: str) -> str:
             ", ranked by its words alone (they found clearly more targets in held-out "
             "documents than the full model)"
         )
+    if ranking == "equal":
+        return (
+            ", ranked by its words, its likeness to the target and the label's name counted "
+            "equally (one document holds the targets: too few to learn more)"
+        )
     return ""
 
 
