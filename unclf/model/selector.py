@@ -119,7 +119,8 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         the paragraph text: the tfidf-lr baseline) where, on the inner folds, it finds clearly
         more targets in documents the model did not see than the stacked ranker does
         (``ranking_``, one of :data:`RANKINGS`; ``inner_hits_``: the documents each found).
-        Without it the stacked ranker is always used.
+        Without it the stacked ranker is used, except where one document holds every target
+        and nothing can be learned about how to weigh the evidence (``"equal"``).
     target_name : what is searched, in words (a label's name such as "Governing Law"): a
         paragraph holding its rarer words, or under a heading that does, is evidence that
         needs no training document (``name_words_``); the ranker learns how much it counts.
