@@ -97,23 +97,30 @@ def parse_documents(
         yield from ready(None)
 
 
+def text_groups(texts: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Each text's group, identical texts one group (numbered in order of first appearance),
+    and the number of groups: a copy must share its original's fold."""
+    group_of: dict[str, int] = {}
+    groups = np.array([group_of.setdefault(t, len(group_of)) for t in texts], dtype=np.int64)
+    return groups, len(group_of)
+
+
 def document_folds(
     texts: Sequence[str], n_folds: int, seed: int | None = 0
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Seeded (train, test) document positions; identical texts are one group, in one fold, so
     that no document is scored by a model that was trained on its copy. Without copies, the
     folds of ``KFold(n_folds, shuffle=True, random_state=seed)``."""
-    group_of: dict[str, int] = {}
-    groups = np.array([group_of.setdefault(t, len(group_of)) for t in texts], dtype=np.int64)
+    groups, n_groups = text_groups(texts)
     if n_folds < 2:
         raise ValueError(f"cross-validation needs at least 2 folds, got {n_folds}")
-    if len(group_of) < n_folds:
+    if n_groups < n_folds:
         raise ValueError(
-            f"{n_folds} folds need at least {n_folds} distinct documents, got {len(group_of)}"
+            f"{n_folds} folds need at least {n_folds} distinct documents, got {n_groups}"
         )
     splits = []
     for train_groups, test_groups in KFold(n_folds, shuffle=True, random_state=seed).split(
-        np.arange(len(group_of))
+        np.arange(n_groups)
     ):
         splits.append(
             (

@@ -39,6 +39,7 @@ from unclf.model.inputs import (
     kinds_of,
     labels_to_learn,
     parse_documents,
+    text_groups,
 )
 from unclf.model.ranker import (
     equal_weights,
@@ -256,7 +257,9 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         n_folds, fold_of_row = self._inner_folds(rows, labels)
         score, similarity = self._fit_scorers(rows, labels, n_folds, fold_of_row, progress)
         self.name_words_ = name_words(self.target_name, rows.paragraphs)
-        one_document = any(not labels[fold_of_row != k].any() for k in range(n_folds))
+        # With the targets dealt out, a fold is trained without one only where one document
+        # holds them all (``_fit_scorers`` gave its rows the final scorers' scores).
+        one_document = bool(self._folds_without_target(labels, n_folds, fold_of_row))
         candidates = self._ranking_candidates(score, similarity, rows, one_document)
         probability = out_of_fold_probability(candidates, labels, n_folds, fold_of_row)
         self._choose_ranking(probability, labels, rows)
@@ -280,14 +283,13 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         sizes = np.diff(rows.offsets)
         held = np.zeros(len(sizes), dtype=bool)
         held[sizes > 0] = np.add.reduceat(labels, rows.offsets[:-1][sizes > 0]) > 0
-        group_of: dict[str, int] = {}
-        group = np.array([group_of.setdefault(t, len(group_of)) for t in rows.texts])
-        group_held = np.zeros(len(group_of), dtype=bool)
+        group, n_groups = text_groups(rows.texts)
+        group_held = np.zeros(n_groups, dtype=bool)
         np.logical_or.at(group_held, group, held)
-        n_folds = max(2, min(self.n_folds, len(group_of), int(group_held.sum())))
-        order = np.random.default_rng(self.random_state).permutation(len(group_of))
+        n_folds = max(2, min(self.n_folds, n_groups, int(group_held.sum())))
+        order = np.random.default_rng(self.random_state).permutation(n_groups)
         order = order[np.argsort(~group_held[order], kind="stable")]  # targets dealt first
-        fold_of_group = np.empty(len(group_of), dtype=np.int64)
+        fold_of_group = np.empty(n_groups, dtype=np.int64)
         fold_of_group[order] = np.arange(len(order)) % n_folds
         return n_folds, np.repeat(fold_of_group[group], sizes)
 
@@ -328,15 +330,21 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
                 self.scorers_, self.target_words_ = result
             else:
                 score[fold_of_row == k], similarity[fold_of_row == k] = result
-        for k in range(n_folds):
-            if not labels[fold_of_row != k].any():
-                # Trained without a target (one document holds them all), the fold could only
-                # score zeros: its rows take the final scorers' scores, which at least rank and
-                # calibrate as the model will (the ranking is then ``equal``, not learned).
-                inside = fold_of_row == k
-                score[inside] = view_scores(self.scorers_, [v[inside] for v in rows.views])
-                similarity[inside] = similarities(rows.words[inside], self.target_words_)
+        for k in self._folds_without_target(labels, n_folds, fold_of_row):
+            # Trained without a target (one document holds them all), the fold could only
+            # score zeros: its rows take the final scorers' scores, which at least rank and
+            # calibrate as the model will (the ranking is then ``equal``, not learned).
+            inside = fold_of_row == k
+            score[inside] = view_scores(self.scorers_, [v[inside] for v in rows.views])
+            similarity[inside] = similarities(rows.words[inside], self.target_words_)
         return score, similarity
+
+    @staticmethod
+    def _folds_without_target(
+        labels: np.ndarray, n_folds: int, fold_of_row: np.ndarray
+    ) -> list[int]:
+        """The inner folds whose training part holds no target."""
+        return [k for k in range(n_folds) if not labels[fold_of_row != k].any()]
 
     def _ranking_candidates(
         self, score: np.ndarray, similarity: np.ndarray, rows: Rows, one_document: bool
