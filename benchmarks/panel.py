@@ -177,6 +177,7 @@ def run_fold(
         out["labels"][label] = {
             "hits": hit_lists,
             "abstained": [a for a, g in zip(abstained[label], gold, strict=True) if not g],
+            "unmarked_with_target": [a for a, g in zip(abstained[label], gold, strict=True) if g],
             "ranking": chosen[label],
             "marked": {method: marking(spans, gold) for method, spans in marked.items()},
         }
@@ -211,6 +212,7 @@ def summarize_panel(fold_results: list[dict], labels: list[str]) -> dict:
     for label in labels:
         hits: dict[str, list[float]] = {}
         abstained: list[bool] = []
+        unmarked: list[bool] = []
         rankings = Counter()
         marks: dict[str, np.ndarray] = {}
         for result in fold_results:
@@ -220,6 +222,7 @@ def summarize_panel(fold_results: list[dict], labels: list[str]) -> dict:
             for method, values in entry["hits"].items():
                 hits.setdefault(method, []).extend(values)
             abstained += entry["abstained"]
+            unmarked += entry["unmarked_with_target"]
             rankings[entry["ranking"]] += 1
         hit1 = {method: float(np.mean(values)) for method, values in hits.items()}
         baselines = {m: v for m, v in hit1.items() if m != "unclf"}
@@ -233,6 +236,7 @@ def summarize_panel(fold_results: list[dict], labels: list[str]) -> dict:
             "documents": len(hits["unclf"]),
             "without_target": len(abstained),
             "abstained": int(sum(abstained)),
+            "unmarked_with_target": int(sum(unmarked)),
             "stacked_share": rankings["stacked"] / max(sum(rankings.values()), 1),
             "several_targets": {method: f1_of(counts) for method, counts in marks.items()},
         }
@@ -254,6 +258,10 @@ def summarize_panel(fold_results: list[dict], labels: list[str]) -> dict:
         "abstention_rate": sum(r["abstained"] for r in rows.values()) / without
         if without
         else float("nan"),
+        # What abstaining costs: documents holding a target in which nothing is marked.
+        "marked_with_target": 1
+        - sum(r["unmarked_with_target"] for r in rows.values())
+        / sum(r["documents"] for r in rows.values()),
     }
 
 
@@ -272,15 +280,16 @@ def markdown(summary: dict) -> str:
         lines.append(
             "| collection | labels | unclf mean hit@1 | best baseline mean | mean lead | "
             "worst label (lead) | labels below | below by > 0.02 | abstained without target | "
-            "several targets F1, unclf / tfidf-lr top n |"
+            "marked with target | several targets F1, unclf / tfidf-lr top n |"
         )
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for corpus, s in corpora.items():
             lines.append(
                 f"| {corpus} | {len(s['labels'])} | {s['mean_unclf']:.3f} | "
                 f"{s['mean_best_baseline']:.3f} | {s['mean_lead']:+.3f} | {s['worst_label']} "
                 f"({s['worst_lead']:+.3f}) | {s['below']} | {s['below_by_more_than_0.02']} | "
-                f"{s['abstention_rate']:.0%} | {s['several_targets_f1']['unclf']:.3f} / "
+                f"{s['abstention_rate']:.0%} | {s['marked_with_target']:.0%} | "
+                f"{s['several_targets_f1']['unclf']:.3f} / "
                 f"{s['several_targets_f1']['tfidf-lr']:.3f} |"
             )
     return "\n".join(lines) + "\n"

@@ -44,6 +44,8 @@ def test_panel_hit_at_1_is_cross_validation_s_for_the_model_and_every_baseline(
     best = max(cv.baselines, key=lambda name: cv.baselines[name]["hit@1"])
     assert row["lead"] == pytest.approx(cv.summary["hit@1"] - cv.baselines[best]["hit@1"])
     assert row["without_target"] == sum(1 for s in spans if not s)
+    assert 0 <= row["unmarked_with_target"] <= row["documents"]
+    assert summary["marked_with_target"] == 1 - row["unmarked_with_target"] / row["documents"]
     assert summary["below"] == int(row["lead"] < 0)
 
 
