@@ -28,6 +28,31 @@ def test_chunked_tokenizing_gives_the_same_parse(monkeypatch: pytest.MonkeyPatch
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 
 
+def test_stretch_by_stretch_tokenizing_gives_spacy_s_parse_of_the_whole_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # spaCy's special cases ("e.g.", "Mr.", "don't"), whitespace other than spaces, a lone
+    # surrogate, paragraphs that open with punctuation, and a memory of stretches that fills.
+    odd = (
+        "I. Scope\n\n(a) Mr. Smith, e.g. the chair, didn't agree;\u3000see\u2003para.\x1c2."
+        '\n\n"Quoted" text \ud800 ends here.\n\n- 3.5% of $10,000 (approx.)\n'
+    )
+    texts = [*TEXTS, odd]
+    by_stretch = list(parse_many(texts))
+    monkeypatch.setattr(unclf.segmenter.pipeline, "_STRETCH_TOKENS", {})
+    small = unclf.segmenter.pipeline._StretchTokens(paragraph_pipeline().tokenizer, size=10)
+    monkeypatch.setattr(unclf.segmenter.pipeline, "_StretchTokens", lambda tokenizer: small)
+    refilled = list(parse_many(texts))
+    monkeypatch.setattr(unclf.segmenter.pipeline, "Tokenizer", type(None))  # whole text, chunks
+    whole = list(parse_many(texts))
+    assert len(by_stretch[-1].words) > 10
+    for a, b, c in zip(whole, by_stretch, refilled, strict=True):
+        assert a.words == b.words == c.words
+        for name in ("token_ids", "token_paragraph", "token_word"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+            np.testing.assert_array_equal(getattr(a, name), getattr(c, name))
+
+
 def test_chunks_end_where_whitespace_ends() -> None:
     text = "one two\n\nthree  four five" + "x" * 30 + " six"
     spans = list(unclf.segmenter.pipeline._chunks(text, 5))

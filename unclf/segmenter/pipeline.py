@@ -13,6 +13,7 @@ import numpy
 import spacy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 from unclf.segmenter.blocks import Segmenter
@@ -143,6 +144,7 @@ _WHITESPACE_END = re.compile(r"(?<=\s)\S")
 # Lone surrogates (from "\ud800" escapes) cannot be encoded, so spaCy's tokenizer fails on
 # them; it sees U+FFFD instead, one character for one, so that offsets stay the same.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_STRETCH = re.compile(r"\S+")
 
 
 def _tokenizable(text: str) -> str:
@@ -159,6 +161,87 @@ def _chunks(text: str, size: int) -> Iterator[tuple[int, int]]:
         start = end
 
 
+class _StretchTokens:
+    """spaCy's tokens of each stretch of text between whitespace, found once per process.
+
+    spaCy's tokenizer splits on whitespace first and then tokenizes each stretch on its own,
+    so a text's tokens are its stretches' tokens. Its own cache of stretches stops filling
+    for the rest of a text after the first special case ("e.g.", "Mr."), which nearly every
+    document has: the 136 UPR reports took 24 s to tokenize in one process, 1.3 million
+    stretches of which 27,000 differ. Kept here instead, up to ``size`` stretches."""
+
+    def __init__(self, tokenizer: Tokenizer, size: int = 200_000) -> None:
+        self.tokenizer = tokenizer
+        self.size = size
+        self.index: dict[str, int] = {}
+        self.tokens: list[numpy.ndarray] = []  # per stretch: start, lower form, punctuation
+
+    def __call__(self, text: str) -> numpy.ndarray:
+        """Every token of ``text`` but whitespace: start, lower-case id, punctuation (0/1)."""
+        if len(self.index) > self.size:
+            self.index.clear()
+            self.tokens.clear()
+        stretches = _STRETCH.findall(text)
+        if not stretches:
+            return numpy.zeros((0, 3), dtype=numpy.uint64)
+        ids = list(map(self.index.get, stretches))
+        for k in (k for k, i in enumerate(ids) if i is None):
+            i = self.index.get(stretches[k])
+            if i is None:
+                i = self.index[stretches[k]] = len(self.tokens)
+                doc = self.tokenizer(_tokenizable(stretches[k]))
+                self.tokens.append(doc.to_array([IDX, LOWER, IS_PUNCT]).astype(numpy.uint64))
+            ids[k] = i
+        used, which = numpy.unique(numpy.array(ids, dtype=numpy.int64), return_inverse=True)
+        pool = numpy.concatenate([self.tokens[i] for i in used])
+        sizes = numpy.array([len(self.tokens[i]) for i in used], dtype=numpy.int64)
+        first = numpy.cumsum(sizes) - sizes
+        counts = sizes[which]
+        stretch_of_token = numpy.repeat(numpy.arange(len(ids)), counts)
+        within = numpy.arange(counts.sum()) - numpy.repeat(numpy.cumsum(counts) - counts, counts)
+        tokens = pool[first[which][stretch_of_token] + within]
+        tokens[:, 0] += _stretch_starts(text)[stretch_of_token]
+        return tokens
+
+
+# Whether a code point is whitespace as ``str.isspace`` and the regular expressions say;
+# every whitespace character is below U+3001.
+_IS_SPACE = numpy.array([chr(c).isspace() for c in range(0x3001)])
+
+
+def _stretch_starts(text: str) -> numpy.ndarray:
+    """Where each stretch of text between whitespace starts, as ``_STRETCH`` finds them."""
+    codes = numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=numpy.uint32)
+    space = _IS_SPACE[numpy.minimum(codes, 0x3000)] & (codes <= 0x3000)
+    after_space = numpy.concatenate([[True], space[:-1]])
+    return numpy.flatnonzero(~space & after_space).astype(numpy.uint64)
+
+
+_STRETCH_TOKENS: dict[int, _StretchTokens] = {}
+
+
+def _tokens(nlp: Language, readable: str) -> Iterator[tuple[int, int, numpy.ndarray]]:
+    """The tokens of ``readable`` but whitespace (start, lower-case id, punctuation), in
+    pieces: (where the piece starts and ends, its tokens). A tokenizer other than spaCy's rule-based
+    one (Chinese) sees the text in chunks of about ``_CHUNK_CHARS``, which give the same
+    tokens and keep memory bounded for documents of any length."""
+    if type(nlp.tokenizer) is Tokenizer:
+        key = id(nlp.tokenizer)
+        if key not in _STRETCH_TOKENS or _STRETCH_TOKENS[key].tokenizer is not nlp.tokenizer:
+            if len(_STRETCH_TOKENS) >= 8:
+                _STRETCH_TOKENS.clear()
+            _STRETCH_TOKENS[key] = _StretchTokens(nlp.tokenizer)
+        yield 0, len(readable), _STRETCH_TOKENS[key](readable)
+        return
+    for low, high in _chunks(readable, _CHUNK_CHARS):
+        attrs = nlp.tokenizer(_tokenizable(readable[low:high])).to_array(
+            [IDX, LOWER, IS_PUNCT, IS_SPACE]
+        )
+        attrs = attrs[attrs[:, 3] == 0, :3] if len(attrs) else numpy.zeros((0, 3), numpy.uint64)
+        attrs[:, 0] += numpy.uint64(low)
+        yield low, high, attrs
+
+
 def _parse(
     nlp: Language, text: str, readable: str, paragraphs: list[Paragraph], language: str
 ) -> ParsedDocument:
@@ -171,19 +254,17 @@ def _parse(
     first = numpy.array([p.start for p in paragraphs], dtype=numpy.int64)
     last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
     ids, owners = [], []
-    for low, high in _chunks(readable, _CHUNK_CHARS):
-        tokens = nlp.tokenizer(_tokenizable(readable[low:high]))
-        attrs = tokens.to_array([IDX, LOWER, IS_PUNCT, IS_SPACE])
+    for low, high, attrs in _tokens(nlp, readable):
         if len(attrs) == 0:
             continue
-        starts = attrs[:, 0].astype(numpy.int64) + low
+        starts = attrs[:, 0].astype(numpy.int64)
         # A paragraph's span starts at the token that holds its first character; the spans
-        # of paragraphs starting in other chunks start before or after all of these tokens.
+        # of paragraphs starting in other pieces start before or after all of these tokens.
         here = (first >= low) & (first < high)
         holder = numpy.maximum(numpy.searchsorted(starts, first, "right") - 1, 0)
         span_start = numpy.where(here, starts[holder], first)
         owner = numpy.searchsorted(span_start, starts, "right") - 1
-        keep = (owner >= 0) & (attrs[:, 2] == 0) & (attrs[:, 3] == 0)
+        keep = (owner >= 0) & (attrs[:, 2] == 0)
         keep &= starts < last[numpy.maximum(owner, 0)]
         ids.append(attrs[keep, 1])
         owners.append(owner[keep].astype(numpy.int32))
