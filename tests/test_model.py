@@ -216,9 +216,9 @@ def test_texts_parsed_in_processes_come_back_the_same_and_in_order(n_jobs, examp
     # Whole batches parsed already (16 in processes, 64 in one), before, between and after.
     runs = [*parsed, *parsed, *parsed, parsed[0].text, *parsed, *parsed, *parsed]
     sent: list[int] = []
-    parse_all = unclf.model.inputs._parse_all
+    parse_list = unclf.model.inputs.parse_list
     monkeypatch.setattr(
-        unclf.model.inputs, "_parse_all", lambda raw: sent.append(len(raw)) or parse_all(raw)
+        unclf.model.inputs, "parse_list", lambda raw: sent.append(len(raw)) or parse_list(raw)
     )
     for mixed in (every_third, runs, parsed):
         again = list(parse_documents(mixed, n_jobs=n_jobs))

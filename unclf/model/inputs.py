@@ -22,7 +22,7 @@ from unclf.documents import align_targets
 from unclf.features import (
     plain_tfidf,
 )
-from unclf.segmenter import KINDS, ParsedDocument, parse_many
+from unclf.segmenter import KINDS, ParsedDocument, parse_list
 from unclf.workers import ending_with_this_process
 
 
@@ -87,10 +87,10 @@ def parse_documents(
     if in_processes:
         with ending_with_this_process():
             results = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_parse_all)(raw) for raw in unparsed()
+                delayed(parse_list)(raw) for raw in unparsed()
             )
     else:
-        results = map(_parse_all, unparsed())
+        results = map(parse_list, unparsed())
     with bar:
         for result in results:
             yield from ready(result)
@@ -134,10 +134,6 @@ def document_folds(
 def fit_plain_tfidf(texts: list[str]) -> tuple[TfidfVectorizer, sp.csr_matrix]:
     vectorizer = plain_tfidf()
     return vectorizer, vectorizer.fit_transform(texts)
-
-
-def _parse_all(texts: list[str]) -> list[ParsedDocument]:
-    return list(parse_many(texts))
 
 
 def paragraph_labels(

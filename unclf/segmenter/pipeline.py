@@ -138,6 +138,12 @@ def parse_many(
             yield _parse(pipeline, text, readable, paragraphs, code)
 
 
+def parse_list(texts: list[str]) -> list[ParsedDocument]:
+    """:func:`parse_many`, whole: a job for a worker process, which imports no more than the
+    segmenter needs."""
+    return list(parse_many(texts))
+
+
 # Tokenizing in chunks: spaCy needs about 70 bytes per character for a Doc.
 _CHUNK_CHARS = 100_000
 _WHITESPACE_END = re.compile(r"(?<=\s)\S")
