@@ -276,14 +276,18 @@ def _holding(paragraphs: Sequence[str], pattern: str) -> np.ndarray:
     return np.fromiter((search(t) is not None for t in paragraphs), bool, len(paragraphs))
 
 
-def heading_rows(doc: ParsedDocument) -> np.ndarray:
-    """For each paragraph, the position of the heading it sits under (-1 if none)."""
-    heading = -1
-    out = np.full(len(doc.paragraphs), -1, dtype=np.int64)
-    for i, paragraph in enumerate(doc.paragraphs):
-        out[i] = heading
-        if paragraph.kind == "heading":
-            heading = i
+def heading_rows(docs: Sequence[ParsedDocument]) -> np.ndarray:
+    """For each paragraph of the documents, the row of the heading it sits under (-1 if
+    none), rows counted over all the documents as ``document_offsets`` counts them."""
+    out = np.full(sum(len(d.paragraphs) for d in docs), -1, dtype=np.int64)
+    row = 0
+    for doc in docs:
+        heading = -1
+        for paragraph in doc.paragraphs:
+            out[row] = heading
+            if paragraph.kind == "heading":
+                heading = row
+            row += 1
     return out
 
 
@@ -383,15 +387,15 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
     ) -> sp.csr_matrix:
         blocks = [own_words]
         if self.section or self.neighbours:
-            words = [self._tfidf(_word_counts(d, self.n_features, pairs=False)) for d in docs]
+            # All documents at once: one document at a time, the sparse products took 0.9 s
+            # more of the 4.3 s that the 136 UPR reports' features take.
+            words = self._tfidf(
+                sp.vstack([_word_counts(d, self.n_features, pairs=False) for d in docs])
+            )
             if self.section:
-                blocks.append(
-                    sp.vstack(
-                        [_gather(w, heading_rows(d)) for w, d in zip(words, docs, strict=True)]
-                    )
-                )
+                blocks.append(_gather(words, heading_rows(docs)))
             if self.neighbours:
-                blocks.append(sp.vstack([_neighbours(w) for w in words]))
+                blocks.append(_neighbours(words, document_offsets(docs)))
         if self.char_ngrams is not None:
             if char_counts is None:
                 char_counts = self._char_counts(docs)
@@ -428,10 +432,11 @@ def _idf(counts: sp.csr_matrix) -> np.ndarray:
     return (np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1).astype(np.float32)
 
 
-def _neighbours(words: sp.csr_matrix) -> sp.csr_matrix:
-    """Mean of the previous and next paragraph's word rows."""
-    n = words.shape[0]
-    index = np.arange(n)
-    previous = _gather(words, np.where(index > 0, index - 1, -1))
-    following = _gather(words, np.where(index < n - 1, index + 1, -1))
+def _neighbours(words: sp.csr_matrix, offsets: np.ndarray) -> sp.csr_matrix:
+    """Mean of the previous and next paragraph's word rows, within each document."""
+    index = np.arange(words.shape[0])
+    document = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    first, last = offsets[:-1][document], offsets[1:][document] - 1
+    previous = _gather(words, np.where(index > first, index - 1, -1))
+    following = _gather(words, np.where(index < last, index + 1, -1))
     return (previous + following) * 0.5

@@ -235,14 +235,10 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         if plain is None:
             plain = self.paragraph_tfidf_.transform(paragraphs)
         offsets = document_offsets(docs)
-        headings = [heading_rows(d) for d in docs]
         return Rows(
             texts=[d.text for d in docs],
             paragraphs=paragraphs,
-            headings=np.concatenate(
-                [np.where(h >= 0, h + at, -1) for h, at in zip(headings, offsets[:-1], strict=True)]
-                or [np.zeros(0, dtype=np.int64)]
-            ),
+            headings=heading_rows(docs),
             views=[*self._views(features), plain],
             words=words,
             layout=np.vstack([layout_features(d) for d in docs]),
