@@ -346,10 +346,12 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
             char_counts = self._char_counts(docs)
             self.char_idf_ = _idf(char_counts)
         words = self._tfidf(counts)
-        full = self._all_columns(docs, words, char_counts)
-        seen = np.bincount(full.indices, minlength=full.shape[1])
+        del counts
+        blocks = self._blocks(docs, words, char_counts)
+        del char_counts
+        seen = np.concatenate([np.bincount(b.indices, minlength=b.shape[1]) for b in blocks])
         self.columns_ = np.flatnonzero(seen >= self.min_df)
-        return full[:, self.columns_], words
+        return self._kept_columns(blocks), words
 
     def transform(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
         return self.transform_with_words(docs)[0]
@@ -377,14 +379,31 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
         """The features, and the own-words block in full (for similarity to the targets)."""
         check_is_fitted(self, "columns_")
         words = self.own_words(docs)
-        return self._all_columns(docs, words)[:, self.columns_], words
+        return self._kept_columns(self._blocks(docs, words)), words
 
-    def _all_columns(
+    def _kept_columns(self, blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
+        """The kept columns (``columns_``) of the blocks side by side. Each block is let go
+        once its columns are taken: holding all of them beside a copy of their kept columns
+        set the peak memory of a training on the 460 UPR and CUAD documents (2.1 GB against
+        1.8 GB)."""
+        kept = []
+        for k in range(len(blocks)):
+            block, blocks[k] = blocks[k], None
+            low = k * self.n_features
+            columns = self.columns_[
+                (self.columns_ >= low) & (self.columns_ < low + self.n_features)
+            ]
+            kept.append(block[:, columns - low])
+            del block
+        return sp.hstack(kept, format="csr", dtype=np.float32)
+
+    def _blocks(
         self,
         docs: Sequence[ParsedDocument],
         own_words: sp.csr_matrix,
         char_counts: sp.csr_matrix | None = None,
-    ) -> sp.csr_matrix:
+    ) -> list[sp.csr_matrix]:
+        """The sparse blocks, in the order of ``blocks``, each ``n_features`` wide."""
         blocks = [own_words]
         if self.section or self.neighbours:
             # All documents at once: one document at a time, the sparse products took 0.9 s
@@ -400,7 +419,7 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
             if char_counts is None:
                 char_counts = self._char_counts(docs)
             blocks.append(self._tfidf(char_counts, self.char_idf_))
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+        return blocks
 
     def own_words(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
         """The paragraphs' own words as L2-normalised TF-IDF rows (used for similarity too)."""
