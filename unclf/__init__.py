@@ -15,8 +15,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-# Loaded on first use, so that a process that only segments (a worker parsing documents,
-# `unclf segment`) does not import scikit-learn and SciPy: 1.3 s of the 2.6 s of `import unclf`.
+# Loaded on first use, so that a process that only segments (a worker parsing documents) does
+# not import scikit-learn and SciPy: 1.3 s of the 2.6 s of `import unclf`.
 _HOME = {
     "Paragraph": "unclf.segmenter",
     "TargetSelector": "unclf.model",
