@@ -31,7 +31,7 @@ import unclf.model.selector as selector_module
 from unclf.evaluation import _draw
 from unclf.metrics import score_document
 from unclf.model import TargetSelector, document_folds, fit_labels
-from unclf.model.decisions import UNSEEN_MISS_RATE, thresholds
+from unclf.model.decisions import thresholds
 
 
 def run_fold(path: Path, labels: list[str], seed: int, k: int, size: int | None) -> dict:
@@ -86,33 +86,36 @@ def best_per_document(
     return best, held
 
 
-def _midway(candidates: np.ndarray, i: int) -> float:
-    return float((candidates[i - 1] + candidates[i]) / 2) if i > 0 else 0.0
-
-
 def accuracy(best: np.ndarray, held: np.ndarray) -> float:
-    """The model's rule: most training documents decided right."""
-    if held.all():
-        return float(np.quantile(best, UNSEEN_MISS_RATE))
-    candidates = np.unique(np.concatenate([[0.0], best]))
-    right = [np.mean(np.where(held, best >= t, best < t)) for t in candidates]
-    return _midway(candidates, int(np.argmax(right)))
+    """The model's own rule (``unclf.model.decisions.thresholds``), given one row per document:
+    most training documents decided right, or, with no document lacking a target, all but the
+    lowest ``UNSEEN_MISS_RATE`` of them marked."""
+    return thresholds(best, held.astype(np.int64), np.arange(len(best) + 1))[0]
 
 
+def _one_class_as_the_model(rule):
+    """A rule that needs training documents without a target; without any, the model's."""
+
+    def with_fallback(best: np.ndarray, held: np.ndarray) -> float:
+        return accuracy(best, held) if held.all() else rule(best, held)
+
+    with_fallback.__doc__ = rule.__doc__
+    return with_fallback
+
+
+@_one_class_as_the_model
 def balanced(best: np.ndarray, held: np.ndarray) -> float:
     """Documents with and without a target weigh the same, however many of each."""
-    if held.all():
-        return float(np.quantile(best, UNSEEN_MISS_RATE))
     candidates = np.unique(np.concatenate([[0.0], best]))
     right = [np.mean(best[held] >= t) + np.mean(best[~held] < t) for t in candidates]
-    return _midway(candidates, int(np.argmax(right)))
+    i = int(np.argmax(right))
+    return float((candidates[i - 1] + candidates[i]) / 2) if i > 0 else 0.0  # as the model
 
 
 def false_marks(share: float):
+    @_one_class_as_the_model
     def rule(best: np.ndarray, held: np.ndarray) -> float:
         """Leave unmarked all but ``share`` of the training documents without a target."""
-        if held.all():
-            return float(np.quantile(best, UNSEEN_MISS_RATE))
         return float(np.quantile(best[~held], 1 - share))
 
     return rule
