@@ -387,9 +387,8 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
         set the peak memory of a training on the 460 UPR and CUAD documents (2.1 GB against
         1.8 GB)."""
         kept = []
-        for k in range(len(blocks)):
-            block, blocks[k] = blocks[k], None
-            low = k * self.n_features
+        for low in range(0, len(blocks) * self.n_features, self.n_features):
+            block = blocks.pop(0)
             columns = self.columns_[
                 (self.columns_ >= low) & (self.columns_ < low + self.n_features)
             ]
