@@ -3,11 +3,14 @@ blocks: what the character n-grams share that the words do not."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from unclf.features import (
     LAYOUT_FEATURES,
     ParagraphFeaturizer,
+    ParagraphWords,
     layout_features,
     name_matches,
     name_words,
@@ -92,20 +95,39 @@ def test_character_ngrams_join_the_forms_of_a_word_that_the_words_keep_apart():
 
 
 def test_a_name_counts_its_rare_words_and_their_other_forms():
-    paragraphs = [
+    texts = [
         "This Agreement shall be governed by the laws of New York.",
         "The rights of the parties under this Agreement are set out below.",
         "Each party keeps its rights to its own property.",
         "Notices under this Agreement are given in writing.",
         "Nothing here is unlawful.",
     ]
+    paragraphs = ParagraphWords(texts)
     words = dict(name_words("Governing Law", paragraphs))
     assert len(words) == 2  # "govern" finds "governed"; "law" finds "laws", not "lawful"
     matches = name_matches(paragraphs, list(words.items()))
     assert matches[0] == 1.0 and not matches[1:].any()
     # A word in every paragraph tells nothing and weighs nothing.
-    assert name_words("Agreement", paragraphs[:2] + paragraphs[3:4]) == []
+    assert name_words("Agreement", ParagraphWords(texts[:2] + texts[3:4])) == []
     # Rarer words weigh more: "rights" is in two paragraphs, "property" in one.
     weights = [w for _, w in name_words("Property rights", paragraphs)]
     assert weights[0] > weights[1] > 0
     assert not name_matches(paragraphs, name_words(None, paragraphs)).any()
+
+
+def test_a_name_is_found_in_the_same_paragraphs_as_searching_each_paragraph_finds_it():
+    texts = [
+        "Non-discrimination of MINORITIES; the minority's rights.",
+        "Laws, LAWES and lawful acts; by-laws.",
+        "\u212aelvin kept the \u017ftatute (long s) and \u00c9galit\u00e9 d'accès.",
+        "",
+        "minorities2020 and _minority and 3laws",
+        "Governance governs: governing-law clause",
+    ]
+    for word in ("minority", "minorities", "law", "laws", "kelvin", "statute", "égalité", "govern"):
+        for pattern in (
+            rf"(?i)(?<!\w){re.escape(word[:5])}",
+            rf"(?i)(?<!\w){re.escape(word[:4])}(?:e?s)?(?!\w)",
+        ):
+            searched = [re.search(pattern, t) is not None for t in texts]
+            assert ParagraphWords(texts).holding(pattern).tolist() == searched, pattern

@@ -19,9 +19,7 @@ from unclf.contracts import (
     check_document,
 )
 from unclf.documents import align_targets
-from unclf.features import (
-    plain_tfidf,
-)
+from unclf.features import ParagraphWords, plain_tfidf
 from unclf.segmenter import KINDS, ParsedDocument, parse_list
 from unclf.workers import ending_with_this_process
 
@@ -32,7 +30,8 @@ class Rows:
     computed once and shared by every fold and, when several labels are learnt, every label."""
 
     texts: list[str]
-    paragraphs: list[str]
+    # The paragraphs' words, where a label's name is looked for.
+    paragraph_words: ParagraphWords
     # Per row, the row of the heading it sits under (-1: none).
     headings: np.ndarray
     # One per scorer (see ``TargetSelector._scorer_plan``), then the plain TF-IDF's.

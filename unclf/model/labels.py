@@ -13,6 +13,7 @@ from unclf.contracts import (
     check_documents,
 )
 from unclf.model.inputs import Rows, labels_to_learn, parse_documents
+from unclf.model.scorers import TargetSimilarity
 from unclf.model.selector import RankedDocument, TargetSelector
 from unclf.segmenter import ParsedDocument
 from unclf.segmenter.languages import main_language, warn_other_language
@@ -90,10 +91,22 @@ def rank_labels(
     if len(featurizers) != 1:
         raise ValueError("rank_labels needs models that share one featurizer (fit_labels)")
     first = next(iter(models.values()))
+    # The labels ranked by more than their plain scorer read the paragraphs' similarity to
+    # their targets: one product with all their targets, each shared target once.
+    similar = [label for label, m in models.items() if m.ranking_ != "plain"]
+    similarity = TargetSimilarity([models[label].target_words_ for label in similar])
     docs = warn_other_language(parse_documents(X), getattr(first, "language_", None))
     while batch := list(islice(docs, 64)):
         features, words = first.featurizer_.transform_with_words(batch)
         rows = first._rows(batch, features, words)
-        by_label = {label: model._probability_of_rows(rows) for label, model in models.items()}
+        similar_rows = dict(zip(similar, similarity(rows.words), strict=True))
+        by_label = {
+            label: model._probability_of_rows(rows, similar_rows.get(label))
+            for label, model in models.items()
+        }
         for i, doc in enumerate(batch):
-            yield {label: models[label]._decide(doc, p[i]) for label, p in by_label.items()}
+            part = slice(rows.offsets[i], rows.offsets[i + 1])
+            yield {
+                label: models[label]._decide(doc, p[i], rows.kinds[part], rows.lead_ins[part])
+                for label, p in by_label.items()
+            }

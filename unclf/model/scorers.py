@@ -6,6 +6,7 @@ see, which is what the ranker learns from) and once on every document (what pred
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,18 +124,57 @@ def log_count_ratio(features: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
 
 def similarities(words: sp.csr_matrix, targets: sp.csr_matrix) -> np.ndarray:
     """Cosine similarity of each row to the targets' mean, the nearest and the 3 nearest."""
-    out = np.zeros((words.shape[0], 3))
-    if targets.shape[0] == 0:
+    return TargetSimilarity([targets])(words)[0]
+
+
+class TargetSimilarity:
+    """Each row's cosine similarity to several sets of targets (a label's each): to the set's
+    mean, its nearest and its 3 nearest targets. A target held by several sets (a
+    recommendation tagged with several issues) is multiplied with the rows once, and the
+    similarity to the mean is the mean of the similarities (it is linear), not a product of
+    its own."""
+
+    def __init__(self, target_sets: Sequence[sp.csr_matrix]) -> None:
+        first: dict[tuple[bytes, bytes], int] = {}
+        picked: list[tuple[int, int]] = []  # (set, row) of each distinct target
+        self._columns: list[np.ndarray] = []
+        self._norms: list[float] = []
+        for s, targets in enumerate(target_sets):
+            columns = []
+            for i in range(targets.shape[0]):
+                lo, hi = targets.indptr[i], targets.indptr[i + 1]
+                key = (targets.indices[lo:hi].tobytes(), targets.data[lo:hi].tobytes())
+                if key not in first:
+                    first[key] = len(picked)
+                    picked.append((s, i))
+                columns.append(first[key])
+            self._columns.append(np.array(columns, dtype=np.int64))
+            self._norms.append(float(np.linalg.norm(np.asarray(targets.sum(axis=0)).ravel())))
+        by_set: dict[int, list[int]] = {}
+        for s, i in picked:
+            by_set.setdefault(s, []).append(i)
+        pieces = [target_sets[s][rows] for s, rows in by_set.items()]
+        self._distinct = sp.vstack(pieces).tocsr().T.tocsr() if pieces else None
+
+    def __call__(self, words: sp.csr_matrix) -> list[np.ndarray]:
+        out = [np.zeros((words.shape[0], 3)) for _ in self._columns]
+        if self._distinct is None:
+            return out
+        # Bounded memory: a chunk of rows x the distinct targets, dense.
+        step = max(1, min(2048, 4_000_000 // self._distinct.shape[1]))
+        for start in range(0, words.shape[0], step):
+            block = (words[start : start + step] @ self._distinct).toarray()
+            for similarity, columns, norm in zip(out, self._columns, self._norms, strict=True):
+                if not len(columns):
+                    continue
+                near = block[:, columns]
+                rows = slice(start, start + step)
+                if norm > 0:
+                    similarity[rows, 0] = near.sum(axis=1, dtype=np.float64) / norm
+                k = min(3, near.shape[1])
+                similarity[rows, 1] = near.max(axis=1)
+                similarity[rows, 2] = -np.partition(-near, k - 1, axis=1)[:, :k].mean(axis=1)
         return out
-    mean = np.asarray(targets.mean(axis=0)).ravel()
-    norm = np.linalg.norm(mean)
-    out[:, 0] = words @ (mean / norm if norm > 0 else mean)
-    k = min(3, targets.shape[0])
-    for start in range(0, words.shape[0], 2048):  # bounded memory: rows x targets per chunk
-        block = (words[start : start + 2048] @ targets.T).toarray()
-        out[start : start + 2048, 1] = block.max(axis=1)
-        out[start : start + 2048, 2] = -np.partition(-block, k - 1, axis=1)[:, :k].mean(axis=1)
-    return out
 
 
 def view_scores(

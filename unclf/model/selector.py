@@ -24,6 +24,7 @@ from unclf.contracts import (
 )
 from unclf.features import (
     ParagraphFeaturizer,
+    ParagraphWords,
     document_offsets,
     heading_rows,
     layout_features,
@@ -237,7 +238,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         offsets = document_offsets(docs)
         return Rows(
             texts=[d.text for d in docs],
-            paragraphs=paragraphs,
+            paragraph_words=ParagraphWords(paragraphs),
             headings=heading_rows(docs),
             views=[*self._views(features), plain],
             words=words,
@@ -252,7 +253,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         """Both stages and the decision rules, on featurized training documents."""
         n_folds, fold_of_row = self._inner_folds(rows, labels)
         score, similarity = self._fit_scorers(rows, labels, n_folds, fold_of_row, progress)
-        self.name_words_ = name_words(self.target_name, rows.paragraphs)
+        self.name_words_ = name_words(self.target_name, rows.paragraph_words)
         # With the targets dealt out, a fold is trained without one only where one document
         # holds them all (``_fit_scorers`` gave its rows the final scorers' scores).
         one_document = bool(self._folds_without_target(labels, n_folds, fold_of_row))
@@ -402,15 +403,21 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         views = [features if c is None else features[:, c] for c in self.view_columns_]
         return [views[i] for i, _ in self._scorer_plan()]
 
-    def _stage_two_inputs(self, rows: Rows, score: np.ndarray) -> np.ndarray:
-        """What the fitted ranker reads of new rows, given the fitted scorers' ``score``."""
-        similarity = similarities(rows.words, self.target_words_)
+    def _stage_two_inputs(
+        self, rows: Rows, score: np.ndarray, similarity: np.ndarray | None = None
+    ) -> np.ndarray:
+        """What the fitted ranker reads of new rows, given the fitted scorers' ``score`` (and
+        the rows' ``similarity`` to the targets, computed here unless given)."""
+        if similarity is None:
+            similarity = similarities(rows.words, self.target_words_)
         naming = self._naming(rows)
+        if self.ranking_ == "equal":
+            return equal_weights(score, similarity, naming, rows.offsets)
         return stage_two_features(score, similarity, naming, rows.layout, rows.offsets)
 
     def _naming(self, rows: Rows) -> np.ndarray:
         """Per row, how much of the target's name the paragraph holds, and its heading."""
-        own = name_matches(rows.paragraphs, self.name_words_)
+        own = name_matches(rows.paragraph_words, self.name_words_)
         under = np.where(rows.headings >= 0, own[np.maximum(rows.headings, 0)], 0.0)
         return np.column_stack([own, under])
 
@@ -425,16 +432,17 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         features, words = self.featurizer_.transform_with_words(docs)
         return self._probability_of_rows(self._rows(docs, features, words))
 
-    def _probability_of_rows(self, rows: Rows) -> list[np.ndarray]:
+    def _probability_of_rows(
+        self, rows: Rows, similarity: np.ndarray | None = None
+    ) -> list[np.ndarray]:
+        """Per document of ``rows``, its paragraphs' probabilities; ``similarity`` to the
+        targets where the caller computed it (for several labels at once)."""
         offsets = rows.offsets
         score = view_scores(self.scorers_, rows.views)
         if self.ranking_ == "plain":
             inputs = score[:, [self._plain_scorer()]]
-        elif self.ranking_ == "equal":
-            similarity = similarities(rows.words, self.target_words_)
-            inputs = equal_weights(score, similarity, self._naming(rows), offsets)
-        else:
-            inputs = self._stage_two_inputs(rows, score)
+        else:  # "equal" or "stacked"
+            inputs = self._stage_two_inputs(rows, score, similarity)
         probability = ranker_probability(self.ranker_, inputs)
         return [probability[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
@@ -447,13 +455,21 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
             for doc, probability in zip(batch, self.predict_proba_paragraphs(batch), strict=True):
                 yield self._decide(doc, probability)
 
-    def _decide(self, doc: ParsedDocument, probability: np.ndarray) -> RankedDocument:
+    def _decide(
+        self,
+        doc: ParsedDocument,
+        probability: np.ndarray,
+        kinds: np.ndarray | None = None,
+        introduces: np.ndarray | None = None,
+    ) -> RankedDocument:
+        """The document's paragraphs ranked and marked, given their probabilities (and their
+        kinds and which of them are lead-ins, found here unless the caller has them)."""
         order = np.argsort(-probability, kind="stable")
         if len(order):
             first = choose_first(
                 probability,
-                kinds_of(doc),
-                lead_ins(doc),
+                kinds_of(doc) if kinds is None else kinds,
+                lead_ins(doc) if introduces is None else introduces,
                 self.lead_ratio_,
                 self.passes_lead_ins_,
                 self.target_kinds_,
