@@ -21,7 +21,13 @@ from unclf.metrics import hits, score_document, summarize
 from unclf.model import TargetSelector, parse_documents
 from unclf.model.decisions import _first_mention_rule, _target_kinds, clearly_better, thresholds
 from unclf.model.ranker import equal_weights, fit_ranker, neighbour_scores, stage_two_features
-from unclf.model.scorers import fit_scorer, log_count_ratio
+from unclf.model.scorers import (
+    StackedScorers,
+    TargetSimilarity,
+    fit_scorer,
+    log_count_ratio,
+    similarities,
+)
 from unclf.segmenter import KINDS, ParsedDocument
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -253,6 +259,58 @@ def test_log_count_ratio_favours_the_targets_words_and_is_folded_into_the_scorer
         reference.decision_function(features @ sp.diags(ratio)),
         rtol=1e-5,
     )
+
+
+def _unit_rows(n_rows: int, n_columns: int, seed: int) -> sp.csr_matrix:
+    """Sparse float32 rows of length one, a few words each, some words in most rows."""
+    rng = np.random.default_rng(seed)
+    dense = rng.random((n_rows, n_columns)) * (rng.random((n_rows, n_columns)) < 0.05)
+    dense[:, :3] = rng.random((n_rows, 3))  # words that every row holds: multiplied dense
+    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    return sp.csr_matrix(dense.astype(np.float32))
+
+
+def test_similarity_to_many_target_sets_is_each_sets_own_and_does_not_hang_on_rounding():
+    words = _unit_rows(300, 400, seed=0)
+    sets = [words[[0, 5, 9]], words[[5, 9, 40, 41, 42]], words[[7]], words[[]]]
+    together = TargetSimilarity(sets)(words)
+    for targets, similarity in zip(sets, together, strict=True):
+        assert np.array_equal(similarity, similarities(words, targets))
+        reference = np.zeros((300, 3))  # in float64, from the definition
+        if targets.shape[0]:
+            block = words.toarray().astype(np.float64) @ targets.toarray().T
+            mean = targets.toarray().astype(np.float64).mean(axis=0)
+            reference[:, 0] = words.toarray() @ (mean / np.linalg.norm(mean))
+            reference[:, 1] = block.max(axis=1)
+            reference[:, 2] = np.sort(block, axis=1)[:, -3:].mean(axis=1)
+        np.testing.assert_allclose(similarity, reference, atol=1e-4)
+    # A target's copy is exactly as similar to it as the target, whatever order its words
+    # are stored in: the ranker reads ties, not the float32 rounding of a sum.
+    shuffled = words.copy()
+    for i in range(300):
+        lo, hi = shuffled.indptr[i], shuffled.indptr[i + 1]
+        order = np.random.default_rng(i).permutation(hi - lo)
+        shuffled.indices[lo:hi] = shuffled.indices[lo:hi][order]
+        shuffled.data[lo:hi] = shuffled.data[lo:hi][order]
+    assert np.array_equal(TargetSimilarity(sets)(shuffled)[1], together[1])
+    assert together[1][[5, 9, 40], 1].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_scorers_of_many_models_score_as_each_model_alone():
+    views = [_unit_rows(200, 50, seed=1), _unit_rows(200, 30, seed=2)]
+    views.append(views[0])  # a view read by two scorers
+    labels = (np.arange(200) % 7 == 0).astype(np.int8)
+    fitted = [LogisticRegression().fit(v, labels) for v in views]
+    other = [LogisticRegression(C=0.1).fit(v, 1 - labels) for v in views]
+    unfitted = [None, None, None]
+    for models, scores in zip(
+        [fitted, other, unfitted], StackedScorers([fitted, other, unfitted])(views), strict=True
+    ):
+        expected = [
+            np.zeros(200) if m is None else m.decision_function(v)
+            for m, v in zip(models, views, strict=True)
+        ]
+        np.testing.assert_allclose(scores, np.column_stack(expected), rtol=1e-6)
 
 
 def test_first_mention_rule_is_learned_only_where_annotators_mark_first_mentions():

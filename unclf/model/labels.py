@@ -13,7 +13,7 @@ from unclf.contracts import (
     check_documents,
 )
 from unclf.model.inputs import Rows, labels_to_learn, parse_documents
-from unclf.model.scorers import TargetSimilarity
+from unclf.model.scorers import StackedScorers, TargetSimilarity
 from unclf.model.selector import RankedDocument, TargetSelector
 from unclf.segmenter import ParsedDocument
 from unclf.segmenter.languages import main_language, warn_other_language
@@ -95,14 +95,15 @@ def rank_labels(
     # their targets: one product with all their targets, each shared target once.
     similar = [label for label, m in models.items() if m.ranking_ != "plain"]
     similarity = TargetSimilarity([models[label].target_words_ for label in similar])
+    scorers = StackedScorers([m.scorers_ for m in models.values()])
     docs = warn_other_language(parse_documents(X), getattr(first, "language_", None))
     while batch := list(islice(docs, 64)):
         features, words = first.featurizer_.transform_with_words(batch)
         rows = first._rows(batch, features, words)
         similar_rows = dict(zip(similar, similarity(rows.words), strict=True))
         by_label = {
-            label: model._probability_of_rows(rows, similar_rows.get(label))
-            for label, model in models.items()
+            label: model._probability_of_rows(rows, score, similar_rows.get(label))
+            for (label, model), score in zip(models.items(), scorers(rows.views), strict=True)
         }
         for i, doc in enumerate(batch):
             part = slice(rows.offsets[i], rows.offsets[i + 1])

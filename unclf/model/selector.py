@@ -69,7 +69,9 @@ MODES = ("single", "multi")
 RANKINGS = ("plain", "equal", "stacked")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass is built three times slower (0.30 against 0.11 ms for a
+# document of 250 paragraphs), and every paragraph of every document gets one per label.
+@dataclass(slots=True)
 class ScoredParagraph:
     paragraph: Paragraph
     score: float
@@ -433,12 +435,14 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         return self._probability_of_rows(self._rows(docs, features, words))
 
     def _probability_of_rows(
-        self, rows: Rows, similarity: np.ndarray | None = None
+        self, rows: Rows, score: np.ndarray | None = None, similarity: np.ndarray | None = None
     ) -> list[np.ndarray]:
-        """Per document of ``rows``, its paragraphs' probabilities; ``similarity`` to the
-        targets where the caller computed it (for several labels at once)."""
+        """Per document of ``rows``, its paragraphs' probabilities; the scorers' ``score`` and
+        the ``similarity`` to the targets where the caller computed them (for several labels at
+        once)."""
         offsets = rows.offsets
-        score = view_scores(self.scorers_, rows.views)
+        if score is None:
+            score = view_scores(self.scorers_, rows.views)
         if self.ranking_ == "plain":
             inputs = score[:, [self._plain_scorer()]]
         else:  # "equal" or "stacked"
@@ -482,11 +486,9 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
             if self.mode == "multi":
                 cut = max(self.multi_threshold_, floor)
                 chosen.update(int(i) for i in np.flatnonzero(probability >= cut))
+        paragraphs, scores = doc.paragraphs, probability.tolist()
         return RankedDocument(
-            [
-                ScoredParagraph(doc.paragraphs[i], float(probability[i]), int(i) in chosen)
-                for i in order
-            ]
+            [ScoredParagraph(paragraphs[i], scores[i], i in chosen) for i in order.tolist()]
         )
 
     def predict(self, X: Iterable[str | ParsedDocument]) -> list[list[Paragraph]]:
