@@ -47,10 +47,10 @@ __all__ = [
 ]
 
 FORMAT = "unclf-model"
-FORMAT_VERSION = 15
+FORMAT_VERSION = 16
 # The project's own classes that a model file may contain; nothing else outside skops' defaults.
 TRUSTED_TYPES = (
-    "unclf.features.ParagraphFeaturizer",
+    "unclf.features.text.ParagraphFeaturizer",
     "unclf.model.selector.TargetSelector",
     "unclf.model.document_labels.DocumentLabeler",
     "scipy.sparse._csr.csr_matrix",  # the training targets' word vectors: data, not code

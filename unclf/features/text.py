@@ -1,0 +1,255 @@
+"""The sparse features of paragraph text: hashed words and word pairs, the section heading's
+and the neighbours' words, the character n-grams of the words; and the plain TF-IDF that the
+model's plain scorer and the baselines share."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+from unclf.features.layout import document_offsets, heading_rows
+from unclf.segmenter import ParsedDocument
+
+_PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def plain_tfidf() -> TfidfVectorizer:
+    """TF-IDF of the words and word pairs of paragraph texts, with scikit-learn's tokenizer:
+    what a user would build first, so both the baseline and the model's plain scorer, which
+    the model falls back on where its own features do not find more targets."""
+    return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, dtype=np.float32)
+
+
+def _word_counts(doc: ParsedDocument, n_features: int, pairs: bool) -> sp.csr_matrix:
+    """Hashed word (and word pair) counts, one row per paragraph."""
+    n = len(doc.paragraphs)
+    ids, owner = doc.token_ids, doc.token_paragraph
+    cols = [ids % np.uint64(n_features)]
+    rows = [owner]
+    if pairs and len(ids) > 1:
+        same = owner[1:] == owner[:-1]
+        pair_ids = ids[:-1][same] * _PAIR_MULTIPLIER + ids[1:][same]
+        cols.append(pair_ids % np.uint64(n_features))
+        rows.append(owner[1:][same])
+    row = np.concatenate(rows)
+    col = np.concatenate(cols).astype(np.int64)
+    data = np.ones(len(row), dtype=np.float32)
+    return sp.csr_matrix((data, (row, col)), shape=(n, n_features))
+
+
+_NGRAM_CACHE: dict[tuple[str, int, int, int], np.ndarray] = {}
+_NGRAM_CACHE_MAX = 500_000
+
+
+def _word_ngrams(word: str, low: int, high: int, n_features: int) -> np.ndarray:
+    """Hashed character n-grams of `` word `` (padded like ``char_wb``); cached per word."""
+    key = (word, low, high, n_features)
+    cached = _NGRAM_CACHE.get(key)
+    if cached is None:
+        padded = f" {word} ".encode()
+        grams = [
+            zlib.crc32(padded[i : i + n]) % n_features
+            for n in range(low, high + 1)
+            for i in range(max(len(padded) - n + 1, 1))
+        ]
+        cached = np.array(grams, dtype=np.int64)
+        if len(_NGRAM_CACHE) >= _NGRAM_CACHE_MAX:
+            _NGRAM_CACHE.clear()
+        _NGRAM_CACHE[key] = cached
+    return cached
+
+
+def _char_counts(
+    doc: ParsedDocument, ngram_range: tuple[int, int], n_features: int
+) -> sp.csr_matrix:
+    """Character n-gram counts per paragraph: (paragraph x word) counts @ (word x n-gram)."""
+    n = len(doc.paragraphs)
+    if not doc.words:
+        return sp.csr_matrix((n, n_features), dtype=np.float32)
+    low, high = ngram_range
+    grams = [_word_ngrams(w, low, high, n_features) for w in doc.words]
+    indptr = np.concatenate([[0], np.cumsum([len(g) for g in grams])])
+    word_grams = sp.csr_matrix(
+        (np.ones(indptr[-1], dtype=np.float32), np.concatenate(grams), indptr),
+        shape=(len(doc.words), n_features),
+    )
+    paragraph_words = sp.csr_matrix(
+        (np.ones(len(doc.token_word), dtype=np.float32), (doc.token_paragraph, doc.token_word)),
+        shape=(n, len(doc.words)),
+    )
+    return (paragraph_words @ word_grams).tocsr()
+
+
+def _gather(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """``matrix[rows]`` with an empty row wherever ``rows`` is -1."""
+    valid = rows >= 0
+    picked = matrix[np.where(valid, rows, 0)]
+    return sp.diags(valid.astype(np.float32)) @ picked
+
+
+class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
+    """Sparse TF-IDF-weighted word features of a paragraph and of its context.
+
+    Parameters
+    ----------
+    n_features : hashing space per sparse block.
+    word_pairs : add adjacent word pairs to the paragraph's own words.
+    section, neighbours : include these blocks.
+    char_ngrams : range of character n-gram lengths of the words, None for no such block.
+    min_df : keep only columns seen in at least this many training paragraphs; fewer columns
+        make the linear model faster to train and smaller to store.
+    """
+
+    def __init__(
+        self,
+        n_features: int = 2**18,
+        word_pairs: bool = True,
+        section: bool = True,
+        neighbours: bool = True,
+        char_ngrams: tuple[int, int] | None = (3, 5),
+        min_df: int = 2,
+    ) -> None:
+        self.n_features = n_features
+        self.word_pairs = word_pairs
+        self.section = section
+        self.neighbours = neighbours
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+
+    def fit(self, docs: Sequence[ParsedDocument], y: object = None) -> ParagraphFeaturizer:
+        self.fit_transform(docs)
+        return self
+
+    def fit_transform(self, docs: Sequence[ParsedDocument], y: object = None) -> sp.csr_matrix:
+        return self.fit_transform_with_words(docs)[0]
+
+    def fit_transform_with_words(
+        self, docs: Sequence[ParsedDocument]
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """``fit_transform``, and the own-words block in full, as ``transform_with_words``
+        gives it: counting the words again for it cost a tenth of a model's training."""
+        counts = self._counts(docs)
+        self.idf_ = _idf(counts)
+        char_counts = None
+        if self.char_ngrams is not None:
+            char_counts = self._char_counts(docs)
+            self.char_idf_ = _idf(char_counts)
+        words = self._tfidf(counts)
+        del counts
+        blocks = self._blocks(docs, words, char_counts)
+        del char_counts
+        seen = np.concatenate([np.bincount(b.indices, minlength=b.shape[1]) for b in blocks])
+        self.columns_ = np.flatnonzero(seen >= self.min_df)
+        return self._kept_columns(blocks), words
+
+    def transform(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
+        return self.transform_with_words(docs)[0]
+
+    @property
+    def blocks(self) -> list[str]:
+        """Names of the sparse blocks, in column order."""
+        named = [
+            ("words", True),
+            ("section", self.section),
+            ("neighbours", self.neighbours),
+            ("chars", self.char_ngrams is not None),
+        ]
+        return [name for name, present in named if present]
+
+    def block_columns(self, names: Sequence[str]) -> np.ndarray:
+        """Positions among the output columns of the named blocks' columns."""
+        check_is_fitted(self, "columns_")
+        wanted = [i for i, name in enumerate(self.blocks) if name in names]
+        return np.flatnonzero(np.isin(self.columns_ // self.n_features, wanted))
+
+    def transform_with_words(
+        self, docs: Sequence[ParsedDocument]
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The features, and the own-words block in full (for similarity to the targets)."""
+        check_is_fitted(self, "columns_")
+        words = self.own_words(docs)
+        return self._kept_columns(self._blocks(docs, words)), words
+
+    def _kept_columns(self, blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
+        """The kept columns (``columns_``) of the blocks side by side. Each block is let go
+        once its columns are taken: holding all of them beside a copy of their kept columns
+        set the peak memory of a training on the 460 UPR and CUAD documents (2.1 GB against
+        1.8 GB)."""
+        kept = []
+        for low in range(0, len(blocks) * self.n_features, self.n_features):
+            block = blocks.pop(0)
+            columns = self.columns_[
+                (self.columns_ >= low) & (self.columns_ < low + self.n_features)
+            ]
+            kept.append(block[:, columns - low])
+            del block
+        return sp.hstack(kept, format="csr", dtype=np.float32)
+
+    def _blocks(
+        self,
+        docs: Sequence[ParsedDocument],
+        own_words: sp.csr_matrix,
+        char_counts: sp.csr_matrix | None = None,
+    ) -> list[sp.csr_matrix]:
+        """The sparse blocks, in the order of ``blocks``, each ``n_features`` wide."""
+        blocks = [own_words]
+        if self.section or self.neighbours:
+            # All documents at once: one document at a time, the sparse products took 0.9 s
+            # more of the 4.3 s that the 136 UPR reports' features take.
+            words = self._tfidf(
+                sp.vstack([_word_counts(d, self.n_features, pairs=False) for d in docs])
+            )
+            if self.section:
+                blocks.append(_gather(words, heading_rows(docs)))
+            if self.neighbours:
+                blocks.append(_neighbours(words, document_offsets(docs)))
+        if self.char_ngrams is not None:
+            if char_counts is None:
+                char_counts = self._char_counts(docs)
+            blocks.append(self._tfidf(char_counts, self.char_idf_))
+        return blocks
+
+    def own_words(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
+        """The paragraphs' own words as L2-normalised TF-IDF rows (used for similarity too)."""
+        check_is_fitted(self, "idf_")
+        return self._tfidf(self._counts(docs))
+
+    def _counts(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
+        if not docs:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        return sp.vstack([_word_counts(d, self.n_features, self.word_pairs) for d in docs])
+
+    def _char_counts(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
+        if not docs:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        return sp.vstack([_char_counts(d, self.char_ngrams, self.n_features) for d in docs])
+
+    def _tfidf(self, counts: sp.csr_matrix, idf: np.ndarray | None = None) -> sp.csr_matrix:
+        counts = counts.tocsr(copy=True)
+        idf = self.idf_ if idf is None else idf
+        counts.data = np.log1p(counts.data) * idf[counts.indices]
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.diags((1.0 / norms).astype(np.float32)) @ counts
+
+
+def _idf(counts: sp.csr_matrix) -> np.ndarray:
+    """Smoothed inverse document frequency of each column, paragraphs being the documents."""
+    document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    return (np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1).astype(np.float32)
+
+
+def _neighbours(words: sp.csr_matrix, offsets: np.ndarray) -> sp.csr_matrix:
+    """Mean of the previous and next paragraph's word rows, within each document."""
+    index = np.arange(words.shape[0])
+    document = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    first, last = offsets[:-1][document], offsets[1:][document] - 1
+    previous = _gather(words, np.where(index > first, index - 1, -1))
+    following = _gather(words, np.where(index < last, index + 1, -1))
+    return (previous + following) * 0.5
