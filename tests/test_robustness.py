@@ -793,11 +793,11 @@ if os.environ.get("UNCLF_TEST_STALL"):
         time.sleep(120)
     os.fsync = stall
 import unclf.model.labels
-fit_label = unclf.model.labels._fit_label
+fit_labels_on_rows = unclf.model.labels._fit_labels_on_rows
 def announced(*args, **kwargs):  # progress bars stay off in a log: say when fitting starts
     print("FITTING", file=sys.stderr, flush=True)
-    return fit_label(*args, **kwargs)
-unclf.model.labels._fit_label = announced
+    return fit_labels_on_rows(*args, **kwargs)
+unclf.model.labels._fit_labels_on_rows = announced
 from unclf.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 
 import numpy as np
+from joblib import Parallel
 from sklearn.base import clone
 from tqdm import tqdm
 
@@ -13,10 +14,11 @@ from unclf.contracts import (
     check_documents,
 )
 from unclf.model.inputs import Rows, labels_to_learn, parse_documents
-from unclf.model.scorers import StackedScorers, TargetSimilarity
+from unclf.model.scorers import StackedScorers, TargetSimilarity, one_blas_thread
 from unclf.model.selector import RankedDocument, TargetSelector
 from unclf.segmenter import ParsedDocument
 from unclf.segmenter.languages import main_language, warn_other_language
+from unclf.workers import ending_with_this_process
 
 
 def fit_labels(
@@ -47,20 +49,8 @@ def fit_labels(
     shared = clone(selector)
     rows = shared._fit_featurizer(docs)
     language = main_language(docs)
-    # One label after the other, each fitting its folds side by side: sending the shared rows
-    # to processes that fit whole labels held them once per label in flight (a 15.6 GB peak
-    # for the 50 UPR labels of 30+ documents, against 1.0 GB for one label).
-    labels_bar = tqdm(
-        to_learn.items(),
-        desc="labels",
-        unit="label",
-        disable=None if progress and len(to_learn) > 1 else True,  # None: only on a terminal
-        leave=False,
-    )
-    fitted = {
-        label: _fit_label(selector, rows, labels, label, progress=progress and len(to_learn) == 1)
-        for label, (labels, _) in labels_bar
-    }
+    labels_of = {label: labels for label, (labels, _) in to_learn.items()}
+    fitted = _fit_labels_on_rows(selector, rows, labels_of, progress)
     for label, model in fitted.items():
         model.featurizer_, model.view_columns_ = shared.featurizer_, shared.view_columns_
         model.paragraph_tfidf_ = shared.paragraph_tfidf_
@@ -69,16 +59,43 @@ def fit_labels(
     return fitted
 
 
-def _fit_label(
-    selector: TargetSelector, rows: Rows, labels: np.ndarray, name: str, progress: bool = False
-) -> TargetSelector:
-    """A copy of ``selector`` fitted on shared rows (its featurizer is set by the caller),
-    searching the label's ``name`` unless the selector was given one."""
-    model = clone(selector)
-    if model.target_name is None:
-        model.set_params(target_name=name)
-    model._fit_rows(rows, labels, progress=progress)
-    return model
+@one_blas_thread
+def _fit_labels_on_rows(
+    selector: TargetSelector, rows: Rows, labels_of: Mapping[str, np.ndarray], progress: bool
+) -> dict[str, TargetSelector]:
+    """A copy of ``selector`` per label fitted on the shared rows (its featurizer is set by the
+    caller), searching the label's name unless the selector was given one.
+
+    Every label's stage-one jobs go to the worker processes in one queue, and stage two of a
+    label runs here while the workers fit the next labels' folds: one label after the other,
+    the workers waited for stage two, and the last fold of a label for the others. The rows go
+    to the workers once, not once per label; the queue holds a few jobs at a time, so a
+    label's rows are not sent ahead many times over (sending whole labels to processes held
+    them once per label in flight: 15.6 GB for the 50 UPR labels of 30+ documents)."""
+    models = {}
+    for label in labels_of:
+        models[label] = clone(selector)
+        if models[label].target_name is None:
+            models[label].set_params(target_name=label)
+    stage_ones = {label: models[label]._stage_one(rows, y) for label, y in labels_of.items()}
+    with ending_with_this_process():
+        results = Parallel(n_jobs=selector.n_jobs, return_as="generator")(
+            job for stage_one in stage_ones.values() for job in stage_one.jobs
+        )
+    answers = iter(
+        tqdm(
+            results,
+            total=sum(len(s.jobs) for s in stage_ones.values()),
+            desc="training" if len(labels_of) == 1 else f"training {len(labels_of)} labels",
+            unit="fold",
+            disable=None if progress else True,  # None: only on a terminal
+            leave=False,
+        )
+    )
+    for label, stage_one in stage_ones.items():
+        own = list(islice(answers, len(stage_one.jobs)))
+        models[label]._fit_from_stage_one(rows, labels_of[label], stage_one, own)
+    return models
 
 
 def rank_labels(

@@ -90,6 +90,16 @@ class RankedDocument:
         return [p for p in self.paragraphs if p.is_target]
 
 
+@dataclass(frozen=True, slots=True)
+class StageOne:
+    """A training's inner folds (their number, each row's fold) and stage one's jobs: one per
+    fold, then the final scorers'."""
+
+    n_folds: int
+    fold_of_row: np.ndarray
+    jobs: list
+
+
 class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     """Find the target paragraph(s) of documents, learned from labelled documents.
 
@@ -253,11 +263,44 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     @one_blas_thread
     def _fit_rows(self, rows: Rows, labels: np.ndarray, progress: bool = False) -> None:
         """Both stages and the decision rules, on featurized training documents."""
+        stage_one = self._stage_one(rows, labels)
+        with ending_with_this_process():
+            results = Parallel(n_jobs=self.n_jobs, return_as="generator")(stage_one.jobs)
+        steps = tqdm(
+            results,
+            total=len(stage_one.jobs),
+            desc="training",
+            unit="fold",
+            disable=None if progress else True,
+            leave=False,
+        )
+        self._fit_from_stage_one(rows, labels, stage_one, list(steps))
+
+    def _stage_one(self, rows: Rows, labels: np.ndarray) -> StageOne:
+        """The inner folds and stage one's jobs: a function of its arguments each, so that they
+        run in processes side by side (and, for several labels, the labels' jobs in one queue:
+        :func:`unclf.model.fit_labels`)."""
         n_folds, fold_of_row = self._inner_folds(rows, labels)
-        score, similarity = self._fit_scorers(rows, labels, n_folds, fold_of_row, progress)
+        plan = Plan(self._scorer_plan(), self.C, self.random_state)
+        jobs = [
+            *(
+                delayed(score_fold)(rows.views, rows.words, labels, fold_of_row == k, plan)
+                for k in range(n_folds)
+            ),
+            delayed(fit_final_scorers)(rows.views, rows.words, labels, plan),
+        ]
+        return StageOne(n_folds, fold_of_row, jobs)
+
+    def _fit_from_stage_one(
+        self, rows: Rows, labels: np.ndarray, stage_one: StageOne, results: list
+    ) -> None:
+        """Stage two and the decision rules, given stage one's ``results`` (its jobs' answers,
+        in order)."""
+        n_folds, fold_of_row = stage_one.n_folds, stage_one.fold_of_row
+        score, similarity = self._scorers_out_of_fold(rows, labels, stage_one, results)
         self.name_words_ = name_words(self.target_name, rows.paragraph_words)
         # With the targets dealt out, a fold is trained without one only where one document
-        # holds them all (``_fit_scorers`` gave its rows the final scorers' scores).
+        # holds them all (``_scorers_out_of_fold`` gave its rows the final scorers' scores).
         one_document = bool(self._folds_without_target(labels, n_folds, fold_of_row))
         candidates = self._ranking_candidates(score, similarity, rows, one_document)
         probability = out_of_fold_probability(candidates, labels, n_folds, fold_of_row)
@@ -292,43 +335,18 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         fold_of_group[order] = np.arange(len(order)) % n_folds
         return n_folds, np.repeat(fold_of_group[group], sizes)
 
-    def _fit_scorers(
-        self,
-        rows: Rows,
-        labels: np.ndarray,
-        n_folds: int,
-        fold_of_row: np.ndarray,
-        progress: bool,
+    def _scorers_out_of_fold(
+        self, rows: Rows, labels: np.ndarray, stage_one: StageOne, results: list
     ) -> tuple[np.ndarray, np.ndarray]:
         """Stage one, out of fold: how the scorers and the similarity to the targets judge
         documents they did not see (the ranker's inputs); and the final scorers, fitted on every
-        document, as one more job beside the folds."""
-        plan = Plan(self._scorer_plan(), self.C, self.random_state)
-        with ending_with_this_process():
-            jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-                [
-                    *(
-                        delayed(score_fold)(rows.views, rows.words, labels, fold_of_row == k, plan)
-                        for k in range(n_folds)
-                    ),
-                    delayed(fit_final_scorers)(rows.views, rows.words, labels, plan),
-                ]
-            )
-        steps = tqdm(
-            jobs,
-            total=n_folds + 1,
-            desc="training",
-            unit="fold",
-            disable=None if progress else True,
-            leave=False,
-        )
+        document, from the last job."""
+        n_folds, fold_of_row = stage_one.n_folds, stage_one.fold_of_row
         score = np.zeros((len(labels), len(rows.views)))
         similarity = np.zeros((len(labels), 3))
-        for k, result in enumerate(steps):
-            if k == n_folds:
-                self.scorers_, self.target_words_ = result
-            else:
-                score[fold_of_row == k], similarity[fold_of_row == k] = result
+        for k in range(n_folds):
+            score[fold_of_row == k], similarity[fold_of_row == k] = results[k]
+        self.scorers_, self.target_words_ = results[n_folds]
         for k in self._folds_without_target(labels, n_folds, fold_of_row):
             # Trained without a target (one document holds them all), the fold could only
             # score zeros: its rows take the final scorers' scores, which at least rank and
