@@ -377,6 +377,49 @@ def test_predict_text_format(model: Path, capsys) -> None:
     assert best["text"] in out
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_spreadsheet_of_target_texts_trains_the_label_named(
+    suffix: str, tmp_path: Path, capsys
+) -> None:
+    import pandas as pd
+
+    rows = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines()]
+    table = pd.DataFrame(
+        {
+            "id": [r["id"] for r in rows],
+            "text": [r["text"] for r in rows],
+            # A cell that is not JSON is one target: a sentence copied from the paragraph.
+            "targets": [
+                " ".join(r["text"][t["start"] : t["end"]].split()[:12]) if r["targets"] else ""
+                for r in rows
+                for t in r["targets"][:1] or [None]
+            ],
+        }
+    )
+    path = tmp_path / f"labels{suffix}"
+    table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path)
+    model = tmp_path / "named.unclf"
+    code, out, err = run(capsys, "train", path, "--label", "Governing Law", "--model-out", model)
+    assert code == 0, err
+    assert "for label 'Governing Law'" in out
+    assert list(unclf.persistence.load_model(model)[0]) == ["Governing Law"]
+
+
+def test_predict_text_format_shows_the_top_k(model: Path, capsys) -> None:
+    _, out_jsonl, _ = run(capsys, "predict", UNLABELLED, "--model", model, "--top-k", 3)
+    code, out, _ = run(
+        capsys, "predict", UNLABELLED, "--model", model, "--format", "text", "--top-k", 3
+    )
+    assert code == 0
+    shown = re.findall(r"(\d+)(?:st|nd|rd|th) of \d+ paragraphs, score (\d\.\d\d)", out)
+    expected = [
+        (str(p["index"] + 1), f"{p['score']:.2f}")
+        for record in records(out_jsonl)
+        for p in record["paragraphs"]
+    ]
+    assert shown == expected and len(shown) == 3 * len(records(out_jsonl))
+
+
 @pytest.mark.parametrize(
     ("index", "total", "place"),
     [

@@ -207,6 +207,11 @@ def render_report(
     return "\n".join(parts)
 
 
+def folds_in_words(n_folds: int, repeats: int) -> str:
+    """ "3 folds", "3 folds, drawn 2 times": how a learning curve's points were measured."""
+    return f"{n_folds} folds" + ("" if repeats == 1 else f", drawn {repeats} times")
+
+
 def plot_learning_curve(curve: dict, path: str | Path, title: str = "") -> None:
     """hit@1 against training documents for the model and the best baseline: the mean as a
     line, one standard deviation as a band, every draw as a dot. Written as PNG."""
@@ -243,7 +248,7 @@ def plot_learning_curve(curve: dict, path: str | Path, title: str = "") -> None:
     ax.minorticks_off()
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(
-        f"training documents ({settings['n_folds']} folds × {settings['repeats']} repeats; "
+        f"training documents ({folds_in_words(settings['n_folds'], settings['repeats'])}; "
         "line: mean, band: ±1 std, dots: draws)"
     )
     ax.set_ylabel("hit@1 on held-out documents")

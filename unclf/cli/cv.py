@@ -219,7 +219,7 @@ def _print_cv_document_labels(args: argparse.Namespace, whole: dict[str, dict]) 
 
 def cmd_learning_curve(args: argparse.Namespace) -> int:
     from unclf.evaluation import learning_curve
-    from unclf.report import plot_learning_curve
+    from unclf.report import folds_in_words, plot_learning_curve
 
     if args.plot:
         check_writable(args.plot, "an image file")
@@ -241,8 +241,8 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
         return EXIT_OK
     best = curve["best_baseline"]
     print(
-        f"hit@1 on held-out documents, mean ± std over {args.folds} folds x {args.repeats} "
-        f"repeats (best baseline: {best})"
+        f"hit@1 on held-out documents, mean ± std over {folds_in_words(args.folds, args.repeats)}"
+        f" (best baseline: {best})"
     )
     for p in curve["points"]:
         m, b = p["model"], p["baselines"][best]

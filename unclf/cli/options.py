@@ -119,7 +119,9 @@ def _inputs_argument(p: argparse.ArgumentParser, metavar: str = "INPUT") -> None
 
 
 def _data_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", help="labelled JSONL/CSV/Parquet: id, text, targets")
+    p.add_argument(
+        "data", help="labelled JSONL/CSV/Parquet: id, text (or file), targets (see README)"
+    )
 
 
 def _output_option(p: argparse.ArgumentParser) -> None:
@@ -280,7 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--order",
         choices=ORDERS,
         default=DEFAULT_ORDER,
-        help=f"order of the documents to review (default: {DEFAULT_ORDER}; measured: README)",
+        help=(
+            f"order of the documents to review (default: {DEFAULT_ORDER}; how each order "
+            "fared: benchmarks/README.md)"
+        ),
     )
     p.set_defaults(run=cmd_review)
     return parser
