@@ -331,7 +331,7 @@ def test_predict_jsonl_best_first(model: Path, capsys) -> None:
         paragraphs = record["paragraphs"]
         assert len(paragraphs) > 5
         for p in paragraphs:
-            assert set(p) == {"index", "start", "end", "score", "text", "is_target"}
+            assert set(p) == {"index", "number", "start", "end", "score", "text", "is_target"}
             assert 0.0 <= p["score"] <= 1.0
             assert 0 <= p["start"] < p["end"] <= len(text)
         scores = [p["score"] for p in paragraphs]

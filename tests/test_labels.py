@@ -155,6 +155,7 @@ def test_text_and_csv_group_by_document(two_label_model: Path, capsys) -> None:
     assert code == 0 and len(rows) == 6
     assert [r["label"] for r in rows] == [LABEL, OPENING] * 3
     assert all(r["is_target"] == "True" and r["text"] for r in rows)
+    assert [r["number"] for r in rows if r["label"] == OPENING] == ["1"] * 3  # as the text shows
 
     code, out, _ = run(
         capsys, "predict", UNLABELLED, "--model", two_label_model, "--format", "csv", "--top-k", "2"

@@ -57,6 +57,7 @@ def _paragraph_fields(scored, doc: Document) -> dict:
     p = scored.paragraph
     return {
         "index": p.index,
+        "number": p.number,
         "start": p.start,
         "end": p.end,
         "score": round(scored.score, 6),
@@ -65,7 +66,18 @@ def _paragraph_fields(scored, doc: Document) -> dict:
     } | on_pages(doc, p.start, p.end)
 
 
-_CSV_COLUMNS = ("id", "label", "index", "page", "start", "end", "score", "is_target", "text")
+_CSV_COLUMNS = (
+    "id",
+    "label",
+    "index",
+    "number",
+    "page",
+    "start",
+    "end",
+    "score",
+    "is_target",
+    "text",
+)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -216,10 +228,11 @@ def _write_csv(
         if isinstance(ranked, DocumentDecision):  # the paragraph that weighed most
             p = ranked.evidence
             where = (
-                ["", "", "", "", ""]
+                ["", "", "", "", "", ""]
                 if p is None
                 else [
                     p.index,
+                    p.number or "",
                     on_pages(doc, p.start, p.end).get("page", ""),
                     p.start,
                     p.end,
@@ -227,13 +240,14 @@ def _write_csv(
                 ]
             )
             score = round(ranked.score, 6)
-            writer.writerow([doc.id, label, *where[:4], score, ranked.has_label, where[4]])
+            writer.writerow([doc.id, label, *where[:5], score, ranked.has_label, where[5]])
             continue
         shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
         if not shown:
-            writer.writerow([doc.id, label, "", "", "", "", "", False, ""])
+            writer.writerow([doc.id, label, "", "", "", "", "", "", False, ""])
         for s in shown:
             f = _paragraph_fields(s, doc)
+            f["number"] = f["number"] or ""
             writer.writerow([doc.id, label, *(f.get(c, "") for c in _CSV_COLUMNS[2:])])
 
 
