@@ -405,6 +405,18 @@ def test_a_spreadsheet_of_target_texts_trains_the_label_named(
     assert list(unclf.persistence.load_model(model)[0]) == ["Governing Law"]
 
 
+def test_training_without_a_document_lacking_the_target_says_what_that_means(
+    tmp_path: Path, capsys
+) -> None:
+    rows = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines()]
+    held = tmp_path / "held.jsonl"
+    held.write_text("".join(json.dumps(r) + "\n" for r in rows if r["targets"]), "utf-8")
+    code, _, err = run(capsys, "train", held, "--model-out", tmp_path / "m.unclf")
+    assert code == 0
+    assert "every training document has a target; the model leaves a document unmarked" in err
+    assert 'Label a few documents without a target to teach it when to say "none here".' in err
+
+
 def test_predict_text_format_shows_the_top_k(model: Path, capsys) -> None:
     _, out_jsonl, _ = run(capsys, "predict", UNLABELLED, "--model", model, "--top-k", 3)
     code, out, _ = run(

@@ -59,11 +59,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if without_negatives:
         which = "" if len(models) == 1 else f" of {quoted_names(without_negatives)}"
         print(
-            f"unclf: note: every training document has a target{which}, so none shows what a "
-            "document without one looks like; a document is left unmarked when its best "
-            "paragraph scores below the threshold that the lowest "
-            f"{UNSEEN_MISS_RATE:.0%} of the training documents fall under. Label some "
-            "documents without a target to learn this instead.",
+            f"unclf: note: every training document has a target{which}; the model leaves a "
+            "document unmarked only where its best paragraph scores lower than in "
+            f"{1 - UNSEEN_MISS_RATE:.0%} of them. Label a few documents without a target to "
+            'teach it when to say "none here".',
             file=sys.stderr,
         )
     for label, model in models.items():
