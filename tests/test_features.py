@@ -124,10 +124,15 @@ def test_a_name_is_found_in_the_same_paragraphs_as_searching_each_paragraph_find
         "minorities2020 and _minority and 3laws",
         "Governance governs: governing-law clause",
     ]
-    for word in ("minority", "minorities", "law", "laws", "kelvin", "statute", "égalité", "govern"):
+    words = ParagraphWords(texts)  # the first patterns searched for, the others on the words
+    patterns = [
+        pattern
+        for word in ("minority", "minorities", "law", "laws", "kelvin", "statute", "égalité")
         for pattern in (
             rf"(?i)(?<!\w){re.escape(word[:5])}",
             rf"(?i)(?<!\w){re.escape(word[:4])}(?:e?s)?(?!\w)",
-        ):
-            searched = [re.search(pattern, t) is not None for t in texts]
-            assert ParagraphWords(texts).holding(pattern).tolist() == searched, pattern
+        )
+    ]
+    for pattern in patterns * 2:
+        searched = [re.search(pattern, t) is not None for t in texts]
+        assert words.holding(pattern).tolist() == searched, pattern
