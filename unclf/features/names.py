@@ -18,9 +18,10 @@ class ParagraphWords:
     hold each. A name's pattern starts at a word's start and stays within the word, so it
     matches a paragraph exactly where it matches one of the paragraph's words: tried once per
     distinct word, not searched for in every paragraph. Listing the words costs about three
-    searches (0.8 s against 0.25 s on the 136 UPR reports' paragraphs), so the first patterns,
-    all that one label's name has, are searched for; many labels' names are tried on the words
-    (a sixth of the time for the 50 UPR labels, benchmarks/experiments.md)."""
+    searches (0.54 s against 0.25 s on the 136 UPR reports' paragraphs), so the first two
+    patterns, as many as most names have, are searched for; many labels' names are tried on
+    the words (about a seventh of the time for the 50 UPR labels: 2.4 s against 17 s in a
+    profile)."""
 
     _SEARCHED = 2  # patterns searched for before the words are listed
 
