@@ -95,7 +95,8 @@ def _seed_option(p: argparse.ArgumentParser) -> None:
         "--seed",
         type=_non_negative,  # what numpy's random generators take
         default=0,
-        help="seed of the document folds (default 0): same seed, same result",
+        help="seed of the random draws (the document folds, inside training too; default 0): "
+        "same seed, same result",
     )
 
 
@@ -160,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("jsonl", "text"),
         default="jsonl",
-        help="jsonl: a line per document with its paragraphs and offsets; text: for reading",
+        help="jsonl (default): a line per document with its paragraphs and offsets; text: for "
+        "reading",
     )
     _language_option(p)
     p.set_defaults(run=cmd_segment)
@@ -176,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_jobs,
         default=-1,
         help="processes parsing the documents and fitting the folds, or the labels, side by "
-        "side (-1: all cores)",
+        "side (default -1: all cores)",
     )
     _skip_invalid_option(p)
     _language_option(p)
@@ -191,7 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output_option(p)
     p.add_argument(
-        "--top-k", type=_non_negative, default=0, help="keep the K best paragraphs (0: all)"
+        "--top-k",
+        type=_non_negative,
+        default=0,
+        help="show the K best paragraphs, marked or not (default 0: every paragraph in JSON "
+        "lines, the marked ones in text and CSV)",
     )
     p.add_argument(
         "--label",
@@ -202,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("jsonl", "text", "csv"),
         default="jsonl",
-        help="jsonl: a line per document and label; text: for reading; csv: a row per document, "
-        "label and marked paragraph",
+        help="jsonl (default): a line per document and label; text: for reading; csv: a row per "
+        "document, label and marked paragraph",
     )
     p.add_argument(
         "--by-paragraph",
