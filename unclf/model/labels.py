@@ -6,19 +6,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 
 import numpy as np
-from joblib import Parallel
 from sklearn.base import clone
-from tqdm import tqdm
 
 from unclf.contracts import (
     check_documents,
 )
 from unclf.model.inputs import Rows, labels_to_learn, parse_documents
 from unclf.model.scorers import StackedScorers, TargetSimilarity, one_blas_thread
-from unclf.model.selector import RankedDocument, TargetSelector
+from unclf.model.selector import RankedDocument, TargetSelector, stage_one_answers
 from unclf.segmenter import ParsedDocument
 from unclf.segmenter.languages import main_language, warn_other_language
-from unclf.workers import ending_with_this_process
 
 
 def fit_labels(
@@ -78,23 +75,9 @@ def _fit_labels_on_rows(
         if models[label].target_name is None:
             models[label].set_params(target_name=label)
     stage_ones = {label: models[label]._stage_one(rows, y) for label, y in labels_of.items()}
-    with ending_with_this_process():
-        results = Parallel(n_jobs=selector.n_jobs, return_as="generator")(
-            job for stage_one in stage_ones.values() for job in stage_one.jobs
-        )
-    answers = iter(
-        tqdm(
-            results,
-            total=sum(len(s.jobs) for s in stage_ones.values()),
-            desc="training" if len(labels_of) == 1 else f"training {len(labels_of)} labels",
-            unit="fold",
-            disable=None if progress else True,  # None: only on a terminal
-            leave=False,
-        )
-    )
-    for label, stage_one in stage_ones.items():
-        own = list(islice(answers, len(stage_one.jobs)))
-        models[label]._fit_from_stage_one(rows, labels_of[label], stage_one, own)
+    queue = stage_one_answers(list(stage_ones.values()), selector.n_jobs, progress)
+    for (label, stage_one), answers in zip(stage_ones.items(), queue, strict=True):
+        models[label]._fit_from_stage_one(rows, labels_of[label], stage_one, answers)
     return models
 
 

@@ -100,6 +100,30 @@ class StageOne:
     jobs: list
 
 
+def stage_one_answers(
+    stage_ones: Sequence[StageOne], n_jobs: int | None, progress: bool = False
+) -> Iterator[list]:
+    """Each training's stage-one answers, in order, from one queue of all their jobs on
+    ``n_jobs`` processes: the workers go on with the next jobs while the caller uses an
+    answer (several labels: a label's stage two runs beside the next labels' folds)."""
+    with ending_with_this_process():
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+            job for stage_one in stage_ones for job in stage_one.jobs
+        )
+    answers = iter(
+        tqdm(
+            results,
+            total=sum(len(stage_one.jobs) for stage_one in stage_ones),
+            desc="training" if len(stage_ones) == 1 else f"training {len(stage_ones)} labels",
+            unit="fold",
+            disable=None if progress else True,  # None: only on a terminal
+            leave=False,
+        )
+    )
+    for stage_one in stage_ones:
+        yield list(islice(answers, len(stage_one.jobs)))
+
+
 class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     """Find the target paragraph(s) of documents, learned from labelled documents.
 
@@ -264,17 +288,8 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     def _fit_rows(self, rows: Rows, labels: np.ndarray, progress: bool = False) -> None:
         """Both stages and the decision rules, on featurized training documents."""
         stage_one = self._stage_one(rows, labels)
-        with ending_with_this_process():
-            results = Parallel(n_jobs=self.n_jobs, return_as="generator")(stage_one.jobs)
-        steps = tqdm(
-            results,
-            total=len(stage_one.jobs),
-            desc="training",
-            unit="fold",
-            disable=None if progress else True,
-            leave=False,
-        )
-        self._fit_from_stage_one(rows, labels, stage_one, list(steps))
+        answers = next(stage_one_answers([stage_one], self.n_jobs, progress))
+        self._fit_from_stage_one(rows, labels, stage_one, answers)
 
     def _stage_one(self, rows: Rows, labels: np.ndarray) -> StageOne:
         """The inner folds and stage one's jobs: a function of its arguments each, so that they
