@@ -50,12 +50,15 @@ from unclf.model.ranker import (
     stage_two_features,
 )
 from unclf.model.scorers import (
+    PLAIN_C,
     VIEWS,
-    Plan,
-    fit_final_scorers,
+    fit_plain_scorer,
+    mean_scorers,
     one_blas_thread,
     score_fold,
     similarities,
+    similarities_fold,
+    target_words,
     view_scores,
 )
 from unclf.segmenter import Paragraph, ParsedDocument
@@ -92,12 +95,14 @@ class RankedDocument:
 
 @dataclass(frozen=True, slots=True)
 class StageOne:
-    """A training's inner folds (their number, each row's fold) and stage one's jobs: one per
-    fold, then the final scorers'."""
+    """A training's inner folds (their number, each row's fold) and stage one's jobs: per fold,
+    one per scorer and one for the similarities; then the plain scorer on every row. ``keys``
+    says what each job answers: ``(fold, scorer)``, ``(fold, None)``, ``(None, plain)``."""
 
     n_folds: int
     fold_of_row: np.ndarray
     jobs: list
+    keys: list[tuple[int | None, int | None]]
 
 
 def stage_one_answers(
@@ -115,7 +120,7 @@ def stage_one_answers(
             results,
             total=sum(len(stage_one.jobs) for stage_one in stage_ones),
             desc="training" if len(stage_ones) == 1 else f"training {len(stage_ones)} labels",
-            unit="fold",
+            unit="step",
             disable=None if progress else True,  # None: only on a terminal
             leave=False,
         )
@@ -296,15 +301,23 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         run in processes side by side (and, for several labels, the labels' jobs in one queue:
         :func:`unclf.model.fit_labels`)."""
         n_folds, fold_of_row = self._inner_folds(rows, labels)
-        plan = Plan(self._scorer_plan(), self.C, self.random_state)
-        jobs = [
-            *(
-                delayed(score_fold)(rows.views, rows.words, labels, fold_of_row == k, plan)
-                for k in range(n_folds)
-            ),
-            delayed(fit_final_scorers)(rows.views, rows.words, labels, plan),
-        ]
-        return StageOne(n_folds, fold_of_row, jobs)
+        # Per scorer, the plain one last: whether it scales by the log-count ratio, and its C.
+        fits = [(by_ratio, self.C) for _, by_ratio in self._scorer_plan()] + [(False, PLAIN_C)]
+        seed = self.random_state
+        # The largest views first, so that the last jobs to finish are short ones.
+        by_size = sorted(range(len(fits)), key=lambda s: -rows.views[s].nnz)
+        jobs, keys = [], []
+        for k in range(n_folds):
+            test = fold_of_row == k
+            for s in by_size:
+                jobs.append(delayed(score_fold)(rows.views[s], labels, test, *fits[s], seed))
+                keys.append((k, s))
+            jobs.append(delayed(similarities_fold)(rows.words, labels, test, seed))
+            keys.append((k, None))
+        plain = len(fits) - 1
+        jobs.append(delayed(fit_plain_scorer)(rows.views[plain], labels, seed))
+        keys.append((None, plain))
+        return StageOne(n_folds, fold_of_row, jobs, keys)
 
     def _fit_from_stage_one(
         self, rows: Rows, labels: np.ndarray, stage_one: StageOne, results: list
@@ -315,7 +328,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         score, similarity = self._scorers_out_of_fold(rows, labels, stage_one, results)
         self.name_words_ = name_words(self.target_name, rows.paragraph_words)
         # With the targets dealt out, a fold is trained without one only where one document
-        # holds them all (``_scorers_out_of_fold`` gave its rows the final scorers' scores).
+        # holds them all (``_scorers_out_of_fold`` gave its rows the model's scores).
         one_document = bool(self._folds_without_target(labels, n_folds, fold_of_row))
         candidates = self._ranking_candidates(score, similarity, rows, one_document)
         probability = out_of_fold_probability(candidates, labels, n_folds, fold_of_row)
@@ -354,17 +367,24 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         self, rows: Rows, labels: np.ndarray, stage_one: StageOne, results: list
     ) -> tuple[np.ndarray, np.ndarray]:
         """Stage one, out of fold: how the scorers and the similarity to the targets judge
-        documents they did not see (the ranker's inputs); and the final scorers, fitted on every
-        document, from the last job."""
+        documents they did not see (the ranker's inputs); and the scorers that predict: the
+        folds' mean, and the plain one fitted on every document."""
         n_folds, fold_of_row = stage_one.n_folds, stage_one.fold_of_row
         score = np.zeros((len(labels), len(rows.views)))
         similarity = np.zeros((len(labels), 3))
-        for k in range(n_folds):
-            score[fold_of_row == k], similarity[fold_of_row == k] = results[k]
-        self.scorers_, self.target_words_ = results[n_folds]
+        fold_scorers = [[None] * len(rows.views) for _ in range(n_folds)]
+        for (k, s), answer in zip(stage_one.keys, results, strict=True):
+            if k is None:
+                plain = answer
+            elif s is None:
+                similarity[fold_of_row == k] = answer
+            else:
+                score[fold_of_row == k, s], fold_scorers[k][s] = answer
+        self.scorers_ = [*mean_scorers([scorers[:-1] for scorers in fold_scorers]), plain]
+        self.target_words_ = target_words(rows.words, labels, self.random_state)
         for k in self._folds_without_target(labels, n_folds, fold_of_row):
             # Trained without a target (one document holds them all), the fold could only
-            # score zeros: its rows take the final scorers' scores, which at least rank and
+            # score zeros: its rows take the model's scorers' scores, which at least rank and
             # calibrate as the model will (the ranking is then ``equal``, not learned).
             inside = fold_of_row == k
             score[inside] = view_scores(self.scorers_, [v[inside] for v in rows.views])
