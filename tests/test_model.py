@@ -22,6 +22,7 @@ from unclf.model import TargetSelector, parse_documents
 from unclf.model.decisions import _first_mention_rule, _target_kinds, clearly_better, thresholds
 from unclf.model.ranker import equal_weights, fit_ranker, neighbour_scores, stage_two_features
 from unclf.model.scorers import (
+    VIEWS,
     StackedScorers,
     TargetSimilarity,
     fit_scorer,
@@ -190,18 +191,19 @@ def test_each_view_scores_its_own_blocks_and_the_ranker_weighs_them(examples):
     assert len(model.scorers_) == len(model.views) + len(model.log_count_ratio) + 1
     plain = model.scorers_[-1]
     assert plain.coef_.shape[1] == len(model.paragraph_tfidf_.vocabulary_)
-    parts = [set(model.view_columns_[model.views.index(v)]) for v in model.views if v != "all"]
-    assert sum(len(p) for p in parts) == width  # the views other than "all" partition the columns
-    assert set().union(*parts) == set(range(width))
-    words = model.view_columns_[model.views.index("words")]
+    scorers = model.scorers_[: len(model.views)]  # each view plain, first
+    width_of = {v: s.coef_.shape[1] for v, s in zip(model.views, scorers, strict=True)}
+    for view, scorer_width in width_of.items():  # each view reads its blocks' columns
+        blocks = VIEWS[view] or featurizer.blocks
+        assert scorer_width == len(featurizer.block_columns(blocks))
+    assert sum(w for view, w in width_of.items() if view != "all") == width  # a partition
     read = [*model.views, *model.log_count_ratio]
     for scorer, view in zip(model.scorers_[:-1], read, strict=True):
-        columns = model.view_columns_[model.views.index(view)]
-        assert scorer.coef_.shape[1] == (width if columns is None else len(columns))
+        assert scorer.coef_.shape[1] == width_of[view]
     single = TargetSelector(n_folds=2, views=("words",), log_count_ratio=()).fit(
         parsed[:8], targets[:8]
     )
-    assert len(single.scorers_) == 2 and len(single.view_columns_[0]) == len(words)
+    assert len(single.scorers_) == 2 and single.scorers_[0].coef_.shape[1] == width_of["words"]
     with pytest.raises(ValueError, match="log_count_ratio must be a subset of views"):
         TargetSelector(views=("words",), log_count_ratio=("chars",)).fit(parsed[:8], targets[:8])
 

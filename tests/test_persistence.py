@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
 import os
 import pickle
@@ -102,6 +103,18 @@ def test_round_trip_gives_the_same_rankings(loaded, tmp_path: Path) -> None:
     assert all(doc and doc[0][2] for doc in before)  # one target per document, ranked first
     assert reloaded_metadata == saved
     assert reloaded[LABEL].get_params()["mode"] == model[LABEL].mode == "single"
+
+
+def test_the_plain_vocabulary_is_stored_as_one_string(loaded, tmp_path: Path) -> None:
+    model, _ = loaded
+    vocabulary = model[LABEL].paragraph_tfidf_.vocabulary_
+    saved = tmp_path / "again.unclf"
+    save_model(model, saved)
+    with zipfile.ZipFile(io.BytesIO(parts(saved)[1])) as inner:
+        schema = inner.read("schema.json").decode()
+    # A dict is written with a JSON entry (its "__class__" and more) per term.
+    assert len(vocabulary) > 1000 > schema.count('"__class__"')
+    assert load_model(saved)[0][LABEL].paragraph_tfidf_.vocabulary_ == vocabulary
 
 
 def test_metadata(loaded, model_file: Path) -> None:

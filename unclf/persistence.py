@@ -47,10 +47,11 @@ __all__ = [
 ]
 
 FORMAT = "unclf-model"
-FORMAT_VERSION = 16
+FORMAT_VERSION = 17
 # The project's own classes that a model file may contain; nothing else outside skops' defaults.
 TRUSTED_TYPES = (
     "unclf.features.text.ParagraphFeaturizer",
+    "unclf.features.text.PlainTfidf",
     "unclf.model.selector.TargetSelector",
     "unclf.model.document_labels.DocumentLabeler",
     "scipy.sparse._csr.csr_matrix",  # the training targets' word vectors: data, not code
@@ -144,7 +145,7 @@ def save_model(models: Mapping[str, LabelModel], path: str | Path, **summary: ob
 
 
 # What the selectors of labels learnt together share; written with the first of them only.
-_SHARED = ("featurizer_", "paragraph_tfidf_", "view_columns_")
+_SHARED = ("featurizer_", "paragraph_tfidf_")
 
 
 def _stored_once(models: Mapping[str, LabelModel]) -> dict[str, LabelModel]:

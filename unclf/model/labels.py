@@ -49,7 +49,7 @@ def fit_labels(
     labels_of = {label: labels for label, (labels, _) in to_learn.items()}
     fitted = _fit_labels_on_rows(selector, rows, labels_of, progress)
     for label, model in fitted.items():
-        model.featurizer_, model.view_columns_ = shared.featurizer_, shared.view_columns_
+        model.featurizer_ = shared.featurizer_
         model.paragraph_tfidf_ = shared.paragraph_tfidf_
         model.documents_with_unheld_targets_ = to_learn[label][1]
         model.language_ = language
@@ -98,8 +98,8 @@ def rank_labels(
     scorers = StackedScorers([m.scorers_ for m in models.values()])
     docs = warn_other_language(parse_documents(X), getattr(first, "language_", None))
     while batch := list(islice(docs, 64)):
-        features, words = first.featurizer_.transform_with_words(batch)
-        rows = first._rows(batch, features, words)
+        blocks, words = first.featurizer_.transform_blocks(batch)
+        rows = first._rows(batch, blocks, words)
         similar_rows = dict(zip(similar, similarity(rows.words), strict=True))
         by_label = {
             label: model._probability_of_rows(rows, score, similar_rows.get(label))

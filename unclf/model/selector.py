@@ -255,13 +255,9 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
                 [delayed(fit_plain_tfidf)(texts)]
             )
         self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
-        features, words = self.featurizer_.fit_transform_with_words(docs)
-        self.view_columns_ = [
-            None if VIEWS[v] is None else self.featurizer_.block_columns(VIEWS[v])
-            for v in self.views
-        ]
+        blocks, words = self.featurizer_.fit_transform_blocks(docs)
         self.paragraph_tfidf_, plain = next(plain_job)
-        rows = self._rows(docs, features, words, plain)
+        rows = self._rows(docs, blocks, words, plain)
         for view in rows.views:
             view.sum_duplicates()  # sorted once here, not again by every fold's fit
         return rows
@@ -269,10 +265,12 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     def _rows(
         self,
         docs: Sequence[ParsedDocument],
-        features: sp.csr_matrix,
+        blocks: list[sp.csr_matrix],
         words: sp.csr_matrix,
         plain: sp.csr_matrix | None = None,
     ) -> Rows:
+        """What both stages read of ``docs``, given the featurizer's ``blocks`` and ``words``
+        of them (``transform_blocks``) and, in training, their ``plain`` TF-IDF."""
         paragraphs = [p.text for d in docs for p in d.paragraphs]
         if plain is None:
             plain = self.paragraph_tfidf_.transform(paragraphs)
@@ -281,7 +279,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
             texts=[d.text for d in docs],
             paragraph_words=ParagraphWords(paragraphs),
             headings=heading_rows(docs),
-            views=[*self._views(features), plain],
+            views=[*self._views(blocks), plain],
             words=words,
             layout=np.vstack([layout_features(d) for d in docs]),
             offsets=offsets,
@@ -453,9 +451,18 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         plain = [(i, False) for i in range(len(self.views))]
         return plain + [(self.views.index(v), True) for v in self.log_count_ratio]
 
-    def _views(self, features: sp.csr_matrix) -> list[sp.csr_matrix]:
-        """The columns each scorer reads (a view read twice is shared, not copied)."""
-        views = [features if c is None else features[:, c] for c in self.view_columns_]
+    def _views(self, blocks: list[sp.csr_matrix]) -> list[sp.csr_matrix]:
+        """The columns each scorer reads: its view's blocks side by side (a view of one block
+        is that block, not a copy; a view read twice is shared; a view whose blocks the
+        featurizer does not make has no columns)."""
+        named = list(zip(self.featurizer_.blocks, blocks, strict=True))
+        views = []
+        for view in self.views:
+            read = [b for name, b in named if VIEWS[view] is None or name in VIEWS[view]]
+            if len(read) == 1:
+                views.append(read[0])
+            else:
+                views.append(sp.hstack([blocks[0][:, :0], *read], format="csr"))
         return [views[i] for i, _ in self._scorer_plan()]
 
     def _stage_two_inputs(
@@ -484,8 +491,8 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         offsets = document_offsets(docs)
         if offsets[-1] == 0:
             return [np.zeros(0) for _ in docs]
-        features, words = self.featurizer_.transform_with_words(docs)
-        return self._probability_of_rows(self._rows(docs, features, words))
+        blocks, words = self.featurizer_.transform_blocks(docs)
+        return self._probability_of_rows(self._rows(docs, blocks, words))
 
     def _probability_of_rows(
         self, rows: Rows, score: np.ndarray | None = None, similarity: np.ndarray | None = None
