@@ -125,8 +125,13 @@ def stage_one_answers(
             leave=False,
         )
     )
-    for stage_one in stage_ones:
-        yield list(islice(answers, len(stage_one.jobs)))
+    for i, stage_one in enumerate(stage_ones):
+        answer = list(islice(answers, len(stage_one.jobs)))
+        if i == len(stage_ones) - 1:
+            # The queue run to its end before the last answer leaves: dropped after its last
+            # result, joblib's generator may warn that "0 tasks ... have been cancelled".
+            next(answers, None)
+        yield answer
 
 
 class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
@@ -256,7 +261,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
             )
         self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
         blocks, words = self.featurizer_.fit_transform_blocks(docs)
-        self.paragraph_tfidf_, plain = next(plain_job)
+        [(self.paragraph_tfidf_, plain)] = plain_job  # to its end (see stage_one_answers)
         rows = self._rows(docs, blocks, words, plain)
         for view in rows.views:
             view.sum_duplicates()  # sorted once here, not again by every fold's fit
