@@ -98,8 +98,7 @@ def rank_labels(
     scorers = StackedScorers([m.scorers_ for m in models.values()])
     docs = warn_other_language(parse_documents(X), getattr(first, "language_", None))
     while batch := list(islice(docs, 64)):
-        blocks, words = first.featurizer_.transform_blocks(batch)
-        rows = first._rows(batch, blocks, words)
+        rows = first._rows_of(batch)
         similar_rows = dict(zip(similar, similarity(rows.words), strict=True))
         by_label = {
             label: model._probability_of_rows(rows, score, similar_rows.get(label))

@@ -267,6 +267,10 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
             view.sum_duplicates()  # sorted once here, not again by every fold's fit
         return rows
 
+    def _rows_of(self, docs: Sequence[ParsedDocument]) -> Rows:
+        """The rows of documents to predict on, featurized as the training documents were."""
+        return self._rows(docs, *self.featurizer_.transform_blocks(docs))
+
     def _rows(
         self,
         docs: Sequence[ParsedDocument],
@@ -496,8 +500,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         offsets = document_offsets(docs)
         if offsets[-1] == 0:
             return [np.zeros(0) for _ in docs]
-        blocks, words = self.featurizer_.transform_blocks(docs)
-        return self._probability_of_rows(self._rows(docs, blocks, words))
+        return self._probability_of_rows(self._rows_of(docs))
 
     def _probability_of_rows(
         self, rows: Rows, score: np.ndarray | None = None, similarity: np.ndarray | None = None

@@ -101,8 +101,7 @@ def _feature_names(model: TargetSelector) -> list[str]:
 def _features(model: TargetSelector, doc: ParsedDocument, position: int) -> list[tuple[str, float]]:
     if model.ranking_ != "stacked" or isinstance(model.ranker_, float):
         return []
-    blocks, words = model.featurizer_.transform_blocks([doc])
-    rows = model._rows([doc], blocks, words)
+    rows = model._rows_of([doc])
     inputs = model._stage_two_inputs(rows, view_scores(model.scorers_, rows.views))
     scaler, ranker = model.ranker_[0], model.ranker_[-1]
     parts = scaler.transform(inputs[[position]])[0] * ranker.coef_[0]
