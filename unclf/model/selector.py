@@ -251,47 +251,47 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
 
     def _fit_featurizer(self, docs: Sequence[ParsedDocument]) -> Rows:
         """Fit the featurizer (it sees no label) and return the training documents' rows."""
-        texts = [p.text for d in docs for p in d.paragraphs]
+        paragraphs = [p.text for d in docs for p in d.paragraphs]
         # The plain TF-IDF (a sixth of the fit, scikit-learn's vocabulary counting) is fitted
         # in a worker process (with ``n_jobs`` other than 1) while this one builds the hashed
-        # features.
+        # features and the rest of the rows: the plain TF-IDF is what the rows wait for last.
         with ending_with_this_process():
             plain_job = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-                [delayed(fit_plain_tfidf)(texts)]
+                [delayed(fit_plain_tfidf)(paragraphs)]
             )
         self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
-        blocks, words = self.featurizer_.fit_transform_blocks(docs)
+        rows = self._rows(docs, paragraphs, *self.featurizer_.fit_transform_blocks(docs))
         [(self.paragraph_tfidf_, plain)] = plain_job  # to its end (see stage_one_answers)
-        rows = self._rows(docs, blocks, words, plain)
+        rows.views.append(plain)
         for view in rows.views:
             view.sum_duplicates()  # sorted once here, not again by every fold's fit
         return rows
 
     def _rows_of(self, docs: Sequence[ParsedDocument]) -> Rows:
         """The rows of documents to predict on, featurized as the training documents were."""
-        return self._rows(docs, *self.featurizer_.transform_blocks(docs))
+        paragraphs = [p.text for d in docs for p in d.paragraphs]
+        rows = self._rows(docs, paragraphs, *self.featurizer_.transform_blocks(docs))
+        rows.views.append(self.paragraph_tfidf_.transform(paragraphs))
+        return rows
 
     def _rows(
         self,
         docs: Sequence[ParsedDocument],
+        paragraphs: list[str],
         blocks: list[sp.csr_matrix],
         words: sp.csr_matrix,
-        plain: sp.csr_matrix | None = None,
     ) -> Rows:
-        """What both stages read of ``docs``, given the featurizer's ``blocks`` and ``words``
-        of them (``transform_blocks``) and, in training, their ``plain`` TF-IDF."""
-        paragraphs = [p.text for d in docs for p in d.paragraphs]
-        if plain is None:
-            plain = self.paragraph_tfidf_.transform(paragraphs)
-        offsets = document_offsets(docs)
+        """What both stages read of ``docs``, given their ``paragraphs`` and the featurizer's
+        ``blocks`` and ``words`` of them (``transform_blocks``); the caller adds the plain
+        TF-IDF's view last."""
         return Rows(
             texts=[d.text for d in docs],
             paragraph_words=ParagraphWords(paragraphs),
             headings=heading_rows(docs),
-            views=[*self._views(blocks), plain],
+            views=self._views(blocks),
             words=words,
             layout=np.vstack([layout_features(d) for d in docs]),
-            offsets=offsets,
+            offsets=document_offsets(docs),
             lead_ins=np.concatenate([lead_ins(d) for d in docs]),
             kinds=np.concatenate([kinds_of(d) for d in docs]),
         )
