@@ -13,8 +13,10 @@ import numpy
 import spacy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, LOWER
 from spacy.language import Language
+from spacy.strings import StringStore
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
 from unclf.segmenter.blocks import Segmenter
 from unclf.segmenter.component import DEFAULT_INTERFACE_PATTERNS, TEXT_KEY, component_of
@@ -174,10 +176,27 @@ class _StretchTokens:
     so a text's tokens are its stretches' tokens. Its own cache of stretches stops filling
     for the rest of a text after the first special case ("e.g.", "Mr."), which nearly every
     document has: the 136 UPR reports took 24 s to tokenize in one process, 1.3 million
-    stretches of which 27,000 differ. Kept here instead, up to ``size`` stretches."""
+    stretches of which 27,000 differ. Kept here instead, up to ``size`` stretches.
+
+    The stretches are tokenized by a copy of the tokenizer (the same rules) whose vocabulary
+    computes only the lower-case form and punctuation of a new word, all that is read of it:
+    the twenty other attributes of spaCy's words cost a fifth of the parse. The lower-case
+    forms are spelled in its ``strings``."""
 
     def __init__(self, tokenizer: Tokenizer, size: int = 200_000) -> None:
         self.tokenizer = tokenizer
+        getters = tokenizer.vocab.lex_attr_getters
+        self._lean = Tokenizer(
+            Vocab(lex_attr_getters={attr: getters[attr] for attr in (LOWER, IS_PUNCT)}),
+            rules=tokenizer.rules,
+            prefix_search=tokenizer.prefix_search,
+            suffix_search=tokenizer.suffix_search,
+            infix_finditer=tokenizer.infix_finditer,
+            token_match=tokenizer.token_match,
+            url_match=tokenizer.url_match,
+            faster_heuristics=tokenizer.faster_heuristics,
+        )
+        self.strings = self._lean.vocab.strings
         self.size = size
         self.index: dict[str, int] = {}
         self.tokens: list[numpy.ndarray] = []  # per stretch: start, lower form, punctuation
@@ -216,16 +235,14 @@ class _StretchTokens:
         same; a token that would span a space (none is known) sends them one by one."""
         lengths = numpy.array([len(s) for s in stretches], dtype=numpy.int64)
         starts = numpy.cumsum(lengths + 1) - (lengths + 1)
-        found = self.tokenizer(_tokenizable(" ".join(stretches))).to_array(
+        found = self._lean(_tokenizable(" ".join(stretches))).to_array(
             [IDX, LENGTH, LOWER, IS_PUNCT]
         )
         begin, size = found[:, 0].astype(numpy.int64), found[:, 1].astype(numpy.int64)
         which = numpy.searchsorted(starts, begin, "right") - 1
         if (begin + size > starts[which] + lengths[which]).any():
             return [
-                self.tokenizer(_tokenizable(s))
-                .to_array([IDX, LOWER, IS_PUNCT])
-                .astype(numpy.uint64)
+                self._lean(_tokenizable(s)).to_array([IDX, LOWER, IS_PUNCT]).astype(numpy.uint64)
                 for s in stretches
             ]
         tokens = found[:, [0, 2, 3]].astype(numpy.uint64)
@@ -264,9 +281,10 @@ def _stretch_starts(text: str) -> numpy.ndarray:
 _STRETCH_TOKENS: dict[int, _StretchTokens] = {}
 
 
-def _tokens(nlp: Language, readable: str) -> Iterator[tuple[int, int, numpy.ndarray]]:
+def _tokens(nlp: Language, readable: str) -> Iterator[tuple[int, int, numpy.ndarray, StringStore]]:
     """The tokens of ``readable`` but whitespace (start, lower-case id, punctuation), in
-    pieces: (where the piece starts and ends, its tokens). A tokenizer other than spaCy's rule-based
+    pieces: (where the piece starts and ends, its tokens, where their lower-case forms are
+    spelled). A tokenizer other than spaCy's rule-based
     one (Chinese) sees the text in chunks of about ``_CHUNK_CHARS``, which give the same
     tokens and keep memory bounded for documents of any length."""
     if type(nlp.tokenizer) is Tokenizer:
@@ -275,7 +293,8 @@ def _tokens(nlp: Language, readable: str) -> Iterator[tuple[int, int, numpy.ndar
             if len(_STRETCH_TOKENS) >= 8:
                 _STRETCH_TOKENS.clear()
             _STRETCH_TOKENS[key] = _StretchTokens(nlp.tokenizer)
-        yield 0, len(readable), _STRETCH_TOKENS[key](readable)
+        stretch_tokens = _STRETCH_TOKENS[key]
+        yield 0, len(readable), stretch_tokens(readable), stretch_tokens.strings
         return
     for low, high in _chunks(readable, _CHUNK_CHARS):
         attrs = nlp.tokenizer(_tokenizable(readable[low:high])).to_array(
@@ -283,7 +302,7 @@ def _tokens(nlp: Language, readable: str) -> Iterator[tuple[int, int, numpy.ndar
         )
         attrs = attrs[attrs[:, 3] == 0, :3] if len(attrs) else numpy.zeros((0, 3), numpy.uint64)
         attrs[:, 0] += numpy.uint64(low)
-        yield low, high, attrs
+        yield low, high, attrs, nlp.vocab.strings
 
 
 def _parse(
@@ -298,7 +317,9 @@ def _parse(
     first = numpy.array([p.start for p in paragraphs], dtype=numpy.int64)
     last = numpy.array([p.end for p in paragraphs], dtype=numpy.int64)
     ids, owners = [], []
-    for low, high, attrs in _tokens(nlp, readable):
+    strings = nlp.vocab.strings
+    for low, high, attrs, spelled in _tokens(nlp, readable):
+        strings = spelled
         if len(attrs) == 0:
             continue
         starts = attrs[:, 0].astype(numpy.int64)
@@ -316,7 +337,6 @@ def _parse(
     if len(token_ids) == 0:
         return ParsedDocument(text, paragraphs, token_ids, none, [], none, language)
     distinct, token_word = numpy.unique(token_ids, return_inverse=True)
-    strings = nlp.vocab.strings
     return ParsedDocument(
         text,
         paragraphs,
