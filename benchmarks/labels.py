@@ -1,18 +1,20 @@
 """Many labels in one model: training and prediction time, memory and hit@1 against one by one.
 
-Run: python benchmarks/labels.py [--data ../shared/data] [--parts speed,documents] [--alone 10]
-[--json]
+Run: python benchmarks/labels.py [--data ../shared/data] [--parts speed,commands,documents]
+[--alone 10] [--json]
 
 On the UPR dev reports, every label with at least ``--min-documents`` documents:
-- training them together (``fit_labels``: parsed and featurized once, the labels fitted side by
-  side on 2 processes) against training them one by one (``TargetSelector.fit`` per label, as
-  one ``unclf train`` per label does, parsing included), on the training part of a seeded 2/3
+- ``speed``: training them together (``fit_labels``: parsed and featurized once, the labels
+  fitted side by side on 2 processes) against training them one by one (``TargetSelector.fit``
+  per label, parsing included), in this process, on the training part of a seeded 2/3
   document split. One by one is timed on ``--alone`` labels drawn with the seed (``all``: every
   label) and scaled to all labels by their mean;
 - hit@1 of each of those labels on the held-out third, learnt together and learnt alone;
 - predicting every label in one pass over all the reports against predicting one label;
-- peak memory (the largest process, as the kernel reports it) of ``unclf train --all-labels``
-  against ``unclf train --label`` of one label, each in its own process;
+- ``commands``: training as a user runs it, on all the reports: one ``unclf train
+  --all-labels`` against one ``unclf train --label`` per label (the ``--alone`` labels, scaled
+  to all), each command in its own process, and their peak memory (the largest process, as the
+  kernel reports it);
 - ``documents``: labels of whole documents, "the report has a recommendation of this issue",
   for every label with at least ``--min-documents`` documents with it and without it: accuracy
   and F1 of unclf's document labeler and of a TF-IDF + logistic regression document classifier,
@@ -76,8 +78,9 @@ def main() -> None:
     parser.add_argument("--min-documents", type=int, default=30)
     parser.add_argument("--alone", default="10", help="labels trained one by one, or 'all'")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--parts", default="speed,documents", help="speed, documents or both")
-    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--parts", default="speed,commands,documents", help="some of speed, commands, documents"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
@@ -95,7 +98,9 @@ def main() -> None:
     if "documents" in parts:
         result["document_labels"] = document_labels(texts, by_label, args)
     if "speed" in parts:
-        result.update(speed(texts, labels, by_label, source, args))
+        result.update(speed(texts, labels, by_label, args))
+    if "commands" in parts:
+        result["commands"] = commands(source, labels, drawn(labels, args), args)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -121,16 +126,21 @@ def document_labels(texts: list[str], by_label: dict, args: argparse.Namespace) 
     return {"per_label": rows, "mean": means, "labels": len(rows)}
 
 
-def speed(texts: list[str], labels: list[str], by_label: dict, source: Path, args) -> dict:
+def drawn(labels: list[str], args: argparse.Namespace) -> list[str]:
+    """The labels also trained one by one (``--alone``), drawn with the seed."""
+    if args.alone == "all":
+        return labels
+    rng = np.random.default_rng(args.seed)
+    return sorted(
+        str(x) for x in rng.choice(labels, min(int(args.alone), len(labels)), replace=False)
+    )
+
+
+def speed(texts: list[str], labels: list[str], by_label: dict, args) -> dict:
     train, test = document_folds(texts, 3, args.seed)[0]
     train_texts, test_texts = [texts[i] for i in train], [texts[i] for i in test]
     train_targets = {label: [y[i] for i in train] for label, y in by_label.items()}
-    rng = np.random.default_rng(args.seed)
-    alone = (
-        labels
-        if args.alone == "all"
-        else sorted(rng.choice(labels, min(int(args.alone), len(labels)), replace=False))
-    )
+    alone = drawn(labels, args)
     selector = TargetSelector(n_jobs=2, random_state=args.seed)
     print(
         f"{len(labels)} labels with >= {args.min_documents} of {len(texts)} documents; training on "
@@ -182,27 +192,34 @@ def speed(texts: list[str], labels: list[str], by_label: dict, source: Path, arg
         "predict_one_label_seconds": one_predict,
         "predict_ratio": all_predict / one_predict,
     }
-    if not args.skip_memory:
-        with tempfile.TemporaryDirectory() as tmp:
-            common = [str(source), "--jobs", "2", "--seed", str(args.seed)]
-            every = ["--all-labels", "--min-documents", str(args.min_documents)]
-            many = peak_of(["train", *common, *every, "--model-out", os.path.join(tmp, "a.unclf")])
-            single = peak_of(
-                [
-                    "train",
-                    *common,
-                    "--label",
-                    labels[0],
-                    "--model-out",
-                    os.path.join(tmp, "1.unclf"),
-                ]
-            )
-        result["memory"] = {
-            "all_labels": many,
-            "one_label": single,
-            "ratio": many["peak_mb"] / single["peak_mb"],
-        }
     return result
+
+
+def commands(source: Path, labels: list[str], alone: list[str], args) -> dict:
+    """Training as a user runs it, on all the reports: one ``unclf train --all-labels`` against
+    one ``unclf train --label`` per label (the ``alone`` labels, scaled to all), each command in
+    its own process, start-up, reading and writing the model file included; and their peak
+    memory (against the median one-label command's)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        common = [str(source), "--jobs", "2", "--seed", str(args.seed)]
+        every = ["--all-labels", "--min-documents", str(args.min_documents)]
+        many = peak_of(["train", *common, *every, "--model-out", os.path.join(tmp, "all.unclf")])
+        print(f"  unclf train --all-labels: {many}", file=sys.stderr)
+        one = {}
+        for k, label in enumerate(alone):
+            model = os.path.join(tmp, f"{k}.unclf")
+            one[label] = peak_of(["train", *common, "--label", label, "--model-out", model])
+            print(f"  unclf train --label {label!r}: {one[label]}", file=sys.stderr)
+    one_seconds = float(np.mean([r["seconds"] for r in one.values()])) * len(labels)
+    one_peak = float(np.median([r["peak_mb"] for r in one.values()]))
+    return {
+        "all_labels": many,
+        "one_label": one,
+        "one_by_one_seconds_scaled": one_seconds,
+        "train_ratio": many["seconds"] / one_seconds,
+        "one_label_median_peak_mb": one_peak,
+        "memory_ratio": many["peak_mb"] / one_peak,
+    }
 
 
 def report(result: dict, labels: list[str]) -> None:
@@ -219,12 +236,18 @@ def report(result: dict, labels: list[str]) -> None:
             f"{result['predict_all_labels_seconds']:.1f} s, one label "
             f"{result['predict_one_label_seconds']:.1f} s, ratio {result['predict_ratio']:.2f}"
         )
-    if "memory" in result:
-        m = result["memory"]
+    if "commands" in result:
+        c = result["commands"]
         print(
-            f"peak memory of unclf train: all labels {m['all_labels']['peak_mb']:.0f} MB "
-            f"({m['all_labels']['seconds']:.0f} s), one label {m['one_label']['peak_mb']:.0f} MB "
-            f"({m['one_label']['seconds']:.0f} s), ratio {m['ratio']:.2f}"
+            f"unclf train on {result['documents']} documents: --all-labels "
+            f"{c['all_labels']['seconds']:.0f} s, one --label per label "
+            f"{c['one_by_one_seconds_scaled']:.0f} s (scaled from {len(c['one_label'])}), "
+            f"ratio {c['train_ratio']:.2f}"
+        )
+        print(
+            f"peak memory of unclf train: all labels {c['all_labels']['peak_mb']:.0f} MB, "
+            f"one label {c['one_label_median_peak_mb']:.0f} MB (median), "
+            f"ratio {c['memory_ratio']:.2f}"
         )
     if "document_labels" in result:
         d = result["document_labels"]
