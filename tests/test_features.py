@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import scipy.sparse as sp
 
 from unclf.features import (
     LAYOUT_FEATURES,
@@ -15,6 +16,7 @@ from unclf.features import (
     name_matches,
     name_words,
 )
+from unclf.features.text import _take_columns
 from unclf.model import parse_documents
 
 LEAD_IN = (
@@ -136,3 +138,20 @@ def test_a_name_is_found_in_the_same_paragraphs_as_searching_each_paragraph_find
     for pattern in patterns * 2:
         searched = [re.search(pattern, t) is not None for t in texts]
         assert words.holding(pattern).tolist() == searched, pattern
+
+
+def test_columns_taken_in_place_are_scipy_s_columns() -> None:
+    # Empty rows, a row longer than a step, columns dropped from every row or kept whole.
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        n_rows, n_columns = int(rng.integers(0, 30)), int(rng.integers(1, 40))
+        matrix = sp.random(
+            n_rows, n_columns, density=rng.random(), format="csr", random_state=trial
+        ).astype(np.float32)
+        matrix.sort_indices()
+        columns = np.sort(rng.choice(n_columns, rng.integers(0, n_columns + 1), replace=False))
+        expected = matrix[:, columns]
+        taken = _take_columns(matrix.copy(), columns, step=int(rng.integers(1, 12)))
+        assert taken.shape == expected.shape
+        for name in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(getattr(taken, name), getattr(expected, name))

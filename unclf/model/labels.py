@@ -46,6 +46,7 @@ def fit_labels(
     shared = clone(selector)
     rows = shared._fit_featurizer(docs)
     language = main_language(docs)
+    del docs  # the rows hold all that the fits read: the parsed documents go before them
     labels_of = {label: labels for label, (labels, _) in to_learn.items()}
     fitted = _fit_labels_on_rows(selector, rows, labels_of, progress)
     for label, model in fitted.items():

@@ -235,7 +235,9 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=self.n_jobs))
         self.language_ = main_language(docs)
         labels, unheld = labels_to_learn(docs, y)
-        self._fit_rows(self._fit_featurizer(docs), labels, progress=progress)
+        rows = self._fit_featurizer(docs)
+        del docs  # the rows hold all that the fits read: the parsed documents go before them
+        self._fit_rows(rows, labels, progress=progress)
         self.documents_with_unheld_targets_ = unheld
         return self
 
