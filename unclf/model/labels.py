@@ -11,6 +11,7 @@ from sklearn.base import clone
 from unclf.contracts import (
     check_documents,
 )
+from unclf.memory import release_free_memory
 from unclf.model.inputs import Rows, labels_to_learn, parse_documents
 from unclf.model.scorers import StackedScorers, TargetSimilarity, one_blas_thread
 from unclf.model.selector import RankedDocument, TargetSelector, stage_one_answers
@@ -47,6 +48,7 @@ def fit_labels(
     rows = shared._fit_featurizer(docs)
     language = main_language(docs)
     del docs  # the rows hold all that the fits read: the parsed documents go before them
+    release_free_memory()
     labels_of = {label: labels for label, (labels, _) in to_learn.items()}
     fitted = _fit_labels_on_rows(selector, rows, labels_of, progress)
     for label, model in fitted.items():

@@ -32,6 +32,7 @@ from unclf.features import (
     name_matches,
     name_words,
 )
+from unclf.memory import release_free_memory
 from unclf.metrics import DocumentResult, score_document, summarize
 from unclf.model.decisions import choose_first, clearly_better, decision_rules, thresholds
 from unclf.model.inputs import (
@@ -237,6 +238,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         labels, unheld = labels_to_learn(docs, y)
         rows = self._fit_featurizer(docs)
         del docs  # the rows hold all that the fits read: the parsed documents go before them
+        release_free_memory()
         self._fit_rows(rows, labels, progress=progress)
         self.documents_with_unheld_targets_ = unheld
         return self
@@ -263,6 +265,7 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
             )
         self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
         rows = self._rows(docs, paragraphs, *self.featurizer_.fit_transform_blocks(docs))
+        release_free_memory()  # what building the feature blocks took and let go
         [(self.paragraph_tfidf_, plain)] = plain_job  # to its end (see stage_one_answers)
         rows.views.append(plain)
         for view in rows.views:
