@@ -187,7 +187,7 @@ class _StretchTokens:
         self.tokenizer = tokenizer
         getters = tokenizer.vocab.lex_attr_getters
         self._lean = Tokenizer(
-            Vocab(lex_attr_getters={attr: getters[attr] for attr in (LOWER, IS_PUNCT)}),
+            Vocab(lex_attr_getters={a: getters[a] for a in (LOWER, IS_PUNCT) if a in getters}),
             rules=tokenizer.rules,
             prefix_search=tokenizer.prefix_search,
             suffix_search=tokenizer.suffix_search,
@@ -284,9 +284,9 @@ _STRETCH_TOKENS: dict[int, _StretchTokens] = {}
 def _tokens(nlp: Language, readable: str) -> Iterator[tuple[int, int, numpy.ndarray, StringStore]]:
     """The tokens of ``readable`` but whitespace (start, lower-case id, punctuation), in
     pieces: (where the piece starts and ends, its tokens, where their lower-case forms are
-    spelled). A tokenizer other than spaCy's rule-based
-    one (Chinese) sees the text in chunks of about ``_CHUNK_CHARS``, which give the same
-    tokens and keep memory bounded for documents of any length."""
+    spelled). A tokenizer other than spaCy's rule-based one (Chinese) sees the text in chunks
+    of about ``_CHUNK_CHARS``, which give the same tokens and keep memory bounded for
+    documents of any length."""
     if type(nlp.tokenizer) is Tokenizer:
         key = id(nlp.tokenizer)
         if key not in _STRETCH_TOKENS or _STRETCH_TOKENS[key].tokenizer is not nlp.tokenizer:
