@@ -296,8 +296,13 @@ def _take_columns(
         n_kept = int(np.count_nonzero(keep))
         data[written : written + n_kept] = data[low:high][keep]  # a copy first: no overlap
         indices[written : written + n_kept] = mapped[keep]
-        kept_before = np.concatenate([[0], np.cumsum(keep)])
-        kept_indptr[row + 1 : end + 1] = written + kept_before[indptr[row + 1 : end + 1] - low]
+        lengths = np.diff(indptr[row : end + 1])
+        per_row = np.zeros(end - row, dtype=indptr.dtype)
+        filled = lengths > 0
+        if filled.any():  # reduceat would give an empty row its next row's first value
+            starts = indptr[row:end][filled] - low
+            per_row[filled] = np.add.reduceat(keep, starts, dtype=indptr.dtype)
+        kept_indptr[row + 1 : end + 1] = written + np.cumsum(per_row)
         written += n_kept
         row = end
     return sp.csr_matrix(
