@@ -2,7 +2,7 @@
 
 glibc's allocator keeps the blocks that NumPy and Python free for later use, and its heap
 shrinks only from the top: after the features of the 460 UPR and CUAD documents were built,
-the training process held about 350 MB that it had freed, and the fits then grew on top of
+the training process held 280-350 MB that it had freed, and the fits then grew on top of
 them. ``malloc_trim`` returns such memory (as Dask's workers do); elsewhere than glibc this
 does nothing.
 """

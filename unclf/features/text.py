@@ -17,6 +17,8 @@ from unclf.features.layout import document_offsets, heading_rows
 from unclf.segmenter import ParsedDocument
 
 _PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+# Values of a large block worked on at a time, so that no temporary copy of it is whole.
+_VALUES_AT_ONCE = 4_000_000
 
 
 class PlainTfidf(TfidfVectorizer):
@@ -275,7 +277,7 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
 
 
 def _take_columns(
-    matrix: sp.csr_matrix, columns: np.ndarray, step: int = 4_000_000
+    matrix: sp.csr_matrix, columns: np.ndarray, step: int = _VALUES_AT_ONCE
 ) -> sp.csr_matrix:
     """``matrix[:, columns]`` (``columns`` sorted and distinct), made in ``matrix``'s own arrays,
     which it uses up: the values kept are moved to the front, about ``step`` at a time, in the
@@ -315,9 +317,9 @@ def _column_counts(matrix: sp.csr_matrix) -> np.ndarray:
     33 M character n-gram values of the 460 UPR and CUAD documents held their columns twice
     over (as 64-bit integers)."""
     counts = np.zeros(matrix.shape[1], dtype=np.int64)
-    step = 4_000_000
-    for start in range(0, matrix.nnz, step):
-        counts += np.bincount(matrix.indices[start : start + step], minlength=matrix.shape[1])
+    for start in range(0, matrix.nnz, _VALUES_AT_ONCE):
+        chunk = matrix.indices[start : start + _VALUES_AT_ONCE]
+        counts += np.bincount(chunk, minlength=matrix.shape[1])
     return counts
 
 
