@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -234,6 +235,58 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path: Path) -> None:
     (tmp_path / "old.docx").write_bytes(b"not a zip file")
     with pytest.raises(UnreadableFileError, match="damaged Word file"):
         read_file(tmp_path / "old.docx")
+
+
+def test_docx_with_damaged_xml_is_unreadable(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.docx"
+    document = docx.Document()
+    document.add_paragraph("1. A Word paragraph.")
+    document.save(str(whole))
+    cut = tmp_path / "cut.docx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(cut, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data[: len(data) // 2]  # not well-formed XML any more
+            target.writestr(item, data)
+    with pytest.raises(UnreadableFileError, match="damaged Word file"):
+        read_file(cut)
+
+
+def test_a_reader_failing_on_one_file_loses_no_other(tmp_path: Path, monkeypatch) -> None:
+    """Whatever a reader library raises on a file is that file's error."""
+    import unclf.formats.html
+
+    def fails(path: Path) -> str:
+        raise RuntimeError("parser state\nbroken")
+
+    monkeypatch.setattr(unclf.formats.html, "read_html", fails)
+    (tmp_path / "a.html").write_text("<p>1. A web paragraph.</p>", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("1. A text paragraph.", encoding="utf-8")
+    items = {Path(item.source).name: item for item in read_documents([tmp_path])}
+    assert isinstance(items["b.txt"], Document)
+    assert isinstance(items["a.html"], DocumentError)
+    assert items["a.html"].message == "cannot read: parser state broken"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("<p>Caf\u00e9 \u0434\u0430</p>".encode("utf-16"), "Café да"),  # Word's "Unicode" page
+        ("<p>Caf\u00e9</p>".encode("utf-16-be"), "Café"),  # UTF-16 without the mark
+        (b'<meta charset="utf-16"><p>Caf\xc3\xa9</p>', "Café"),  # a UTF-16 label on UTF-8 bytes
+        (b'<meta charset="windows-1252"><p>Caf\xe9</p>', "Café"),
+        (b'<meta charset="no-such-code"><p>Caf\xc3\xa9</p>', "Café"),
+        (b"\xef\xbb\xbf<p>Caf\xc3\xa9</p>", "Café"),
+    ],
+)
+def test_html_encodings_read_as_browsers_read_them(
+    tmp_path: Path, data: bytes, expected: str
+) -> None:
+    path = tmp_path / "page.html"
+    path.write_bytes(data)
+    text, _ = read_file(path)
+    assert text.startswith(expected)
 
 
 def test_html_blocks_without_scripts_or_styles(tmp_path: Path) -> None:

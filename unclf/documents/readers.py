@@ -466,6 +466,10 @@ def read_extracted(path: Path, source: str) -> Document | DocumentError:
         return DocumentError(source, source, None, str(exc))
     except OSError as exc:
         return DocumentError(source, source, None, reason(exc))
+    except Exception as exc:
+        # PDFium, python-docx and the HTML parser meet files no test has: whatever one of
+        # them raises on a file is that file's error, and the other files are still read.
+        return DocumentError(source, source, None, reason(exc))
     return Document(source, text, source, layout)
 
 

@@ -18,10 +18,11 @@ def read_docx(path: Path) -> str:
     from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
     from docx.text.paragraph import Paragraph
+    from lxml.etree import XMLSyntaxError
 
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, XMLSyntaxError, KeyError, ValueError) as exc:
         if isinstance(exc, PackageNotFoundError) and not path.exists():
             raise FileNotFoundError(str(path)) from None
         raise UnreadableFileError(

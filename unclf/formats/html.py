@@ -8,6 +8,7 @@ blocks; ``br`` a line break; white space inside a block is folded as a browser s
 
 from __future__ import annotations
 
+import codecs
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,6 +23,11 @@ _BLOCKS = frozenset(
     | {"hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul"}
 )
 _HIDDEN = frozenset({"head", "script", "style", "template", "noscript", "svg", "title"})
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 _CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 
 
@@ -61,20 +67,49 @@ class _Text(HTMLParser):
 
 
 def read_html(path: Path) -> str:
-    """The page's text as blank-line separated blocks. The bytes are read as the page's
-    ``<meta charset>`` says, else UTF-8 (bad bytes replaced)."""
+    """The page's text as blank-line separated blocks (the bytes read as :func:`_encoding`
+    says, bad bytes replaced)."""
     data = path.read_bytes()
-    declared = _CHARSET.search(data[:4096])
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-    try:
-        markup = data.decode(encoding, errors="replace")
-    except LookupError:
-        markup = data.decode("utf-8", errors="replace")
+    skip, encoding = _encoding(data)
+    markup = data[skip:].decode(encoding, errors="replace")
     parser = _Text()
-    parser.feed(markup.removeprefix("\ufeff"))
+    parser.feed(markup)
     parser.close()
     parser._close_block()
     text = join_blocks(parser.blocks)
     if not text.strip():
         raise UnreadableFileError("no text in the web page")
     return text
+
+
+def _encoding(data: bytes) -> tuple[int, str]:
+    """How many bytes of mark to skip and the encoding to read the rest in, as browsers tell
+    it: by the byte-order mark (Word saves a "Unicode" web page as UTF-16 with one), else as
+    UTF-16 where every other byte is a NUL (ASCII markup in UTF-16 without the mark), else as
+    the page's ``<meta charset>`` says (a UTF-16 one cannot be true of the bytes it was read
+    from, so it means UTF-8), else UTF-8."""
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return len(mark), encoding
+    head = data[:4096]
+    utf16 = _utf16_without_mark(head)
+    if utf16 is not None:
+        return 0, utf16
+    declared = _CHARSET.search(head)
+    encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return 0, "utf-8"
+    return 0, "utf-8" if encoding.startswith("utf-16") else encoding
+
+
+def _utf16_without_mark(head: bytes) -> str | None:
+    """UTF-16's byte order when most of the odd (little-endian) or even (big-endian) bytes of
+    ``head`` are NULs, as in markup written in UTF-16 without a byte-order mark."""
+    if b"\0" not in head:
+        return None
+    for order, nuls in (("utf-16-le", head[1::2]), ("utf-16-be", head[::2])):
+        if nuls.count(0) > 0.9 * len(nuls):
+            return order
+    return None
