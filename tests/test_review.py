@@ -340,6 +340,25 @@ def test_unclf_train_reads_what_was_answered_for_its_label(tmp_path):
     assert invalid[0].message == "answered must be a list of label names (strings)"
 
 
+def test_answers_on_a_changed_text_are_found_again_or_dropped_with_a_warning(tmp_path):
+    store = LabelStore(tmp_path / "labels.jsonl")
+    store.answer("a", "one two three", "Water", [(4, 7)])
+    store.answer("a", "one two three", "Health", [(8, 13)])
+    store.reject("a", "one two three", "Health", (0, 3))
+    # read again by a newer reader: a line more on top, "three" spelled otherwise
+    new = "Cover\none two 3"
+    with pytest.warns(UserWarning, match="text changed since it was answered; 1 earlier mark"):
+        answer = store.answer("a", new, "Food", [(0, 5)])
+    assert answer.text == new
+    assert [(new[t.start : t.end], t.label) for t in answer.targets] == [
+        ("Cover", "Food"),
+        ("two", "Water"),
+    ]
+    assert answer.answered == ["Water", "Food"]  # Health's target is lost: not answered
+    assert [(new[t.start : t.end], t.label) for t in answer.rejected] == [("one", "Health")]
+    assert LabelStore(store.path).answers["a"] == answer
+
+
 def test_a_line_cut_short_by_a_crash_is_left_out_and_the_next_answer_is_whole(tmp_path):
     path = tmp_path / "labels.jsonl"
     store = LabelStore(path)
@@ -372,6 +391,50 @@ def test_two_tabs_answering_at_once_lose_nothing(tmp_path):
     for answer in again.answers.values():
         assert sorted(answer.answered) == labels
         assert len(answer.targets) == 4 and len(answer.rejected) == 4
+
+
+def test_use_and_keep_clicked_together_settle_on_one(collection, tmp_path, monkeypatch):
+    import unclf.review.session as session_module
+    from unclf.review.session import TrainingState
+
+    _, session = _client(collection[0], tmp_path / "labels.jsonl", default_model_path())
+    candidate = session.model
+    session.model = None
+    session.model_out = tmp_path / "new.unclf"
+    session.training = TrainingState(status="ready", candidate=candidate, trained_on=["f"])
+    save = session_module.save_model
+
+    def slow_save(*args, **kwargs):  # a slow disk: "keep" is clicked while "use" saves
+        time.sleep(0.3)
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(session_module, "save_model", slow_save)
+    monkeypatch.setattr(session, "rank_collection", lambda: None)
+    using = threading.Thread(target=session.use_new_model)
+    using.start()
+    time.sleep(0.1)
+    session.keep_current_model()
+    with pytest.raises(ValueError, match="no retrained model is waiting"):
+        session.use_new_model()
+    using.join()
+    assert session.model is candidate and session.training.status == "done"
+    assert session.model_trained_on == {"f"}
+    session.close()
+
+
+def test_the_current_models_figure_leaves_out_what_it_was_trained_on(collection, tmp_path):
+    from unclf.persistence import document_fingerprints
+
+    _, session = _client(collection[0], tmp_path / "labels.jsonl", default_model_path())
+    texts = ["1. The first report.\n\n2. Water for all.", "1. Another.\n\n2. Water again."]
+    targets = [[(t.index("2."), len(t))] for t in texts]
+    assert session._current_figure(texts, targets)["documents"] == 2
+    session.model_trained_on = frozenset(document_fingerprints(texts[:1]))
+    figure = session._current_figure(texts, targets)
+    assert figure["documents"] == 1 and "(1 it was trained on left out)" in figure["how"]
+    session.model_trained_on = frozenset(document_fingerprints(texts))
+    assert session._current_figure(texts, targets)["hit@1"] is None
+    session.close()
 
 
 # --- order and explanation --------------------------------------------------------------------

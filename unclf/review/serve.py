@@ -52,19 +52,22 @@ def open_session(
             documents[item.id] = item
     if not documents:
         raise ReviewSetupError(f"{', '.join(collection)}: no readable documents to review")
-    model = None
+    model, trained_on = None, ()
     if model_path is not None:
         try:
-            models, _ = load_model(model_path)
+            models, metadata = load_model(model_path)
         except ModelFileError as e:
             raise ReviewSetupError(str(e)) from None
         label, model = _label_model(models, label, model_path)
+        trained_on = metadata.get("training_documents", ())
     label = label or DEFAULT_LABEL
     try:
         store = LabelStore(labels)
     except (LabelsFileError, OSError) as e:
         raise ReviewSetupError(f"{labels}: {getattr(e, 'strerror', None) or e}") from None
-    return ReviewSession(list(documents.values()), store, label, model, model_out, order)
+    return ReviewSession(
+        list(documents.values()), store, label, model, model_out, order, trained_on
+    )
 
 
 def _label_model(models: dict, label: str | None, path: str) -> tuple[str, TargetSelector]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from pathlib import Path
 from unclf.documents import Document
 from unclf.evaluation import cross_validate
 from unclf.model import RankedDocument, TargetSelector, parse_documents
-from unclf.persistence import save_model
+from unclf.persistence import document_fingerprints, save_model
 from unclf.review.explain import Explanation, explain
 from unclf.review.ordering import DEFAULT_ORDER, margin, put_in_order, typicality
 from unclf.review.store import LabelStore
@@ -117,6 +117,8 @@ class TrainingState:
     new_figure: dict | None = None
     old_figure: dict | None = None
     candidate: TargetSelector | None = field(default=None, repr=False)
+    # Fingerprints of the documents the candidate is trained on (saved with it).
+    trained_on: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -140,7 +142,10 @@ class ReviewSession:
         model: TargetSelector | None = None,
         model_out: str | Path | None = None,
         order: str = DEFAULT_ORDER,
+        model_trained_on: Iterable[str] = (),
     ) -> None:
+        """``model_trained_on``: fingerprints of the documents the model was trained on (its
+        file's ``training_documents``), which its figure leaves out."""
         self.documents = {d.id: d for d in documents}
         self.store = store
         self.label = label
@@ -150,6 +155,7 @@ class ReviewSession:
         self._pdf_lock = threading.Lock()  # PDFium is not thread-safe
         self.model = model
         self.model_figure: dict | None = None  # the current model's, once retrained here
+        self.model_trained_on = frozenset(model_trained_on)
         self.model_out = Path(model_out) if model_out else store.path.with_suffix(".unclf")
         self.training = TrainingState()
         self._parsed: dict[str, ParsedDocument] = {}
@@ -232,7 +238,7 @@ class ReviewSession:
         """The document's paragraphs with the model's scores and the reviewer's answer."""
         doc = self.parsed(doc_id)
         ranked = self.ranking(doc_id)
-        state = self.store.answers.get(doc_id)
+        state = self.store.answer_on(doc_id, doc.text)
         answered = state is not None and self.label in state.answered
         marked = set(self._positions(doc, state.spans(self.label))) if state else set()
         refused = set(self._positions(doc, state.rejected_spans(self.label))) if state else set()
@@ -435,6 +441,7 @@ class ReviewSession:
             state.old_figure = self._current_figure(texts, targets)
             state.step, state.progress = "training on every answer", 0.6
             candidate = TargetSelector(random_state=0, target_name=self.label).fit(texts, targets)
+            state.trained_on = sorted(set(document_fingerprints(texts)))
             state.candidate = candidate
             state.step, state.progress = "ready: compare and choose", 1.0
             state.status = "ready"
@@ -461,43 +468,58 @@ class ReviewSession:
 
     def _current_figure(self, texts: list[str], targets: list) -> dict | None:
         """The current model's figure: as measured when it was trained here, or, for a model
-        brought in, on the answered documents (which it was not trained on)."""
+        brought in, on the answered documents it was not trained on (by its file's
+        fingerprints of its training documents)."""
         if self.model is None:
             return None
         if self.model_figure is not None:
             return self.model_figure
         with_target = [(x, t) for x, t in zip(texts, targets, strict=True) if t]
+        fingerprints = document_fingerprints(x for x, _ in with_target)
+        unseen = [
+            pair
+            for pair, f in zip(with_target, fingerprints, strict=True)
+            if f not in self.model_trained_on
+        ]
+        seen = len(with_target) - len(unseen)
+        how = "on your answered documents, which it was not trained on"
+        if seen:
+            how += f" ({seen} it was trained on left out)"
+        if not unseen:
+            return {"hit@1": None, "documents": 0, "how": f"not measured: {how}"}
         with self._model_lock:
-            figures = self.model.evaluate([x for x, _ in with_target], [t for _, t in with_target])
-        hit = figures["hit@1"]
-        return {
-            "hit@1": hit,
-            "documents": len(with_target),
-            "how": "on your answered documents, which it was not trained on",
-        }
+            figures = self.model.evaluate([x for x, _ in unseen], [t for _, t in unseen])
+        return {"hit@1": figures["hit@1"], "documents": len(unseen), "how": how}
 
     def use_new_model(self) -> Path:
-        """Replace the model by the retrained one, save it, and rank the collection again."""
-        state = self.training
-        if state.status != "ready" or state.candidate is None:
-            raise ValueError("no retrained model is waiting; retrain first")
+        """Replace the model by the retrained one, save it, and rank the collection again.
+        Taken under the state's lock, so that "use" and "keep" clicked together (or "use"
+        twice) settle on one of them."""
+        with self._state_lock:
+            state = self.training
+            candidate = state.candidate
+            if state.status != "ready" or candidate is None:
+                raise ValueError("no retrained model is waiting; retrain first")
+            state.status, state.candidate = "done", None
         with self._model_lock:
             save_model(
-                {self.label: state.candidate},
+                {self.label: candidate},
                 self.model_out,
                 training_data=str(self.store.path),
+                training_documents=state.trained_on,
             )
-            self.model, self.model_figure = state.candidate, state.new_figure
+            self.model, self.model_figure = candidate, state.new_figure
+            self.model_trained_on = frozenset(state.trained_on)
             self._rankings = {}
-        state.status, state.candidate = "done", None
         state.step = f"the new model is in use (saved to {self.model_out})"
         self.rank_collection()
         return self.model_out
 
     def keep_current_model(self) -> None:
-        state = self.training
-        if state.status == "ready":
-            state.status, state.candidate, state.step = "done", None, "kept the current model"
+        with self._state_lock:
+            state = self.training
+            if state.status == "ready":
+                state.status, state.candidate, state.step = "done", None, "kept the current model"
 
     def close(self) -> None:
         self._ranker.shutdown(wait=False, cancel_futures=True)

@@ -125,7 +125,7 @@ class LabelStore:
         marked is no longer rejected."""
         mine = {(start, end) for start, end in spans}
         with self._lock:
-            previous = self.answers.get(doc_id, Answer(text))
+            previous = self._previous(doc_id, text)
             answered = [*[a for a in previous.answered if a != label], label]
             rejected = [
                 t for t in previous.rejected if t.label != label or (t.start, t.end) not in mine
@@ -137,13 +137,36 @@ class LabelStore:
         as the only target, the document is no longer answered for ``label``: not this one
         does not mean none here."""
         with self._lock:
-            previous = self.answers.get(doc_id, Answer(text))
+            previous = self._previous(doc_id, text)
             mine = {(t.start, t.end) for t in previous.spans(label)} - {span}
             answered = list(previous.answered)
             if label in answered and previous.spans(label) and not mine:
                 answered.remove(label)
             rejected = [*previous.rejected, TargetSpan(*span, label)]
             return self._write(doc_id, previous, label, mine, answered, rejected)
+
+    def _previous(self, doc_id: str, text: str) -> Answer:
+        """The document's answer so far, on its ``text`` as shown now. Where the text changed
+        since (the file edited, or read again by a newer reader), the earlier targets and
+        rejections are found again by their words in the new text (a span that is not there
+        once is dropped, with a warning), and a label stays answered only if all of its
+        targets were found: offsets always index the text they are stored with."""
+        previous = self.answers.get(doc_id)
+        if previous is None:
+            return Answer(text)
+        if previous.text == text:
+            return previous
+        targets, lost = _found_again(previous.targets, previous.text, text)
+        rejected, lost_rejected = _found_again(previous.rejected, previous.text, text)
+        if lost or lost_rejected:
+            warnings.warn(
+                f"{self.path}: {doc_id}: the document's text changed since it was answered; "
+                f"{len(lost) + len(lost_rejected)} earlier mark(s) not found in it were dropped",
+                stacklevel=3,
+            )
+        lost_labels = {t.label for t in lost}
+        answered = [a for a in previous.answered if a not in lost_labels]
+        return Answer(text, targets, answered, rejected)
 
     def _write(
         self,
@@ -184,13 +207,24 @@ class LabelStore:
 
     # -- views -----------------------------------------------------------------------------
 
+    def answer_on(self, doc_id: str, text: str) -> Answer | None:
+        """The document's answer (None: not answered), its marks on ``text``, the document's
+        text as shown now (see ``_previous``)."""
+        with self._lock:
+            return self._previous(doc_id, text) if doc_id in self.answers else None
+
     def rejected(self, label: str) -> dict[str, Answer]:
         """The documents where a paragraph was rejected for ``label``, answered or not."""
-        return {i: a for i, a in self.answers.items() if a.rejected_spans(label)}
+        return {i: a for i, a in self._all() if a.rejected_spans(label)}
 
     def answered(self, label: str) -> dict[str, Answer]:
         """The documents answered for ``label``: the training data of its model."""
-        return {i: a for i, a in self.answers.items() if label in a.answered}
+        return {i: a for i, a in self._all() if label in a.answered}
+
+    def _all(self) -> list[tuple[str, Answer]]:
+        """The answers as they are now: another thread may be writing one."""
+        with self._lock:
+            return list(self.answers.items())
 
     def training_data(self, label: str) -> tuple[list[str], list[str], list[Sequence]]:
         """Ids, texts and ``(start, end)`` targets of the documents answered for ``label``."""
@@ -222,6 +256,22 @@ def _ends_with_newline(path: Path) -> bool:
     with open(path, "rb") as handle:
         handle.seek(-1, os.SEEK_END)
         return handle.read(1) == b"\n"
+
+
+def _found_again(
+    spans: list[TargetSpan], old: str, new: str
+) -> tuple[list[TargetSpan], list[TargetSpan]]:
+    """The spans of ``old`` whose text occurs exactly once in ``new``, moved there; and those
+    that do not."""
+    found, lost = [], []
+    for span in spans:
+        words = old[span.start : span.end]
+        at = new.find(words)
+        if words and at >= 0 and new.find(words, at + 1) < 0:
+            found.append(TargetSpan(at, at + len(words), span.label))
+        else:
+            lost.append(span)
+    return found, lost
 
 
 def _position(span: TargetSpan) -> tuple[int, int, str]:
