@@ -128,6 +128,19 @@ def test_api_document_paragraphs_offsets_and_predict(collection, tmp_path):
         ).json()
         assert as_file["paragraphs"][0] == ranked["paragraphs"][0]
         assert client.post("/api/predict", content=b"\xff\xfe", headers={}).status_code == 415
+        for body, detail in (
+            (b'{"text": 5}', "text: Input should be a valid string"),
+            (b'{"text": "x"', "body: Invalid JSON"),
+            (b'{"text": "x", "top_k": -1}', "top_k: Input should be greater than or equal to 0"),
+        ):
+            refused = client.post(
+                "/api/predict", content=body, headers={"content-type": "application/json"}
+            )
+            assert refused.status_code == 422 and refused.json()["detail"].startswith(detail)
+        docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        refused = client.post("/api/predict", content=b"PK", headers={"content-type": docx_type})
+        assert refused.status_code == 422
+        assert refused.json()["detail"].startswith("the posted file cannot be read: damaged")
         spec = client.get("/openapi.json").json()
         assert {"/api/documents", "/api/labels", "/api/train", "/api/predict"} <= set(spec["paths"])
         assert client.get("/docs").status_code == 404  # it would load scripts from a CDN
@@ -163,7 +176,7 @@ def test_only_the_collections_documents_are_served(collection, tmp_path):
         ):
             assert client.get(url).status_code == 404, url
         bad = client.post("/api/labels", json={"id": "report-01", "targets": [99]})
-        assert bad.status_code == 422 and "no paragraph 100" in bad.json()["detail"]
+        assert bad.status_code == 422 and "no paragraph at position 99" in bad.json()["detail"]
         assert client.post("/api/labels", json={"id": "nope", "targets": []}).status_code == 404
 
 

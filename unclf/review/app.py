@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,10 +19,11 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from unclf.formats import Layout, UnreadableFileError, read_file
+from unclf.formats import UnreadableFileError
 from unclf.review.ordering import IN_WORDS
 from unclf.review.session import ReviewSession, score_in_words
 
@@ -99,18 +99,6 @@ class _Guard:
             return message
 
         await self.app(scope, counted, send)
-
-
-def _read_posted_file(body: bytes, suffix: str) -> tuple[str, Layout]:
-    """The text (and layout) of a posted PDF, Word or HTML file, read from a temporary copy
-    that is removed at once."""
-    with tempfile.TemporaryDirectory(prefix="unclf-review-") as folder:
-        path = Path(folder) / f"posted{suffix}"
-        path.write_bytes(body)
-        try:
-            return read_file(path)
-        except (UnreadableFileError, OSError) as e:
-            raise HTTPException(422, f"the posted file cannot be read: {e}") from None
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:
@@ -304,12 +292,25 @@ def create_app(
             raise HTTPException(409, "no model yet: label some documents and retrain")
         body = await request.body()
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        # Reading a file and ranking wait on PDFium and on the model: in a worker thread, so
+        # that the server answers other requests meanwhile.
+        return await run_in_threadpool(_predicted, body, content_type)
+
+    def _predicted(body: bytes, content_type: str) -> dict:
         layout = None
         if content_type == "application/json":
-            posted = PredictIn.model_validate_json(body)
+            try:
+                posted = PredictIn.model_validate_json(body)
+            except ValidationError as e:
+                problem = e.errors()[0]
+                where = ".".join(map(str, problem["loc"])) or "body"
+                raise HTTPException(422, f"{where}: {problem['msg']}") from None
             text, top_k = posted.text, posted.top_k
         elif content_type in FILE_TYPES or body.startswith(b"%PDF-"):
-            text, layout = _read_posted_file(body, FILE_TYPES.get(content_type, ".pdf"))
+            try:
+                text, layout = session.read_posted_file(body, FILE_TYPES.get(content_type, ".pdf"))
+            except UnreadableFileError as e:
+                raise HTTPException(422, f"the posted file cannot be read: {e}") from None
             top_k = 5
         else:
             try:

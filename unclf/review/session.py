@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from unclf.documents import Document
+from unclf.documents.readers import reason
 from unclf.evaluation import cross_validate
+from unclf.formats import Layout, UnreadableFileError, read_file
 from unclf.model import RankedDocument, TargetSelector, parse_documents
 from unclf.persistence import document_fingerprints, save_model
 from unclf.review.explain import Explanation, explain
@@ -311,9 +314,7 @@ class ReviewSession:
         """Why the model scores paragraph ``position`` of the document as it does."""
         if self.model is None:
             return None
-        doc = self.parsed(doc_id)
-        if not 0 <= position < len(doc.paragraphs):
-            raise IndexError(f"{doc_id}: no paragraph {position + 1}")
+        doc = self._checked(doc_id, [position])
         with self._model_lock:
             return explain(self.model, doc, position)
 
@@ -342,7 +343,11 @@ class ReviewSession:
         doc = self.parsed(doc_id)
         bad = [k for k in positions if not 0 <= k < len(doc.paragraphs)]
         if bad:
-            raise IndexError(f"{doc_id}: no paragraph {bad[0] + 1} (it has {len(doc.paragraphs)})")
+            n = len(doc.paragraphs)
+            raise IndexError(
+                f"{doc_id}: no paragraph at position {bad[0]} (it has {n}, at positions from 0 "
+                f"to {n - 1})"
+            )
         return doc
 
     def _state(self, doc_id: str, state) -> dict:
@@ -354,6 +359,22 @@ class ReviewSession:
             "rejected": sorted(self._positions(doc, state.rejected_spans(self.label))),
             "answered": self.label in state.answered,
         }
+
+    def read_posted_file(self, body: bytes, suffix: str) -> tuple[str, Layout]:
+        """The text (and layout) of a posted PDF, Word or HTML file, read from a temporary copy
+        that is removed at once; under the PDF lock, as the collection's pages are drawn.
+        Raises :class:`UnreadableFileError` for a file that cannot be read, whatever the
+        reader library raised."""
+        with tempfile.TemporaryDirectory(prefix="unclf-review-") as folder:
+            path = Path(folder) / f"posted{suffix}"
+            path.write_bytes(body)
+            try:
+                with self._pdf_lock:
+                    return read_file(path)
+            except UnreadableFileError:
+                raise
+            except Exception as e:  # a reader library's failure on this file
+                raise UnreadableFileError(reason(e)) from None
 
     def predict(self, text: str) -> RankedDocument:
         """A text from outside the collection, ranked by the current model."""
