@@ -621,3 +621,40 @@ def test_numbers_inside_a_line_that_continue_no_list_stay_text():
     assert paragraphs[2].text.endswith("1. Pay the fee; 2. Keep records. That is all.")
     assert paragraphs[4].text.startswith("1.5 million people")
     assert paragraphs[4].text.endswith("under review. It is so.")
+
+
+def test_stretch_tokens_shared_by_two_threads_give_one_threads_tokens() -> None:
+    """The review server parses in two threads; a small cache is cleared while they run."""
+    import random
+    import threading
+
+    from unclf.segmenter.pipeline import _StretchTokens
+
+    draw = random.Random(0)
+    texts = [
+        " ".join(
+            "".join(draw.choice("abcdefgh") for _ in range(draw.randint(2, 8))) for _ in range(200)
+        )
+        for _ in range(30)
+    ]
+    expected = [_StretchTokens(spacy.blank("en").tokenizer)(t) for t in texts]
+    shared = _StretchTokens(spacy.blank("en").tokenizer, size=100)
+    found: dict[int, list] = {0: [], 1: []}
+    errors: list[BaseException] = []
+
+    def parse(k: int) -> None:
+        try:
+            for i in range(len(texts)) if k == 0 else reversed(range(len(texts))):
+                found[k].append((i, shared(texts[i])))
+        except BaseException as e:  # reported by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=parse, args=(k,)) for k in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for k in (0, 1):
+        for i, tokens in found[k]:
+            assert (tokens == expected[i]).all()

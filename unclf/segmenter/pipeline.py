@@ -4,6 +4,7 @@ paragraphs of texts; :func:`parse_many` also tokenizes them into what the model 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -200,9 +201,16 @@ class _StretchTokens:
         self.size = size
         self.index: dict[str, int] = {}
         self.tokens: list[numpy.ndarray] = []  # per stretch: start, lower form, punctuation
+        # One parse at a time: the cache (and spaCy's tokenizer) would be changed by two
+        # threads at once (the review server ranks and retrains in two).
+        self._lock = threading.Lock()
 
     def __call__(self, text: str) -> numpy.ndarray:
         """Every token of ``text`` but whitespace: start, lower-case id, punctuation (0/1)."""
+        with self._lock:
+            return self._tokens_of(text)
+
+    def _tokens_of(self, text: str) -> numpy.ndarray:
         if len(self.index) > self.size:
             self.index.clear()
             self.tokens.clear()
