@@ -22,6 +22,7 @@ from unclf.baselines import (
     TfidfSimilarity,
 )
 from unclf.documents import read_labelled
+from unclf.features import ParagraphFeaturizer
 from unclf.model import TargetSelector, fit_labels, parse_documents
 from unclf.model.document_labels import DocumentLabeler, predict_labels
 
@@ -152,9 +153,18 @@ def test_scikit_learn_checks(estimator, check) -> None:
     check(estimator)
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "estimator", [*ESTIMATORS, ParagraphFeaturizer()], ids=lambda e: type(e).__name__
+)
 def test_parameters_are_validated_at_fit_by_their_constraints(estimator) -> None:
     check_param_validation(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize("char_ngrams", [(5, 3), (0, 2), (3,), (2.0, 4), (True, 3)])
+def test_character_ngrams_are_two_lengths_the_shorter_first(examples, char_ngrams) -> None:
+    parsed, _ = examples
+    with pytest.raises(ValueError, match="char_ngrams must be"):
+        ParagraphFeaturizer(char_ngrams=char_ngrams).fit(parsed)
 
 
 # --- the contract in unclf's terms --------------------------------------------------------

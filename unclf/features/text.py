@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from unclf.features.layout import document_offsets, heading_rows
@@ -128,6 +131,15 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
         make the linear model faster to train and smaller to store.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "word_pairs": ["boolean"],
+        "section": ["boolean"],
+        "neighbours": ["boolean"],
+        "char_ngrams": [tuple, None],  # (low, high): checked by _check_char_ngrams
+        "min_df": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(
         self,
         n_features: int = 2**18,
@@ -145,17 +157,19 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
         self.min_df = min_df
 
     def fit(self, docs: Sequence[ParsedDocument], y: object = None) -> ParagraphFeaturizer:
-        self.fit_transform(docs)
+        self.fit_transform_blocks(docs)
         return self
 
     def fit_transform(self, docs: Sequence[ParsedDocument], y: object = None) -> sp.csr_matrix:
         return sp.hstack(self.fit_transform_blocks(docs)[0], format="csr", dtype=np.float32)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform_blocks(
         self, docs: Sequence[ParsedDocument]
     ) -> tuple[list[sp.csr_matrix], sp.csr_matrix]:
         """``transform_blocks`` of the documents the featurizer is fitted on: the words are
         counted once for both."""
+        self._check_char_ngrams()
         counts = self._counts(docs)
         self.idf_ = _idf(counts)
         char_counts = None
@@ -169,6 +183,19 @@ class ParagraphFeaturizer(TransformerMixin, BaseEstimator):
         seen = np.concatenate([_column_counts(b) for b in blocks])
         self.columns_ = np.flatnonzero(seen >= self.min_df)
         return self._kept_columns(blocks), words
+
+    def _check_char_ngrams(self) -> None:
+        """What ``_parameter_constraints`` cannot say of ``char_ngrams``: two lengths, the
+        shorter first, of at least one character."""
+        ngrams = self.char_ngrams
+        if ngrams is not None and not (
+            len(ngrams) == 2
+            and all(isinstance(n, Integral) and not isinstance(n, bool) for n in ngrams)
+            and 1 <= ngrams[0] <= ngrams[1]
+        ):
+            raise ValueError(
+                f"char_ngrams must be (low, high) with 1 <= low <= high, or None; got {ngrams!r}"
+            )
 
     def transform(self, docs: Sequence[ParsedDocument]) -> sp.csr_matrix:
         return sp.hstack(self.transform_blocks(docs)[0], format="csr", dtype=np.float32)
