@@ -306,8 +306,10 @@ class ReviewSession:
                 out = io.BytesIO()
                 image.save(out, format="PNG", optimize=True)
                 if len(self._pages) >= _PAGES_KEPT:
-                    self._pages.pop(next(iter(self._pages)))
+                    self._pages.pop(next(iter(self._pages)))  # the least recently shown
                 self._pages[key] = out.getvalue()
+            else:
+                self._pages[key] = self._pages.pop(key)  # shown again: the most recent now
             return self._pages[key]
 
     def explain(self, doc_id: str, position: int) -> Explanation | None:
