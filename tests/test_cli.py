@@ -548,6 +548,21 @@ def test_predict_some_documents_fail(
     assert "Traceback" not in err
 
 
+def test_predict_csv_gives_a_document_that_fails_a_row_with_why(
+    model: Path, mixed_folder: Path, capsys
+) -> None:
+    import csv
+    import io
+
+    code, out, _ = run(capsys, "predict", mixed_folder, "--model", model, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 1
+    assert [Path(r["id"]).name for r in rows] == ["a-good.txt", "b-binary.txt", "c-empty.txt"]
+    assert rows[0]["error"] == "" and rows[0]["label"] == LABEL
+    assert rows[1]["error"].startswith("binary file") and rows[1]["label"] == ""
+    assert rows[2]["error"] == "empty file"
+
+
 def test_evaluate(model: Path, capsys) -> None:
     code, out, err = run(capsys, "evaluate", EXAMPLES, "--model", model, "--json")
     assert code == 0, err

@@ -81,10 +81,12 @@ def stream(
     write: Callable[[TextIO, Document, object], None],
     *,
     also_read: Iterable[str] = (),
+    write_error: Callable[[TextIO, DocumentError], None] | None = None,
 ) -> int:
     """Feed ``run`` the readable documents batch by batch (it yields each batch's results, in
     order) and write every input's result in order; unreadable documents are reported and
-    written as error records. Only the batches ``run`` has not answered yet are held.
+    written as error records (``write_error``; by default a JSON record or a text block, as
+    ``args.format`` says). Only the batches ``run`` has not answered yet are held.
 
     The documents done are counted on stderr when it is a terminal (the total is not known
     before a stream ends)."""
@@ -114,7 +116,9 @@ def stream(
                 failed += 1
                 with tqdm.external_write_mode():
                     report_error(item)
-                if args.format == "jsonl":
+                if write_error is not None:
+                    write_error(out, item)
+                elif args.format == "jsonl":
                     out.write(json.dumps(error_record(item), ensure_ascii=False) + "\n")
                 else:
                     out.write(f"# {error_id(item)}\n  error: {item.message}\n\n")

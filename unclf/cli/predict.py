@@ -9,7 +9,14 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, TextIO
 
-from unclf.cli.common import UsageError, location_of, on_pages, place_in_words, quoted_names
+from unclf.cli.common import (
+    UsageError,
+    error_id,
+    location_of,
+    on_pages,
+    place_in_words,
+    quoted_names,
+)
 from unclf.cli.inputs import (
     as_language,
     chosen_labels,
@@ -19,9 +26,7 @@ from unclf.cli.inputs import (
     of_texts,
     stream,
 )
-from unclf.documents import (
-    Document,
-)
+from unclf.documents import Document, DocumentError
 
 if TYPE_CHECKING:
     from unclf.model import RankedDocument
@@ -77,6 +82,7 @@ _CSV_COLUMNS = (
     "score",
     "is_target",
     "text",
+    "error",  # why the document could not be read (its only row then)
 )
 
 
@@ -112,6 +118,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 record = _answer_record(doc, label, answer, args.top_k)
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
+    def write_error(out: TextIO, error: DocumentError) -> None:
+        _write_csv_error(out, error, csv_header)
+
+    errors_as_rows = {"write_error": write_error} if args.format == "csv" else {}
     also_read = [args.model] if args.model else []
     if args.engine == "local":
         from unclf.model.document_labels import predict_labels
@@ -124,6 +134,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             ),
             write,
             also_read=also_read,
+            **errors_as_rows,
         )
     if args.language:
         raise UsageError(
@@ -150,7 +161,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 else "a local Dask cluster"
             )
             raise UsageError(f"cannot start or reach {where}: {e}") from None
-        return stream(args, of_texts(engine.rank_batches), write, also_read=also_read)
+        return stream(
+            args, of_texts(engine.rank_batches), write, also_read=also_read, **errors_as_rows
+        )
 
 
 def _write_targets_text(
@@ -216,13 +229,9 @@ def _write_csv(
 ) -> None:
     """One row per document, label and marked paragraph (or each of the ``top_k`` best); a
     row with no paragraph where none is marked, so that every document and label shows."""
-    import csv
-
-    writer = csv.writer(out, lineterminator="\n")
-    if header[0]:
-        writer.writerow(_CSV_COLUMNS)
-        header[0] = False
     from unclf.model.document_labels import DocumentDecision
+
+    writer = _csv_writer(out, header)
 
     for label, ranked in result.items():
         if isinstance(ranked, DocumentDecision):  # the paragraph that weighed most
@@ -240,15 +249,32 @@ def _write_csv(
                 ]
             )
             score = round(ranked.score, 6)
-            writer.writerow([doc.id, label, *where[:5], score, ranked.has_label, where[5]])
+            writer.writerow([doc.id, label, *where[:5], score, ranked.has_label, where[5], ""])
             continue
         shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
         if not shown:
-            writer.writerow([doc.id, label, "", "", "", "", "", "", False, ""])
+            writer.writerow([doc.id, label, "", "", "", "", "", "", False, "", ""])
         for s in shown:
             f = _paragraph_fields(s, doc)
             f["number"] = f["number"] or ""
             writer.writerow([doc.id, label, *(f.get(c, "") for c in _CSV_COLUMNS[2:])])
+
+
+def _write_csv_error(out: TextIO, error: DocumentError, header: list[bool]) -> None:
+    """The row of a document that could not be read: its id and why."""
+    row = dict.fromkeys(_CSV_COLUMNS, "") | {"id": error_id(error), "error": error.message}
+    _csv_writer(out, header).writerow(row.values())
+
+
+def _csv_writer(out: TextIO, header: list[bool]):
+    """A CSV writer on ``out``, which writes the header first if it is not written yet."""
+    import csv
+
+    writer = csv.writer(out, lineterminator="\n")
+    if header[0]:
+        writer.writerow(_CSV_COLUMNS)
+        header[0] = False
+    return writer
 
 
 def _write_by_paragraph(
