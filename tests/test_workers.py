@@ -1,4 +1,5 @@
-"""A command killed outright (SIGKILL) leaves no worker process or resource tracker behind."""
+"""Worker processes: started only where they pay, and a command killed outright (SIGKILL)
+leaves no worker process or resource tracker behind."""
 
 from __future__ import annotations
 
@@ -11,9 +12,45 @@ from pathlib import Path
 
 import pytest
 
-from unclf.workers import PARENT_CHECK_SECONDS
+from unclf.workers import (
+    PARENT_CHECK_SECONDS,
+    WORKERS_PAY_FROM_CHARACTERS,
+    processes_worth_starting,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "examples.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "characters", "expected"),
+    [
+        (-1, WORKERS_PAY_FROM_CHARACTERS - 1, 1),  # all cores: not worth starting them
+        (-2, 1000, 1),
+        (-1, WORKERS_PAY_FROM_CHARACTERS, -1),
+        (2, 1000, 2),  # a number asked for is kept
+        (None, 10**9, None),
+        (1, 10**9, 1),
+    ],
+)
+def test_all_cores_only_where_starting_them_pays(n_jobs, characters, expected) -> None:
+    assert processes_worth_starting(n_jobs, characters) == expected
+
+
+def test_a_small_training_on_all_cores_starts_no_process(monkeypatch) -> None:
+    import json
+
+    import joblib._parallel_backends
+
+    from unclf.model import TargetSelector
+
+    started = []
+    monkeypatch.setattr(
+        joblib._parallel_backends, "get_memmapping_executor", lambda *a, **k: started.append(a)
+    )
+    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()][:6]
+    targets = [[(t["start"], t["end"]) for t in r.get("targets", [])] for r in rows]
+    TargetSelector(n_folds=2, n_jobs=-1).fit([r["text"] for r in rows], targets)
+    assert started == []
 
 
 def _children(pid: int) -> set[int]:

@@ -96,6 +96,11 @@ def parse_documents(
         yield from ready(None)
 
 
+def text_characters(X: Iterable[str | ParsedDocument]) -> int:
+    """The characters of the documents' texts, parsed or not: how much work they are."""
+    return sum(len(x) if isinstance(x, str) else len(x.text) for x in X)
+
+
 def text_groups(texts: Sequence[str]) -> tuple[np.ndarray, int]:
     """Each text's group, identical texts one group (numbered in order of first appearance),
     and the number of groups: a copy must share its original's fold."""

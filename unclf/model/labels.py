@@ -12,11 +12,12 @@ from unclf.contracts import (
     check_documents,
 )
 from unclf.memory import release_free_memory
-from unclf.model.inputs import Rows, labels_to_learn, parse_documents
+from unclf.model.inputs import Rows, labels_to_learn, parse_documents, text_characters
 from unclf.model.scorers import StackedScorers, TargetSimilarity, one_blas_thread
 from unclf.model.selector import RankedDocument, TargetSelector, stage_one_answers
 from unclf.segmenter import ParsedDocument
 from unclf.segmenter.languages import main_language, warn_other_language
+from unclf.workers import processes_worth_starting
 
 
 def fit_labels(
@@ -35,7 +36,9 @@ def fit_labels(
         raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
     if not targets_by_label:
         raise ValueError("no label to learn")
-    docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=selector.n_jobs))
+    # Each label's folds are fitted on all the text: the work grows with the labels.
+    n_jobs = processes_worth_starting(selector.n_jobs, text_characters(X) * len(targets_by_label))
+    docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=n_jobs))
     to_learn = {}
     for label, y in targets_by_label.items():
         if len(y) != len(docs):
@@ -45,12 +48,12 @@ def fit_labels(
         except ValueError as e:
             raise ValueError(f"{label!r}: {e}") from None
     shared = clone(selector)
-    rows = shared._fit_featurizer(docs)
+    rows = shared._fit_featurizer(docs, n_jobs)
     language = main_language(docs)
     del docs  # the rows hold all that the fits read: the parsed documents go before them
     release_free_memory()
     labels_of = {label: labels for label, (labels, _) in to_learn.items()}
-    fitted = _fit_labels_on_rows(selector, rows, labels_of, progress)
+    fitted = _fit_labels_on_rows(selector, rows, labels_of, n_jobs, progress)
     for label, model in fitted.items():
         model.featurizer_ = shared.featurizer_
         model.paragraph_tfidf_ = shared.paragraph_tfidf_
@@ -61,7 +64,11 @@ def fit_labels(
 
 @one_blas_thread
 def _fit_labels_on_rows(
-    selector: TargetSelector, rows: Rows, labels_of: Mapping[str, np.ndarray], progress: bool
+    selector: TargetSelector,
+    rows: Rows,
+    labels_of: Mapping[str, np.ndarray],
+    n_jobs: int | None,
+    progress: bool,
 ) -> dict[str, TargetSelector]:
     """A copy of ``selector`` per label fitted on the shared rows (its featurizer is set by the
     caller), searching the label's name unless the selector was given one.
@@ -78,7 +85,7 @@ def _fit_labels_on_rows(
         if models[label].target_name is None:
             models[label].set_params(target_name=label)
     stage_ones = {label: models[label]._stage_one(rows, y) for label, y in labels_of.items()}
-    queue = stage_one_answers(list(stage_ones.values()), selector.n_jobs, progress)
+    queue = stage_one_answers(list(stage_ones.values()), n_jobs, progress)
     for (label, stage_one), answers in zip(stage_ones.items(), queue, strict=True):
         models[label]._fit_from_stage_one(rows, labels_of[label], stage_one, answers)
     return models

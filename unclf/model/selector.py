@@ -41,6 +41,7 @@ from unclf.model.inputs import (
     kinds_of,
     labels_to_learn,
     parse_documents,
+    text_characters,
     text_groups,
 )
 from unclf.model.ranker import (
@@ -64,7 +65,7 @@ from unclf.model.scorers import (
 )
 from unclf.segmenter import Paragraph, ParsedDocument
 from unclf.segmenter.languages import main_language, warn_other_language
-from unclf.workers import ending_with_this_process
+from unclf.workers import ending_with_this_process, processes_worth_starting
 
 MODES = ("single", "multi")
 # What ranks the paragraphs: the plain TF-IDF scorer alone, its score, the similarity to the
@@ -156,7 +157,8 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
     log_count_ratio : views scored a second time, over features scaled by their naive-Bayes
         log-count ratio (measured in benchmarks/experiments.md).
     n_jobs : processes parsing the texts and fitting the folds' scorers side by side (None:
-        1; -1: all cores).
+        1; -1: all cores, where the training texts are long enough to pay for starting them:
+        :data:`unclf.workers.WORKERS_PAY_FROM_CHARACTERS`).
     first_mention : let an earlier paragraph that scores close to the best go first, where
         the training documents show that their annotators mark the first statement of a thing
         (``lead_ratio_``: how close, 1.0 when they do not; ``passes_lead_ins_``: whether a
@@ -233,13 +235,14 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         self._check_params()
         if len(X) < 2:
             raise ValueError(f"needs at least 2 labelled documents, got {len(X)}")
-        docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=self.n_jobs))
+        n_jobs = processes_worth_starting(self.n_jobs, text_characters(X))
+        docs = list(parse_documents(X, progress=progress, total=len(X), n_jobs=n_jobs))
         self.language_ = main_language(docs)
         labels, unheld = labels_to_learn(docs, y)
-        rows = self._fit_featurizer(docs)
+        rows = self._fit_featurizer(docs, n_jobs)
         del docs  # the rows hold all that the fits read: the parsed documents go before them
         release_free_memory()
-        self._fit_rows(rows, labels, progress=progress)
+        self._fit_rows(rows, labels, n_jobs, progress=progress)
         self.documents_with_unheld_targets_ = unheld
         return self
 
@@ -253,14 +256,14 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         if unscored:
             raise ValueError(f"log_count_ratio must be a subset of views, got {unscored}")
 
-    def _fit_featurizer(self, docs: Sequence[ParsedDocument]) -> Rows:
+    def _fit_featurizer(self, docs: Sequence[ParsedDocument], n_jobs: int | None) -> Rows:
         """Fit the featurizer (it sees no label) and return the training documents' rows."""
         paragraphs = [p.text for d in docs for p in d.paragraphs]
         # The plain TF-IDF (a sixth of the fit, scikit-learn's vocabulary counting) is fitted
         # in a worker process (with ``n_jobs`` other than 1) while this one builds the hashed
         # features and the rest of the rows: the plain TF-IDF is what the rows wait for last.
         with ending_with_this_process():
-            plain_job = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+            plain_job = Parallel(n_jobs=n_jobs, return_as="generator")(
                 [delayed(fit_plain_tfidf)(paragraphs)]
             )
         self.featurizer_ = clone(self.featurizer or ParagraphFeaturizer())
@@ -302,10 +305,12 @@ class TargetSelector(DocumentEstimatorMixin, BaseEstimator):
         )
 
     @one_blas_thread
-    def _fit_rows(self, rows: Rows, labels: np.ndarray, progress: bool = False) -> None:
+    def _fit_rows(
+        self, rows: Rows, labels: np.ndarray, n_jobs: int | None, progress: bool = False
+    ) -> None:
         """Both stages and the decision rules, on featurized training documents."""
         stage_one = self._stage_one(rows, labels)
-        answers = next(stage_one_answers([stage_one], self.n_jobs, progress))
+        answers = next(stage_one_answers([stage_one], n_jobs, progress))
         self._fit_from_stage_one(rows, labels, stage_one, answers)
 
     def _stage_one(self, rows: Rows, labels: np.ndarray) -> StageOne:
