@@ -320,6 +320,19 @@ def test_train_says_when_the_model_abstains(abstain: bool, threshold: float, sai
     assert _abstention(SimpleNamespace(abstain=abstain, abstain_threshold_=threshold)) == said
 
 
+def test_help_answers_without_loading_the_model_libraries() -> None:
+    """``unclf --help`` answers at once: spaCy, scikit-learn and skops (seconds to import)
+    load only for a command that needs them."""
+    probe = (
+        "import sys, unclf.cli; "
+        "print(sorted(m for m in ('spacy', 'sklearn', 'skops', 'scipy') if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"
+
+
 def test_predict_jsonl_best_first(model: Path, capsys) -> None:
     code, out, err = run(capsys, "predict", UNLABELLED, "--model", model)
     assert (code, err) == (0, "")

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from unclf.model import RankedDocument
+if TYPE_CHECKING:
+    from unclf.model import RankedDocument
 
 __all__ = [
     "DEFAULT_ORDER",
