@@ -1,9 +1,10 @@
 """The ``unclf`` command: segment, train, predict, evaluate, cv, learning-curve, review.
 
 Only argument handling, reading and writing live here; every decision is made by the library.
-Exit status: 0 every document done, 1 some documents failed (the others are written) or the
-reader of the output went away, 2 the command could not run, 130 interrupted (Ctrl-C). Expected
-failures print one line, never a traceback (``--debug`` shows it).
+Exit status: 0 every document done; 1 some documents failed (the others are written), some
+labelled documents were left out (``--skip-invalid``), or the reader of the output went away;
+2 the command could not run; 130 interrupted (Ctrl-C). Expected failures print one line, never
+a traceback (``--debug`` shows it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import warnings
 from contextlib import suppress
 
-from unclf.cli.common import EXIT_CANNOT_RUN, EXIT_SOME_FAILED, UsageError, one_line
+from unclf.cli.common import EXIT_CANNOT_RUN, EXIT_OK, EXIT_SOME_FAILED, UsageError, one_line
 from unclf.cli.options import build_parser
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -29,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
             f"unclf: warning: {message}", file=sys.stderr
         )
         try:
-            return args.run(args)
+            code = args.run(args)
+            # Labelled documents left out (--skip-invalid): done, but not every document.
+            if code == EXIT_OK and getattr(args, "skipped_documents", 0):
+                return EXIT_SOME_FAILED
+            return code
         except UsageError as e:
             if args.debug:
                 raise

@@ -151,6 +151,7 @@ def load_labelled(args: argparse.Namespace) -> list[LabelledDocument]:
         ) from None
     for error in skipped:
         report_error(error)
+    args.skipped_documents = len(skipped)
     if skipped:
         print(f"unclf: skipped {count(len(skipped), 'invalid document')}", file=sys.stderr)
     return docs

@@ -104,9 +104,10 @@ def _skip_invalid_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--skip-invalid",
         action="store_true",
-        help="use the valid documents and report the others (default: stop, naming each "
-        "invalid document)",
+        help="use the valid documents and report the others, exit status 1 (default: stop, "
+        "naming each invalid document)",
     )
+    p.set_defaults(skipped_documents=0)  # how many --skip-invalid left out (load_labelled)
 
 
 _INPUTS_HELP = (
