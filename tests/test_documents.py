@@ -107,7 +107,12 @@ def test_folder_is_read_recursively_sorted_other_files_reported(tmp_path: Path) 
     (tmp_path / "c.txt").write_text("C text.", encoding="utf-8")
     (tmp_path / "notes.md").write_text("not a document", encoding="utf-8")
     (tmp_path / ".DS_Store").write_bytes(b"\0\0")
-    *docs, error = list(read_documents([tmp_path]))
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref", encoding="utf-8")
+    with pytest.warns(
+        UserWarning, match=r"2 hidden file\(s\) or folder\(s\) passed over \(.DS_Store, .git\)"
+    ):
+        *docs, error = list(read_documents([tmp_path]))
     assert [d.id for d in docs] == [
         str(tmp_path / "b" / "a.txt"),
         str(tmp_path / "b" / "z.txt"),
@@ -117,6 +122,23 @@ def test_folder_is_read_recursively_sorted_other_files_reported(tmp_path: Path) 
     assert isinstance(error, DocumentError)
     assert error.source == str(tmp_path / "notes.md")
     assert "unknown file type" in error.message
+
+
+def test_a_collection_file_in_a_folder_is_named_for_what_it_is(tmp_path: Path) -> None:
+    (tmp_path / "records.jsonl").write_text('{"id": "a", "text": "A."}\n', encoding="utf-8")
+    [error] = read_documents([tmp_path])
+    assert error.message.startswith("a file of several documents inside a folder: give it on")
+
+
+def test_an_id_given_twice_is_read_twice_with_a_warning(tmp_path: Path) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_text(
+        '{"id": "a", "text": "One."}\n{"id": "b", "text": "Two."}\n{"id": "a", "text": "Three."}\n',
+        encoding="utf-8",
+    )
+    with pytest.warns(UserWarning, match="records.jsonl: a: id given twice"):
+        docs = list(read_documents([records]))
+    assert [d.text for d in docs] == ["One.", "Two.", "Three."]
 
 
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:

@@ -18,6 +18,10 @@ from typing import IO
 __all__ = ["atomic_open"]
 
 
+# The suffix of the hidden files that ``atomic_open`` writes before they take their names.
+TEMPORARY_SUFFIX = ".tmp"
+
+
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """A handle (``"w"``: UTF-8 text, ``"wb"``: bytes) whose content replaces ``path`` when the
@@ -33,7 +37,7 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
         with open(path, mode, encoding=encoding) as handle:
             yield handle
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     try:
         with open(fd, mode, encoding=encoding) as handle:
             yield handle

@@ -29,6 +29,7 @@ from typing import TextIO
 
 from unclf.documents.encoding import Decoder, Utf8Check, csv_encoding
 from unclf.documents.records import Document, DocumentError
+from unclf.files import TEMPORARY_SUFFIX
 from unclf.formats import EXTENSIONS, UnreadableFileError, read_file
 
 _FORMATS = {
@@ -369,10 +370,23 @@ def read_documents(
     ``.jsonl``/``.jsonl.gz``/``.json`` lines file, ``.csv`` or ``.parquet`` with
     columns ``id`` and ``text``, or ``-`` for stdin (JSON lines when it starts with ``{``, else
     one plain-text document with id ``-``). An input named twice (the same file, however
-    spelled, or a file inside a folder also given) is read once, with a warning.
+    spelled, or a file inside a folder also given) is read once, with a warning; an id given
+    twice is read twice, with a warning.
     """
     if isinstance(inputs, str | Path):
         inputs = [inputs]
+    ids: set[str] = set()
+    for item in _read_inputs(inputs, stdin):
+        if isinstance(item, Document):
+            if item.id in ids:
+                warnings.warn(f"{item.source}: {item.id}: id given twice", stacklevel=2)
+            ids.add(item.id)
+        yield item
+
+
+def _read_inputs(
+    inputs: Iterable[str | Path], stdin: TextIO | None
+) -> Iterator[Document | DocumentError]:
     seen: set[str] = set()  # inputs read so far: the same file named twice is read once
     for item in inputs:
         source = os.fspath(item)
@@ -406,13 +420,29 @@ def _first_time(key: str, source: str, seen: set[str]) -> bool:
 
 def _read_folder(folder: Path, seen: set[str]) -> Iterator[Document | DocumentError]:
     """Every file below the folder is read or reported; hidden files (a name starting with a
-    dot: ``.DS_Store``, editors' backups) are not documents and are passed over."""
+    dot: ``.DS_Store``, editors' backups) are not documents and are passed over, with a
+    warning that counts them."""
     # A dangling link is listed too: it becomes an error record, not a silent gap.
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if not any(part.startswith(".") for part in p.relative_to(folder).parts) and not p.is_dir()
-    )
+    files, hidden = [], []
+    for p in folder.rglob("*"):
+        parts = p.relative_to(folder).parts
+        if any(part.startswith(".") for part in parts):
+            name = parts[-1]
+            if (
+                name.startswith(".")
+                and not any(q.startswith(".") for q in parts[:-1])  # counted once, at the top
+                and not name.endswith(TEMPORARY_SUFFIX)  # an output being written, maybe ours
+            ):
+                hidden.append(name)
+        elif not p.is_dir():
+            files.append(p)
+    files.sort()
+    if hidden:
+        names = ", ".join(sorted(hidden)[:3]) + (", ..." if len(hidden) > 3 else "")
+        warnings.warn(
+            f"{os.fspath(folder)}: {len(hidden)} hidden file(s) or folder(s) passed over ({names})",
+            stacklevel=3,
+        )
     if not files:
         yield DocumentError(None, os.fspath(folder), None, "no documents in the folder")
     for path in files:
@@ -424,6 +454,14 @@ def _read_folder(folder: Path, seen: set[str]) -> Iterator[Document | DocumentEr
             yield read_txt(path, source)
         elif suffix in EXTENSIONS:
             yield read_extracted(path, source)
+        elif file_format(path) is not None:
+            yield DocumentError(
+                source,
+                source,
+                None,
+                "a file of several documents inside a folder: give it on its own to read them "
+                f"(a folder holds documents of {KNOWN_IN_FOLDER})",
+            )
         else:
             yield DocumentError(
                 source, source, None, f"unknown file type; expected {KNOWN_IN_FOLDER}"

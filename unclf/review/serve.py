@@ -43,13 +43,8 @@ def open_session(
     for item in read_documents(collection):
         if isinstance(item, DocumentError):
             print(f"unclf: warning: {item}; not shown for review", file=sys.stderr)
-        elif item.id in documents:
-            print(
-                f"unclf: warning: {item.source}: {item.id}: id given twice; the first is shown",
-                file=sys.stderr,
-            )
-        else:
-            documents[item.id] = item
+        else:  # an id given twice (the reader warns): the first is shown
+            documents.setdefault(item.id, item)
     if not documents:
         raise ReviewSetupError(f"{', '.join(collection)}: no readable documents to review")
     model, trained_on = None, ()
