@@ -72,7 +72,7 @@ def one_line(text: str) -> str:
 
 def reason(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
-        return "no such file (moved or deleted while reading?)"
+        return "no such file"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return f"cannot read: {one_line(str(exc)) or type(exc).__name__}"
