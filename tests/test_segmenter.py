@@ -474,6 +474,30 @@ def test_an_initial_after_a_joining_word_is_no_section_marker():
     ]
 
 
+def test_a_section_heading_after_a_title_is_a_heading_of_its_own():
+    # Invented text: the title, then "I. Introduction", flattened and hard-wrapped.
+    wrapped = "The present report covers the activities of the Working Group during the"
+    for title, text in (
+        (
+            "Report of the Secretary-General",
+            f"Report of the Secretary-General I. Introduction 1. {wrapped} period. II. "
+            f"Developments 2. {wrapped} year, and several States reformed their laws.",
+        ),
+        (
+            "Report of the Working Group on Arbitrary Detention",
+            "Report of the Working Group on Arbitrary Detention\nI. Introduction\n1.\n"
+            f"{wrapped}\nperiod.\nII. Activities of the Working Group\nA. Sessions\n2.\n"
+            f"{wrapped}\nyear.\n",
+        ),
+    ):
+        paragraphs = segment(text)
+        assert paragraphs[0].text == title, text
+        assert [(p.kind, p.number, p.text[:18]) for p in paragraphs[1:3]] == [
+            ("heading", "I", "Introduction"),
+            ("paragraph", "1", "The present report"),
+        ], text
+
+
 def test_a_wide_gap_before_and_does_not_split_a_line():
     # Invented EDGAR-style title line: the gap before "And" joins two names; it is no clause.
     text = "AGREEMENT   BETWEEN   RURITANIA WIDGETS, INC.   And   FENWICK TRADING LTD.\n"

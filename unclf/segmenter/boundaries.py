@@ -108,6 +108,8 @@ def _marker_opens(joint: Joint) -> bool:
     terminal = joint.after_statement
     if joint.marker_kind == "num" and not (alone or terminal or joint.blank):
         return joint.last_number is not None and follows(joint.number, joint.last_number)
+    if joint.marker_kind == "section" and _after_short_line(joint):
+        return True  # "Report of the Working Group" then "I. Introduction": a heading each
     return alone or terminal or joint.blank or joint.marker_kind == "bullet"
 
 

@@ -53,6 +53,10 @@ class Grammar:
     before_number: str
 
 
+# A heading inside a flattened line: a few capitalised words, then a paragraph number.
+_HEADING_THEN_NUMBER = r"[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]"
+
+
 @cache
 def grammar_for(code: str) -> Grammar:
     rules = rules_for(code)
@@ -87,8 +91,11 @@ def grammar_for(code: str) -> Grammar:
     inline_start = re.compile(
         rf" (?={first})(?:(?=(?P<num>\d{{1,3}}(?:\.\d{{1,3}})*){rules.number_then})"
         r"|(?<=[.;:!?] )(?=(?P<dotless>\d{1,3}(?:\.\d{1,3})+) [A-Z][a-z])"
-        rf"|(?<=[.;:!?] )(?=(?P<sec>[IVXL]{{1,6}}|[A-Z])\.\s+[{rules.capitals}])"
-        r"|(?<=[.;:!?,] )(?P<head>(?=[A-Z][^.;:,“”()\d]{2,80}? \d{1,3}\.\s+[A-Z]))"
+        # A section marker after a sentence end, or before a short heading and the first
+        # paragraph's number ("... Secretary-General I. Introduction 1. The present ...").
+        rf"|(?:(?<=[.;:!?] )|(?=(?:[IVXL]{{1,6}}|[A-Z])\.\s+{_HEADING_THEN_NUMBER}))"
+        rf"(?=(?P<sec>[IVXL]{{1,6}}|[A-Z])\.\s+[{rules.capitals}])"
+        rf"|(?<=[.;:!?,] )(?P<head>(?={_HEADING_THEN_NUMBER}))"
         rf"|{after_comma}(?P<pre>(?={rules.inline_preamble_start.pattern})){operative}"
         rf"|(?<=[{quoted}] )(?P<quote>(?=[“\"])){spaced}{item})"
     )
