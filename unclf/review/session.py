@@ -25,7 +25,7 @@ from unclf.model import RankedDocument, TargetSelector, parse_documents
 from unclf.persistence import document_fingerprints, save_model
 from unclf.review.explain import Explanation, explain
 from unclf.review.ordering import DEFAULT_ORDER, margin, put_in_order, typicality
-from unclf.review.store import LabelStore
+from unclf.review.store import Answer, LabelStore
 from unclf.segmenter import Paragraph, ParsedDocument
 
 __all__ = ["DocumentView", "ReviewSession", "TrainingState", "score_in_words"]
@@ -199,6 +199,10 @@ class ReviewSession:
 
     # -- the list ----------------------------------------------------------------------------
 
+    def _answer(self, doc_id: str) -> Answer | None:
+        """The document's answer, its marks on the document's text as read now."""
+        return self.store.answer_on(doc_id, self.documents[doc_id].text)
+
     def order(self) -> list[dict]:
         """Documents to review in the session's order (``unclf.review.ordering``), answered
         ones last."""
@@ -215,7 +219,7 @@ class ReviewSession:
         for doc_id in listed + [i for i in self.documents if i in answered]:
             ranked = rankings.get(doc_id)
             refused = (
-                {(t.start, t.end) for t in rejected[doc_id].rejected_spans(self.label)}
+                {(t.start, t.end) for t in self._answer(doc_id).rejected_spans(self.label)}
                 if (doc_id in rejected)
                 else set()
             )
@@ -241,7 +245,7 @@ class ReviewSession:
         """The document's paragraphs with the model's scores and the reviewer's answer."""
         doc = self.parsed(doc_id)
         ranked = self.ranking(doc_id)
-        state = self.store.answer_on(doc_id, doc.text)
+        state = self._answer(doc_id)
         answered = state is not None and self.label in state.answered
         marked = set(self._positions(doc, state.spans(self.label))) if state else set()
         refused = set(self._positions(doc, state.rejected_spans(self.label))) if state else set()
@@ -401,13 +405,13 @@ class ReviewSession:
             if doc_id in answered:
                 chosen = [
                     doc.paragraphs[k]
-                    for k in self._positions(doc, answered[doc_id].spans(self.label))
+                    for k in self._positions(doc, self._answer(doc_id).spans(self.label))
                 ]
             else:
                 refused = set()
                 if doc_id in rejected:
                     refused = {
-                        (t.start, t.end) for t in rejected[doc_id].rejected_spans(self.label)
+                        (t.start, t.end) for t in self._answer(doc_id).rejected_spans(self.label)
                     }
                 chosen = (
                     []
