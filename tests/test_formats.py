@@ -277,6 +277,8 @@ def test_a_reader_failing_on_one_file_loses_no_other(tmp_path: Path, monkeypatch
         (b'<meta charset="utf-16"><p>Caf\xc3\xa9</p>', "Café"),  # a UTF-16 label on UTF-8 bytes
         (b'<meta charset="windows-1252"><p>Caf\xe9</p>', "Café"),
         (b'<meta charset="no-such-code"><p>Caf\xc3\xa9</p>', "Café"),
+        (b'<meta charset="base64"><p>Caf\xc3\xa9</p>', "Café"),  # a codec, not a text encoding
+        (b'<meta charset="idna"><p>Caf\xc3\xa9</p>', "Café"),
         (b"\xef\xbb\xbf<p>Caf\xc3\xa9</p>", "Café"),
     ],
 )

@@ -435,6 +435,39 @@ def test_use_and_keep_clicked_together_settle_on_one(collection, tmp_path, monke
     session.close()
 
 
+def test_list_view_and_export_agree_on_an_answer_to_a_changed_text(collection, tmp_path):
+    _, session = _client(collection[0], tmp_path / "labels.jsonl")
+    doc_id = next(iter(session.documents))
+    session.store.answer(doc_id, "Zebra crossings, an older reading.", LABEL, [(0, 5)])
+    with pytest.warns(UserWarning, match="text changed since it was answered"):
+        listed = {row["id"]: row for row in session.order()}
+        view = session.view(doc_id)
+        exported = [row for row in session.export_rows() if row["document"] == doc_id]
+    assert listed[doc_id]["answered"] is False and listed[doc_id]["targets"] is None
+    assert not view.answered
+    assert [row["reviewed"] for row in exported] == [False] * len(exported)
+    session.close()
+
+
+def test_a_model_that_cannot_be_saved_still_waits(collection, tmp_path, monkeypatch):
+    from unclf.review.session import TrainingState
+
+    client, session = _client(collection[0], tmp_path / "labels.jsonl", default_model_path())
+    candidate = session.model
+    session.model_out = tmp_path / "no such folder" / "new.unclf"
+    session.training = TrainingState(status="ready", candidate=candidate)
+    monkeypatch.setattr(session, "rank_collection", lambda: None)
+    with client:
+        refused = client.post("/api/train/use")
+        assert refused.status_code == 507
+        assert refused.json()["detail"].startswith("the model could not be saved: ")
+        assert session.training.status == "ready" and session.training.candidate is candidate
+        session.model_out = tmp_path / "new.unclf"
+        assert client.post("/api/train/use").status_code == 200
+    assert session.training.status == "done" and session.model_out.exists()
+    session.close()
+
+
 def test_the_current_models_figure_leaves_out_what_it_was_trained_on(collection, tmp_path):
     from unclf.persistence import document_fingerprints
 

@@ -498,6 +498,17 @@ def test_a_section_heading_after_a_title_is_a_heading_of_its_own():
         ], text
 
 
+def test_an_initial_after_a_short_line_goes_on_with_its_sentence():
+    # Invented text: a name's initial starts a line; it is no section heading.
+    text = (
+        "12. The Council heard the statement made by the representative of Norland,\n"
+        "represented at the meeting by Ambassador\n"
+        "A. van der Berg, who spoke on behalf of the group of States of the region and\n"
+        "welcomed the report.\n"
+    )
+    assert len(segment(text)) == 1
+
+
 def test_a_wide_gap_before_and_does_not_split_a_line():
     # Invented EDGAR-style title line: the gap before "And" joins two names; it is no clause.
     text = "AGREEMENT   BETWEEN   RURITANIA WIDGETS, INC.   And   FENWICK TRADING LTD.\n"

@@ -71,7 +71,10 @@ def read_html(path: Path) -> str:
     says, bad bytes replaced)."""
     data = path.read_bytes()
     skip, encoding = _encoding(data)
-    markup = data[skip:].decode(encoding, errors="replace")
+    try:
+        markup = data[skip:].decode(encoding, errors="replace")
+    except UnicodeError:  # a codec that cannot replace ("idna"): read as UTF-8
+        markup = data[skip:].decode("utf-8", errors="replace")
     parser = _Text()
     parser.feed(markup)
     parser.close()
@@ -83,11 +86,12 @@ def read_html(path: Path) -> str:
 
 
 def _encoding(data: bytes) -> tuple[int, str]:
-    """How many bytes of mark to skip and the encoding to read the rest in, as browsers tell
-    it: by the byte-order mark (Word saves a "Unicode" web page as UTF-16 with one), else as
-    UTF-16 where every other byte is a NUL (ASCII markup in UTF-16 without the mark), else as
-    the page's ``<meta charset>`` says (a UTF-16 one cannot be true of the bytes it was read
-    from, so it means UTF-8), else UTF-8."""
+    """How many bytes of mark to skip and the encoding to read the rest in: by the byte-order
+    mark (Word saves a "Unicode" web page as UTF-16 with one), else as UTF-16 where nearly
+    every other byte of the start is a NUL (markup in UTF-16 without the mark: its tags and
+    spaces are ASCII), else as the page's ``<meta charset>`` says where that names a text
+    encoding (a UTF-16 one cannot be true of the bytes it was read from: browsers take it for
+    UTF-8), else UTF-8."""
     for mark, encoding in _BYTE_ORDER_MARKS:
         if data.startswith(mark):
             return len(mark), encoding
@@ -98,10 +102,12 @@ def _encoding(data: bytes) -> tuple[int, str]:
     declared = _CHARSET.search(head)
     encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
     try:
-        codecs.lookup(encoding)
+        text_encoding = codecs.lookup(encoding)._is_text_encoding  # not "base64", "rot13"
     except LookupError:
+        text_encoding = False
+    if not text_encoding or encoding.startswith("utf-16"):
         return 0, "utf-8"
-    return 0, "utf-8" if encoding.startswith("utf-16") else encoding
+    return 0, encoding
 
 
 def _utf16_without_mark(head: bytes) -> str | None:

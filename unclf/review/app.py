@@ -273,6 +273,11 @@ def create_app(
             path = session.use_new_model()
         except ValueError as e:
             raise HTTPException(409, str(e)) from None
+        except OSError as e:  # the retrained model still waits: use it again, or keep
+            where = f"{e.filename}: " if e.filename else ""
+            raise HTTPException(
+                507, f"the model could not be saved: {where}{e.strerror or e}"
+            ) from None
         return {"model": str(path), **session.training.to_dict()}
 
     @app.post("/api/train/keep", tags=["training"], summary="keep the current model")

@@ -113,7 +113,7 @@ class DocumentView:
 class TrainingState:
     """A retraining run, as the training page shows it."""
 
-    status: str = "idle"  # idle, running, ready (waiting for the reviewer), failed, done
+    status: str = "idle"  # idle, running, ready (waiting for the reviewer), saving, failed, done
     step: str = ""
     progress: float = 0.0
     message: str = ""
@@ -203,11 +203,18 @@ class ReviewSession:
         """The document's answer, its marks on the document's text as read now."""
         return self.store.answer_on(doc_id, self.documents[doc_id].text)
 
+    def _answers_of_label(self) -> tuple[dict[str, Answer], dict[str, Answer]]:
+        """The documents answered for the label, and those with a paragraph rejected for it,
+        each answer's marks on the document's text as read now."""
+        answers = {i: self._answer(i) for i in self.documents}
+        answered = {i: a for i, a in answers.items() if a and self.label in a.answered}
+        rejected = {i: a for i, a in answers.items() if a and a.rejected_spans(self.label)}
+        return answered, rejected
+
     def order(self) -> list[dict]:
         """Documents to review in the session's order (``unclf.review.ordering``), answered
         ones last."""
-        answered = self.store.answered(self.label)
-        rejected = self.store.rejected(self.label)
+        answered, rejected = self._answers_of_label()
         waiting = [i for i in self.documents if i not in answered]
         rankings = dict(self._rankings)
         if self.order_name == "density" and self._typical is None:
@@ -219,7 +226,7 @@ class ReviewSession:
         for doc_id in listed + [i for i in self.documents if i in answered]:
             ranked = rankings.get(doc_id)
             refused = (
-                {(t.start, t.end) for t in self._answer(doc_id).rejected_spans(self.label)}
+                {(t.start, t.end) for t in rejected[doc_id].rejected_spans(self.label)}
                 if (doc_id in rejected)
                 else set()
             )
@@ -392,8 +399,7 @@ class ReviewSession:
     def export_rows(self) -> Iterator[dict]:
         """One row per document and chosen paragraph: the reviewer's targets where answered,
         else the model's choice (none where it abstains or there is no model)."""
-        answered = self.store.answered(self.label)
-        rejected = self.store.rejected(self.label)
+        answered, rejected = self._answers_of_label()
         for doc_id in self.documents:
             doc = self.parsed(doc_id)
             ranked = self.ranking(doc_id)
@@ -405,13 +411,13 @@ class ReviewSession:
             if doc_id in answered:
                 chosen = [
                     doc.paragraphs[k]
-                    for k in self._positions(doc, self._answer(doc_id).spans(self.label))
+                    for k in self._positions(doc, answered[doc_id].spans(self.label))
                 ]
             else:
                 refused = set()
                 if doc_id in rejected:
                     refused = {
-                        (t.start, t.end) for t in self._answer(doc_id).rejected_spans(self.label)
+                        (t.start, t.end) for t in rejected[doc_id].rejected_spans(self.label)
                     }
                 chosen = (
                     []
@@ -521,23 +527,30 @@ class ReviewSession:
     def use_new_model(self) -> Path:
         """Replace the model by the retrained one, save it, and rank the collection again.
         Taken under the state's lock, so that "use" and "keep" clicked together (or "use"
-        twice) settle on one of them."""
+        twice) settle on one of them. A save that fails (the disk full) leaves the retrained
+        model waiting, to be used again or kept, and raises ``OSError``."""
         with self._state_lock:
             state = self.training
             candidate = state.candidate
             if state.status != "ready" or candidate is None:
                 raise ValueError("no retrained model is waiting; retrain first")
-            state.status, state.candidate = "done", None
-        with self._model_lock:
-            save_model(
-                {self.label: candidate},
-                self.model_out,
-                training_data=str(self.store.path),
-                training_documents=state.trained_on,
-            )
-            self.model, self.model_figure = candidate, state.new_figure
-            self.model_trained_on = frozenset(state.trained_on)
-            self._rankings = {}
+            state.status, state.candidate = "saving", None
+        try:
+            with self._model_lock:
+                save_model(
+                    {self.label: candidate},
+                    self.model_out,
+                    training_data=str(self.store.path),
+                    training_documents=state.trained_on,
+                )
+                self.model, self.model_figure = candidate, state.new_figure
+                self.model_trained_on = frozenset(state.trained_on)
+                self._rankings = {}
+        except BaseException:
+            with self._state_lock:
+                state.status, state.candidate = "ready", candidate
+            raise
+        state.status = "done"
         state.step = f"the new model is in use (saved to {self.model_out})"
         self.rank_collection()
         return self.model_out

@@ -108,9 +108,21 @@ def _marker_opens(joint: Joint) -> bool:
     terminal = joint.after_statement
     if joint.marker_kind == "num" and not (alone or terminal or joint.blank):
         return joint.last_number is not None and follows(joint.number, joint.last_number)
-    if joint.marker_kind == "section" and _after_short_line(joint):
+    if joint.marker_kind == "section" and _after_short_line(joint) and _heading_like(joint):
         return True  # "Report of the Working Group" then "I. Introduction": a heading each
     return alone or terminal or joint.blank or joint.marker_kind == "bullet"
+
+
+def _heading_like(joint: Joint) -> bool:
+    """Whether the piece after its marker reads as a heading: short, capitalised, and ending
+    no sentence or clause ("I. Introduction", not "A. van der Berg, who spoke ...")."""
+    heading = joint.text[joint.marker_end : joint.piece.end].strip()
+    return (
+        0 < len(heading) <= INLINE_HEADING_MAX_CHARS
+        and heading[0].isupper()
+        and not is_terminal(heading, joint.grammar)
+        and heading[-1] not in joint.grammar.rules.commas
+    )
 
 
 def _line_opens(joint: Joint) -> bool:
