@@ -179,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_jobs,
         default=-1,
         help="processes parsing the documents and fitting the folds, or the labels, side by "
-        "side (default -1: all cores)",
+        "side (default -1: all cores, where the documents are long enough to pay for "
+        "starting them)",
     )
     _skip_invalid_option(p)
     _language_option(p)

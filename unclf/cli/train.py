@@ -20,7 +20,9 @@ from unclf.words import count
 def cmd_train(args: argparse.Namespace) -> int:
     from unclf.model import UNSEEN_MISS_RATE, TargetSelector, fit_labels, parse_documents
     from unclf.model.document_labels import DocumentLabeler
+    from unclf.model.inputs import text_characters
     from unclf.persistence import data_fingerprint, document_fingerprints, save_model
+    from unclf.workers import processes_worth_starting
 
     check_writable(args.model_out)
     check_not_an_input(args.model_out, [args.data], "--model-out")
@@ -36,7 +38,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     # the selectors parse the texts and let the parses go before their fits (111 MB of what
     # was live at the fits on the 460 UPR and CUAD documents).
     parsed = (
-        list(parse_documents(texts, progress=True, total=len(docs), n_jobs=args.jobs))
+        list(
+            parse_documents(
+                texts,
+                progress=True,
+                total=len(docs),
+                n_jobs=processes_worth_starting(args.jobs, text_characters(texts)),
+            )
+        )
         if by_document
         else texts
     )

@@ -41,6 +41,8 @@ _FORMATS = {
 }
 _KNOWN = ".txt, .pdf, .docx, .html, .htm, .jsonl, .jsonl.gz, .json, .csv or .parquet"
 KNOWN_IN_FOLDER = ".txt, .pdf, .docx, .html or .htm"
+# Ids remembered to warn of one given twice: about 100 MB for a million.
+_IDS_REMEMBERED = 1_000_000
 KNOWN_LABELLED = ".jsonl, .jsonl.gz, .json, .csv or .parquet"
 # What a damaged file raises from the readers (pyarrow's errors derive from these too). Caught
 # per file, so one bad file becomes a DocumentError instead of ending the stream.
@@ -371,16 +373,17 @@ def read_documents(
     columns ``id`` and ``text``, or ``-`` for stdin (JSON lines when it starts with ``{``, else
     one plain-text document with id ``-``). An input named twice (the same file, however
     spelled, or a file inside a folder also given) is read once, with a warning; an id given
-    twice is read twice, with a warning.
+    twice (one of the first ``_IDS_REMEMBERED``) is read twice, with a warning.
     """
     if isinstance(inputs, str | Path):
         inputs = [inputs]
-    ids: set[str] = set()
+    ids: set[str] = set()  # bounded, so that a stream's memory does not grow without end
     for item in _read_inputs(inputs, stdin):
         if isinstance(item, Document):
             if item.id in ids:
                 warnings.warn(f"{item.source}: {item.id}: id given twice", stacklevel=2)
-            ids.add(item.id)
+            elif len(ids) < _IDS_REMEMBERED:
+                ids.add(item.id)
         yield item
 
 
