@@ -74,7 +74,7 @@ def test_label_three_retrain_and_the_suggestion_changes(collection, tmp_path):
         state = _wait_for_training(client)
         assert state["status"] == "ready", state
         assert state["new_figure"]["hit@1"] is not None
-        assert "cross-validated" in state["new_figure"]["how"]
+        assert "each by a model trained without it" in state["new_figure"]["how"]
         assert state["old_figure"]["how"].startswith("on your answered documents")
         used = client.post("/api/train/use").json()
         assert Path(used["model"]).exists()
@@ -144,6 +144,20 @@ def test_api_document_paragraphs_offsets_and_predict(collection, tmp_path):
         spec = client.get("/openapi.json").json()
         assert {"/api/documents", "/api/labels", "/api/train", "/api/predict"} <= set(spec["paths"])
         assert client.get("/docs").status_code == 404  # it would load scripts from a CDN
+
+
+def test_marks_from_two_tabs_add_up(collection, tmp_path):
+    path, _ = collection
+    client, _ = _client(path, tmp_path / "labels.jsonl")
+    with client:
+        first = client.post("/api/labels", json={"id": "report-01", "add": [1]}).json()
+        second = client.post("/api/labels", json={"id": "report-01", "add": [3]}).json()
+        assert first["targets"] == [1] and second["targets"] == [1, 3] and second["answered"]
+        removed = client.post("/api/labels", json={"id": "report-01", "remove": [1]}).json()
+        assert removed["targets"] == [3]
+        for body in ({"id": "report-01"}, {"id": "report-01", "targets": [1], "add": [2]}):
+            refused = client.post("/api/labels", json=body)
+            assert refused.status_code == 422 and "add and remove" in refused.json()["detail"]
 
 
 def test_export_csv_marks_what_was_reviewed(collection, tmp_path):

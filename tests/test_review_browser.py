@@ -192,7 +192,8 @@ def test_a_pdf_is_shown_on_its_page_and_a_click_on_a_box_marks_its_paragraph(ser
         and box.rect["y"] + box.rect["height"] <= page["y"] + page["height"]
     )
     box.click()
-    _wait(browser, lambda b: _by_id(b, "status").text == f"Saved: targets {target + 1}.")
+    name = view["paragraphs"][target]["name"]
+    _wait(browser, lambda b: _by_id(b, "status").text == f"Saved: a target: {name}.")
     assert "target" in box.get_attribute("class")
     browser.execute_script("window.scrollTo(0, 0)")
     _screenshot(browser, "pdf")
@@ -209,7 +210,8 @@ def test_not_this_one_is_written_and_keys_say_none_here(server, browser):
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys("n")
     _wait(browser, lambda b: _by_id(b, "candidate-rank").text == "2")
-    _wait(browser, lambda b: _by_id(b, "status").text == f"Saved: not paragraph {rejected + 1}.")
+    name = first.find_element(By.CSS_SELECTOR, ".where").text
+    _wait(browser, lambda b: _by_id(b, "status").text == f"Saved: not {name}.")
     assert "rejected" in first.get_attribute("class")
     answer = _answers(server)["report-04"]
     assert LABEL not in answer.answered  # not this one is not none here
@@ -252,7 +254,7 @@ def test_retrain_compare_and_the_suggestion_changes(server, browser):
     browser.execute_script("arguments[0].scrollIntoView({block: 'end'})", after)
     _screenshot(browser, "suggestion")
     browser.find_element(By.TAG_NAME, "body").send_keys("a")
-    _wait(browser, lambda b: _by_id(b, "status").text.startswith("Saved: accepted paragraph"))
+    _wait(browser, lambda b: _by_id(b, "status").text.startswith("Saved: a target: "))
 
 
 def test_two_tabs_answering_at_once_lose_nothing(server):

@@ -44,10 +44,13 @@ EXPORT_COLUMNS = ("document", "label", "paragraph", "number", "page", "text", "s
 
 class LabelIn(BaseModel):
     id: str = Field(description="the document's id in the collection")
-    targets: list[int] = Field(
-        description="positions (from 0) of the paragraphs that are the label's targets; "
-        "empty: none here"
+    targets: list[int] | None = Field(
+        None,
+        description="positions (from 0) of the paragraphs that are the label's targets, all "
+        "of them; empty: none here. Or, instead, add and remove",
     )
+    add: list[int] = Field([], description="positions of paragraphs that are targets too")
+    remove: list[int] = Field([], description="positions of paragraphs that are not targets")
 
 
 class RejectIn(BaseModel):
@@ -185,7 +188,7 @@ def create_app(
         return page(
             request,
             "training.html",
-            state=session.training.to_dict(),
+            state={**session.training.to_dict(), "has_model": session.model is not None},
             answered=len(session.store.answered(session.label)),
         )
 
@@ -241,8 +244,14 @@ def create_app(
 
     @app.post("/api/labels", tags=["labels"], summary="answer a document (written at once)")
     def api_label(answer: LabelIn) -> dict:
+        doc_id = document_or_404(answer.id)
+        changes = answer.add or answer.remove
+        if (answer.targets is None) == (not changes):
+            raise HTTPException(422, "give targets (all of them), or add and remove")
         try:
-            return session.answer(document_or_404(answer.id), answer.targets)
+            if answer.targets is not None:
+                return session.answer(doc_id, answer.targets)
+            return session.mark(doc_id, answer.add, answer.remove)
         except IndexError as e:
             raise HTTPException(422, str(e)) from None
 

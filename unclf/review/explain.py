@@ -2,10 +2,13 @@
 
 Words: the model's plain scorer (TF-IDF of the paragraph's words and word pairs, logistic
 regression) gives each word a weight; a word's part in the paragraph's score is its TF-IDF
-value times that weight. Features: where the paragraph is ranked by the stacked ranker, each of
-its inputs (scores of the other scorers, the similarity to the targets seen in training, where
-the paragraph sits and what it mentions) counts as its standardised value times the ranker's
-weight. Both are exact parts of a linear score, not an approximation of one.
+value times that weight. English function words ("the", "of the") are not shown: they can
+weigh where a label's paragraphs share a turn of phrase, but tell a reader nothing.
+
+Features: where the paragraph is ranked by the stacked ranker, each of its inputs (scores of
+the other scorers, the similarity to the targets seen in training, where the paragraph sits
+and what it mentions) counts as its standardised value times the ranker's weight. Both are
+exact parts of a linear score, not an approximation of one.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from unclf.features import LAYOUT_FEATURES
 from unclf.model import TargetSelector
@@ -23,9 +27,9 @@ __all__ = ["Explanation", "explain"]
 
 _TOP = 8
 _VIEW_WORDS = {
-    "all": "all its features",
+    "all": "everything it holds",
     "words": "its words",
-    "chars": "its spelling (letter groups)",
+    "chars": "the forms of its words",
     "context": "its heading and neighbours",
 }
 _AGAINST = (
@@ -68,16 +72,22 @@ def _words(model: TargetSelector, doc: ParsedDocument, position: int) -> list[tu
     row = model.paragraph_tfidf_.transform([doc.paragraphs[position].text]).tocoo()
     weights = row.data * plain.coef_[0][row.col]
     vocabulary = model.paragraph_tfidf_.get_feature_names_out()
-    order = np.argsort(-weights)[:_TOP]
-    return [(str(vocabulary[row.col[i]]), float(weights[i])) for i in order if weights[i] > 0]
+    found = []
+    for i in np.argsort(-weights):
+        term = str(vocabulary[row.col[i]])
+        if weights[i] <= 0 or len(found) == _TOP:
+            break
+        if not set(term.split()) <= ENGLISH_STOP_WORDS:  # "of the" tells a reader nothing
+            found.append((term, float(weights[i])))
+    return found
 
 
 def _feature_names(model: TargetSelector) -> list[str]:
-    scorers = [f"score of {_VIEW_WORDS[model.views[i]]}" for i, _ in model._scorer_plan()]
+    scorers = [f"what {_VIEW_WORDS[model.views[i]]} say" for i, _ in model._scorer_plan()]
     for k, (i, weighted) in enumerate(model._scorer_plan()):
         if weighted:
-            scorers[k] = f"score of {_VIEW_WORDS[model.views[i]]}, telling words weighted"
-    scorers.append("score of its words alone (plain scorer)")
+            scorers[k] = f"what {_VIEW_WORDS[model.views[i]]} say, telling words counted more"
+    scorers.append("what its words alone say")
     similarity = [
         "likeness to the average target",
         "likeness to the nearest target",

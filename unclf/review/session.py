@@ -60,9 +60,17 @@ class ParagraphView:
     page: int | None  # where a paragraph of a PDF begins (from 1); None for other documents
     boxes: list[dict]  # its lines' boxes in PDF points from the page's top-left, per page
 
+    @property
+    def name(self) -> str:
+        """How the page names the paragraph: by the number the document prints ("5.",
+        "89.16"), else by its place ("¶ 9": the 9th paragraph, headings counted)."""
+        number = self.paragraph.number
+        return f"{number}." if number else f"¶ {self.position + 1}"
+
     def to_dict(self) -> dict:
         return {
             **self.paragraph.to_dict(),
+            "name": self.name,
             "position": self.position,
             "page": self.page,
             "boxes": self.boxes,
@@ -345,6 +353,18 @@ class ReviewSession:
         spans = [(doc.paragraphs[k].start, doc.paragraphs[k].end) for k in positions]
         return self._state(doc_id, self.store.answer(doc_id, doc.text, self.label, spans))
 
+    def mark(self, doc_id: str, add: Sequence[int] = (), remove: Sequence[int] = ()) -> dict:
+        """Store that paragraphs ``add`` are targets and ``remove`` are not, beside the targets
+        already answered (from another tab too). Written to disk before this returns."""
+        doc = self._checked(doc_id, [*add, *remove])
+        spans = [(p.start, p.end) for p in doc.paragraphs]
+        return self._state(
+            doc_id,
+            self.store.mark(
+                doc_id, doc.text, self.label, [spans[k] for k in add], [spans[k] for k in remove]
+            ),
+        )
+
     def reject(self, doc_id: str, position: int) -> dict:
         """Store "not this one": paragraph ``position`` is not a target (see ``store``: the
         document stays unanswered until a target is picked or none here is said)."""
@@ -496,7 +516,8 @@ class ReviewSession:
         return {
             "hit@1": hit,
             "documents": sum(1 for t in targets if t),
-            "how": f"cross-validated, {folds} folds over your {len(texts)} answered documents",
+            "how": f"on your {len(texts)} answered documents, each by a model trained without "
+            f"it ({folds} rounds)",
         }
 
     def _current_figure(self, texts: list[str], targets: list) -> dict | None:
@@ -551,7 +572,10 @@ class ReviewSession:
                 state.status, state.candidate = "ready", candidate
             raise
         state.status = "done"
-        state.step = f"the new model is in use (saved to {self.model_out})"
+        state.step = (
+            f"the new model is in use, saved to {self.model_out}: start the next review with "
+            f"--model {self.model_out} to go on with it"
+        )
         self.rank_collection()
         return self.model_out
 

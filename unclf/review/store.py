@@ -124,8 +124,28 @@ class LabelStore:
         returns the document's state once it is on disk. A paragraph rejected before and now
         marked is no longer rejected."""
         mine = {(start, end) for start, end in spans}
+        return self._answered(doc_id, text, label, lambda _: mine)
+
+    def mark(
+        self,
+        doc_id: str,
+        text: str,
+        label: str,
+        add: Iterable[tuple[int, int]] = (),
+        remove: Iterable[tuple[int, int]] = (),
+    ) -> Answer:
+        """Record that ``add`` are targets of ``label`` and ``remove`` are not, beside the
+        targets already written (two tabs marking one document each keep the other's); the
+        document is then answered for ``label``."""
+        add, remove = set(add), set(remove)
+        return self._answered(doc_id, text, label, lambda targets: (targets | add) - remove)
+
+    def _answered(self, doc_id: str, text: str, label: str, targets_after) -> Answer:
+        """Write the document's answer for ``label``: ``targets_after`` of the targets written
+        so far, taken under the lock, so that an answer given meanwhile is not lost."""
         with self._lock:
             previous = self._previous(doc_id, text)
+            mine = targets_after({(t.start, t.end) for t in previous.spans(label)})
             answered = [*[a for a in previous.answered if a != label], label]
             rejected = [
                 t for t in previous.rejected if t.label != label or (t.start, t.end) not in mine

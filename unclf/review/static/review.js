@@ -2,13 +2,19 @@
 "use strict";
 
 async function send(method, url, body) {
-  const response = await fetch(url, {
-    method: method,
-    headers: body === undefined ? {} : {"Content-Type": "application/json"},
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await response.json();
-  if (!response.ok) throw new Error(data.detail || response.statusText);
+  let response;
+  try {
+    response = await fetch(url, {
+      method: method,
+      headers: body === undefined ? {} : {"Content-Type": "application/json"},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new Error("the review server does not answer (is it still running?)");
+  }
+  let data = {};
+  try { data = await response.json(); } catch (error) { /* not JSON: say the status */ }
+  if (!response.ok) throw new Error(data.detail || response.status + " " + response.statusText);
   return data;
 }
 
@@ -53,19 +59,39 @@ function documentPage(view) {
     }
   }
 
+  const name = position => view.paragraphs[position].name;
+
+  // Write an answer; the marks then show what the server holds (another tab's too). A click
+  // that could not be written is undone on the page, and the page says so.
   async function post(url, body, what) {
+    const before = [new Set(targets), new Set(rejected)];
     status.textContent = "Saving…";
     try {
-      await send("POST", url, body);
+      const state = await send("POST", url, body);
+      targets.clear();
+      for (const k of state.targets) targets.add(k);
+      rejected.clear();
+      for (const k of state.rejected) rejected.add(k);
       status.textContent = "Saved: " + what + ".";
       status.className = "saved";
     } catch (error) {
-      status.textContent = "Not saved: " + error.message;
+      targets.clear();
+      for (const k of before[0]) targets.add(k);
+      rejected.clear();
+      for (const k of before[1]) rejected.add(k);
+      status.textContent = "Not saved, try again: " + error.message + ".";
       status.className = "error";
     }
+    showMarks();
   }
 
-  const save = what => post("/api/labels", {id: view.id, targets: [...targets].sort((a, b) => a - b)}, what);
+  const setTarget = (position, isTarget) => {
+    if (isTarget) targets.add(position); else targets.delete(position);
+    rejected.delete(position);
+    showMarks();
+    const change = isTarget ? {add: [position]} : {remove: [position]};
+    post("/api/labels", {id: view.id, ...change}, (isTarget ? "" : "not ") + "a target: " + name(position));
+  };
 
   // Move the highlight to candidate number `rank` (0 = the model's choice) and say why.
   async function showCandidate(rank) {
@@ -92,13 +118,15 @@ function documentPage(view) {
     }
     const where = shown(position);
     if (where.length) where[0].scrollIntoView({block: "center"});
-    document.getElementById("candidate-number").textContent = position + 1;
+    document.getElementById("candidate-number").textContent = name(position);
     document.getElementById("candidate-rank").textContent = current + 1;
     const page = document.getElementById("candidate-page");
     if (page) page.textContent = paragraph.page;
     document.getElementById("score-words").textContent = paragraph.score_in_words;
-    const why = await send("GET", "/api/why?id=" + encodeURIComponent(view.id) + "&paragraph=" + position);
-    showWhy(why, mark);
+    try {
+      const why = await send("GET", "/api/why?id=" + encodeURIComponent(view.id) + "&paragraph=" + position);
+      showWhy(why, mark);
+    } catch (error) { /* the suggestion stands without its reasons */ }
   }
 
   function showWhy(why, mark) {
@@ -117,33 +145,37 @@ function documentPage(view) {
 
   for (const p of view.paragraphs) {
     for (const element of shown(p.position)) {
-      element.addEventListener("click", () => {
-        if (targets.has(p.position)) targets.delete(p.position); else targets.add(p.position);
-        rejected.delete(p.position);
-        showMarks();
-        save(targets.size ? "targets " + [...targets].map(k => k + 1).join(", ") : "none here");
+      element.addEventListener("click", () => setTarget(p.position, !targets.has(p.position)));
+      element.addEventListener("keydown", event => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        event.stopPropagation();
+        setTarget(p.position, !targets.has(p.position));
       });
     }
   }
   const click = (id, action) => { const b = document.getElementById(id); if (b) b.addEventListener("click", action); };
-  const accept = () => {
-    const position = view.candidates[current];
-    targets.add(position);
-    rejected.delete(position);
-    showMarks();
-    save("accepted paragraph " + (position + 1));
-  };
+  const accept = () => setTarget(view.candidates[current], true);
   // Not this one: written at once; the document stays to answer until a target is picked.
   const reject = () => {
     const position = view.candidates[current];
+    if (rejected.has(position)) {  // said before: on to the next candidate, if there is one
+      if (current + 1 < view.candidates.length) showCandidate(current + 1);
+      else status.textContent = "No more candidates: click the target, or say none here.";
+      return;
+    }
     rejected.add(position);
     targets.delete(position);
     showMarks();
-    post("/api/rejections", {id: view.id, paragraph: position}, "not paragraph " + (position + 1));
-    showCandidate(current + 1);
+    post("/api/rejections", {id: view.id, paragraph: position}, "not " + name(position));
+    if (current + 1 < view.candidates.length) showCandidate(current + 1);
   };
   const previous = () => showCandidate(current - 1);
-  const noneHere = () => { targets.clear(); showMarks(); save("none here"); };
+  const noneHere = () => {
+    targets.clear();
+    showMarks();
+    post("/api/labels", {id: view.id, targets: []}, "none here");
+  };
   click("accept", accept);
   click("reject", reject);
   click("previous", previous);
@@ -157,9 +189,16 @@ function documentPage(view) {
   });
   const mark = document.querySelector("mark.suggested");
   if (mark && view.why) showWhy(view.why, mark);
+  // The suggestion is what a reviewer reads first: in view on opening (in the text; on a
+  // PDF's pages, its first box).
+  if (view.candidates.length) {
+    const where = shown(view.candidates[0]);
+    if (where.length) where[0].scrollIntoView({block: "center"});
+  }
 }
 
 function trainingPage(state) {
+  let hasModel = state.has_model;
   const start = document.getElementById("start-training");
   const choose = document.getElementById("choose");
   const percent = figure => figure && figure["hit@1"] !== null ? figure["hit@1"].toFixed(2) : "–";
@@ -171,7 +210,9 @@ function trainingPage(state) {
     document.getElementById("training-message").textContent = state.message;
     document.getElementById("new-hit").textContent = percent(state.new_figure);
     document.getElementById("new-how").textContent = state.new_figure ? state.new_figure.how : "";
-    document.getElementById("old-hit").textContent = state.old_figure ? percent(state.old_figure) : "no model yet";
+    document.getElementById("old-hit").textContent = state.old_figure
+      ? percent(state.old_figure)
+      : hasModel ? "measured when you retrain" : "no model yet";
     document.getElementById("old-how").textContent = state.old_figure ? state.old_figure.how : "";
     choose.hidden = state.status !== "ready";
     start.disabled = state.status === "running";
@@ -184,7 +225,10 @@ function trainingPage(state) {
   }
 
   start.addEventListener("click", async () => { show(await send("POST", "/api/train")); poll(); });
-  document.getElementById("use-new").addEventListener("click", async () => show(await send("POST", "/api/train/use")));
+  document.getElementById("use-new").addEventListener("click", async () => {
+    show(await send("POST", "/api/train/use"));
+    hasModel = true;
+  });
   document.getElementById("keep-old").addEventListener("click", async () => show(await send("POST", "/api/train/keep")));
   show(state);
   if (state.status === "running") poll();
