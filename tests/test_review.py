@@ -248,6 +248,9 @@ def test_not_this_one_is_written_and_never_suggested_again(collection, tmp_path)
         }
         view = client.get("/api/documents/report-05").json()
         assert first not in view["candidates"] and view["paragraphs"][first]["is_rejected"]
+        page = client.get("/documents/report-05")  # the page says so, by the paragraph's name
+        name = view["paragraphs"][first]["name"]
+        assert page.status_code == 200 and f"Not the target: {name}." in page.text
         assert not view["answered"]
         row = next(r for r in client.get("/api/documents").json() if r["id"] == "report-05")
         assert row["rejected"] == 1 and not row["answered"]
