@@ -210,7 +210,8 @@ def test_not_this_one_is_written_and_keys_say_none_here(server, browser):
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys("n")
     _wait(browser, lambda b: _by_id(b, "candidate-rank").text == "2")
-    name = first.find_element(By.CSS_SELECTOR, ".where").text
+    view = json.loads(_by_id(browser, "view-data").get_attribute("textContent"))
+    name = view["paragraphs"][rejected]["name"]
     _wait(browser, lambda b: _by_id(b, "status").text == f"Saved: not {name}.")
     assert "rejected" in first.get_attribute("class")
     answer = _answers(server)["report-04"]

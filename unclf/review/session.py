@@ -62,10 +62,10 @@ class ParagraphView:
 
     @property
     def name(self) -> str:
-        """How the page names the paragraph: by the number the document prints ("5.",
-        "89.16"), else by its place ("¶ 9": the 9th paragraph, headings counted)."""
+        """How the page names the paragraph: by the number the document prints ("paragraph
+        5", "paragraph 89.16"), else by its place ("¶ 9": the 9th, headings counted)."""
         number = self.paragraph.number
-        return f"{number}." if number else f"¶ {self.position + 1}"
+        return f"paragraph {number}" if number else f"¶ {self.position + 1}"
 
     def to_dict(self) -> dict:
         return {
