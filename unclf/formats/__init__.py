@@ -115,10 +115,24 @@ def join_blocks(blocks: Sequence[str]) -> str:
 def read_file(path: Path) -> tuple[str, Layout]:
     """The extracted text of a PDF, Word or HTML file and its layout.
 
-    Raises :class:`UnreadableFileError` when the file holds no readable text, ``OSError`` when it
-    cannot be opened.
+    Raises :class:`UnreadableFileError` when the file holds no readable text, or when the
+    reader library fails on it in a way no test has met (PDFium, python-docx and the HTML
+    parser meet files of every kind: one file's failure is that file's error); ``OSError`` when
+    it cannot be opened.
     """
     suffix = path.suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise ValueError(f"not a PDF, Word or HTML file: {path}")
+    try:
+        return _read_by_type(path, suffix)
+    except (UnreadableFileError, OSError):
+        raise
+    except Exception as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise UnreadableFileError(f"cannot read: {detail}") from None
+
+
+def _read_by_type(path: Path, suffix: str) -> tuple[str, Layout]:
     if suffix == ".pdf":
         from unclf.formats.pdf import read_pdf
 
@@ -127,8 +141,6 @@ def read_file(path: Path) -> tuple[str, Layout]:
         from unclf.formats.docx import read_docx
 
         return read_docx(path), Layout()
-    if suffix in (".html", ".htm"):
-        from unclf.formats.html import read_html
+    from unclf.formats.html import read_html
 
-        return read_html(path), Layout()
-    raise ValueError(f"not a PDF, Word or HTML file: {path}")
+    return read_html(path), Layout()

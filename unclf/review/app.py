@@ -323,7 +323,7 @@ def create_app(
         elif content_type in FILE_TYPES or body.startswith(b"%PDF-"):
             try:
                 text, layout = session.read_posted_file(body, FILE_TYPES.get(content_type, ".pdf"))
-            except UnreadableFileError as e:
+            except (UnreadableFileError, OSError) as e:
                 raise HTTPException(422, f"the posted file cannot be read: {e}") from None
             top_k = 5
         else:

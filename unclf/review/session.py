@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from unclf.documents import Document
-from unclf.documents.readers import reason
 from unclf.evaluation import cross_validate
-from unclf.formats import Layout, UnreadableFileError, read_file
+from unclf.formats import Layout, read_file
 from unclf.model import RankedDocument, TargetSelector, parse_documents
 from unclf.persistence import document_fingerprints, save_model
 from unclf.review.explain import Explanation, explain
@@ -396,18 +395,12 @@ class ReviewSession:
     def read_posted_file(self, body: bytes, suffix: str) -> tuple[str, Layout]:
         """The text (and layout) of a posted PDF, Word or HTML file, read from a temporary copy
         that is removed at once; under the PDF lock, as the collection's pages are drawn.
-        Raises :class:`UnreadableFileError` for a file that cannot be read, whatever the
-        reader library raised."""
+        Raises :class:`UnreadableFileError` for a file that cannot be read."""
         with tempfile.TemporaryDirectory(prefix="unclf-review-") as folder:
             path = Path(folder) / f"posted{suffix}"
             path.write_bytes(body)
-            try:
-                with self._pdf_lock:
-                    return read_file(path)
-            except UnreadableFileError:
-                raise
-            except Exception as e:  # a reader library's failure on this file
-                raise UnreadableFileError(reason(e)) from None
+            with self._pdf_lock:
+                return read_file(path)
 
     def predict(self, text: str) -> RankedDocument:
         """A text from outside the collection, ranked by the current model."""
