@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import random
 import warnings
 from pathlib import Path
@@ -139,6 +140,24 @@ def test_an_id_given_twice_is_read_twice_with_a_warning(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="records.jsonl: a: id given twice"):
         docs = list(read_documents([records]))
     assert [d.text for d in docs] == ["One.", "Two.", "Three."]
+
+
+def test_a_folder_below_that_cannot_be_listed_is_an_error(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "a.txt").write_text("A text.", encoding="utf-8")
+    (tmp_path / "locked").mkdir()
+    scandir = os.scandir
+
+    def refused(path):  # what listing a folder without read rights says
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refused)
+    (tmp_path / "z.txt").write_text("Z text.", encoding="utf-8")
+    first, error, last = read_documents([tmp_path])  # in the order of their paths
+    assert (first.text, last.text) == ("A text.", "Z text.")
+    assert error.source == str(tmp_path / "locked")
+    assert error.message == "cannot list the folder: permission denied"
 
 
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:

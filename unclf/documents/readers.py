@@ -425,21 +425,20 @@ def _read_folder(folder: Path, seen: set[str]) -> Iterator[Document | DocumentEr
     """Every file below the folder is read or reported; hidden files (a name starting with a
     dot: ``.DS_Store``, editors' backups) are not documents and are passed over, with a
     warning that counts them."""
-    # A dangling link is listed too: it becomes an error record, not a silent gap.
-    files, hidden = [], []
-    for p in folder.rglob("*"):
-        parts = p.relative_to(folder).parts
-        if any(part.startswith(".") for part in parts):
-            name = parts[-1]
-            if (
-                name.startswith(".")
-                and not any(q.startswith(".") for q in parts[:-1])  # counted once, at the top
-                and not name.endswith(TEMPORARY_SUFFIX)  # an output being written, maybe ours
-            ):
+    # A dangling link is listed too: it becomes an error record, not a silent gap. Hidden
+    # folders (``.git``) are not searched.
+    files, hidden, unlisted = [], [], []
+    for root, folders, names in os.walk(folder, onerror=unlisted.append):
+        hidden += [name for name in folders if name.startswith(".")]
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in names:
+            if not name.startswith("."):
+                files.append(Path(root, name))
+            elif not name.endswith(TEMPORARY_SUFFIX):  # an output being written, maybe ours
                 hidden.append(name)
-        elif not p.is_dir():
-            files.append(p)
-    files.sort()
+    # A folder below that cannot be listed is reported in its place: its files are not lost.
+    unreadable = {Path(error.filename): error for error in unlisted}
+    files = sorted([*files, *unreadable])
     if hidden:
         names = ", ".join(sorted(hidden)[:3]) + (", ..." if len(hidden) > 3 else "")
         warnings.warn(
@@ -450,6 +449,10 @@ def _read_folder(folder: Path, seen: set[str]) -> Iterator[Document | DocumentEr
         yield DocumentError(None, os.fspath(folder), None, "no documents in the folder")
     for path in files:
         source = os.fspath(path)
+        if path in unreadable:
+            why = reason(unreadable[path])
+            yield DocumentError(None, source, None, f"cannot list the folder: {why}")
+            continue
         if not _first_time(os.path.realpath(path), source, seen):
             continue
         suffix = path.suffix.lower()
@@ -506,10 +509,6 @@ def read_extracted(path: Path, source: str) -> Document | DocumentError:
     except UnreadableFileError as exc:
         return DocumentError(source, source, None, str(exc))
     except OSError as exc:
-        return DocumentError(source, source, None, reason(exc))
-    except Exception as exc:
-        # PDFium, python-docx and the HTML parser meet files no test has: whatever one of
-        # them raises on a file is that file's error, and the other files are still read.
         return DocumentError(source, source, None, reason(exc))
     return Document(source, text, source, layout)
 
