@@ -233,18 +233,11 @@ class LabelStore:
         with self._lock:
             return self._previous(doc_id, text) if doc_id in self.answers else None
 
-    def rejected(self, label: str) -> dict[str, Answer]:
-        """The documents where a paragraph was rejected for ``label``, answered or not."""
-        return {i: a for i, a in self._all() if a.rejected_spans(label)}
-
     def answered(self, label: str) -> dict[str, Answer]:
-        """The documents answered for ``label``: the training data of its model."""
-        return {i: a for i, a in self._all() if label in a.answered}
-
-    def _all(self) -> list[tuple[str, Answer]]:
-        """The answers as they are now: another thread may be writing one."""
+        """The documents answered for ``label``: the training data of its model (read under
+        the lock: another thread may be writing an answer)."""
         with self._lock:
-            return list(self.answers.items())
+            return {i: a for i, a in self.answers.items() if label in a.answered}
 
     def training_data(self, label: str) -> tuple[list[str], list[str], list[Sequence]]:
         """Ids, texts and ``(start, end)`` targets of the documents answered for ``label``."""
