@@ -232,38 +232,42 @@ def _write_csv(
     from unclf.model.document_labels import DocumentDecision
 
     writer = _csv_writer(out, header)
-
     for label, ranked in result.items():
         if isinstance(ranked, DocumentDecision):  # the paragraph that weighed most
             p = ranked.evidence
             where = (
-                ["", "", "", "", "", ""]
+                {}
                 if p is None
-                else [
-                    p.index,
-                    p.number or "",
-                    on_pages(doc, p.start, p.end).get("page", ""),
-                    p.start,
-                    p.end,
-                    p.text,
-                ]
+                else {
+                    "index": p.index,
+                    "number": p.number or "",
+                    "page": on_pages(doc, p.start, p.end).get("page", ""),
+                    "start": p.start,
+                    "end": p.end,
+                    "text": p.text,
+                }
             )
-            score = round(ranked.score, 6)
-            writer.writerow([doc.id, label, *where[:5], score, ranked.has_label, where[5], ""])
+            score, has_label = round(ranked.score, 6), ranked.has_label
+            writer.writerow(
+                _csv_row(id=doc.id, label=label, score=score, is_target=has_label, **where)
+            )
             continue
         shown = ranked.paragraphs[:top_k] if top_k else ranked.targets
         if not shown:
-            writer.writerow([doc.id, label, "", "", "", "", "", "", False, "", ""])
+            writer.writerow(_csv_row(id=doc.id, label=label, is_target=False))
         for s in shown:
-            f = _paragraph_fields(s, doc)
-            f["number"] = f["number"] or ""
-            writer.writerow([doc.id, label, *(f.get(c, "") for c in _CSV_COLUMNS[2:])])
+            f = _paragraph_fields(s, doc) | {"id": doc.id, "label": label}
+            writer.writerow(_csv_row(**f | {"number": f["number"] or ""}))
 
 
 def _write_csv_error(out: TextIO, error: DocumentError, header: list[bool]) -> None:
     """The row of a document that could not be read: its id and why."""
-    row = dict.fromkeys(_CSV_COLUMNS, "") | {"id": error_id(error), "error": error.message}
-    _csv_writer(out, header).writerow(row.values())
+    _csv_writer(out, header).writerow(_csv_row(id=error_id(error), error=error.message))
+
+
+def _csv_row(**fields: object) -> list:
+    """The values of ``_CSV_COLUMNS`` (empty where ``fields`` has none)."""
+    return [fields.get(column, "") for column in _CSV_COLUMNS]
 
 
 def _csv_writer(out: TextIO, header: list[bool]):
